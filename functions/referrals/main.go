@@ -1,0 +1,22 @@
+// Command referrals attributes referees to advocates' codes and lists referrals.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/referral/referrals/shared/api"
+	"github.com/referral/referrals/shared/platform"
+	"github.com/referral/referrals/shared/store"
+)
+
+func main() {
+	env, err := platform.Load(context.Background())
+	if err != nil {
+		log.Fatalf("referrals: %v", err)
+	}
+	s := store.New(env.DynamoDB, env.Table, nil)
+	programs := &store.ProgramCache{Store: s, TTL: platform.ProgramCacheTTL}
+	lambda.Start(api.NewReferrals(s, programs, env.Log).Handle)
+}

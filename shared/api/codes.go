@@ -1,0 +1,145 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/referral/referrals/shared/email"
+	"github.com/referral/referrals/shared/referral"
+	"github.com/referral/referrals/shared/store"
+)
+
+// Codes serves POST /programs/{programId}/codes.
+type Codes struct {
+	Store    *store.Store
+	Programs *store.ProgramCache
+}
+
+// NewCodes returns the codes function's router.
+func NewCodes(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
+	h := &Codes{Store: s, Programs: programs}
+	return NewRouter(log, Route{"POST /programs/{programId}/codes", ScopeServer, h.create})
+}
+
+// CodeInput is the body of POST /programs/{programId}/codes.
+type CodeInput struct {
+	CustomerID string `json:"customerId"`
+	Code       string `json:"code"`
+}
+
+func (h *Codes) create(ctx context.Context, req Request) (Response, error) {
+	pid, err := pathID(req, "programId")
+	if err != nil {
+		return Response{}, err
+	}
+	var in CodeInput
+	if err := decode(req, &in); err != nil {
+		return Response{}, err
+	}
+	if err := referral.ValidID("customerId", in.CustomerID); err != nil {
+		return Response{}, err
+	}
+	if in.Code != "" {
+		in.Code = referral.NormalizeCode(in.Code)
+		if err := referral.ValidateVanityCode("code", in.Code); err != nil {
+			return Response{}, err
+		}
+	}
+	p, err := h.Programs.Get(ctx, pid)
+	if err != nil {
+		return Response{}, err
+	}
+	rec, created, err := h.Store.CreateCode(ctx, &p, in.CustomerID, in.Code)
+	if err != nil {
+		return Response{}, err
+	}
+	if created {
+		return JSON(http.StatusCreated, rec.Code), nil
+	}
+	return JSON(http.StatusOK, rec.Code), nil
+}
+
+// PublicCodes serves the public GET /codes/{code} and GET /r/{code}.
+type PublicCodes struct {
+	Store    *store.Store
+	Programs *store.ProgramCache
+}
+
+// NewPublicCodes returns the public codes function's router.
+func NewPublicCodes(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
+	h := &PublicCodes{Store: s, Programs: programs}
+	return NewRouter(log,
+		Route{"GET /codes/{code}", ScopePublic, h.check},
+		Route{"GET /r/{code}", ScopePublic, h.redirect},
+	)
+}
+
+// PublicCode is what anyone holding a code may learn about it.
+type PublicCode struct {
+	Code              string `json:"code"`
+	Status            string `json:"status"`
+	ProgramID         string `json:"programId"`
+	ProgramName       string `json:"programName"`
+	Offer             string `json:"offer"`
+	AdvocateFirstName string `json:"advocateFirstName"`
+}
+
+func codeParam(req Request) (string, error) {
+	c := referral.NormalizeCode(req.PathParameters["code"])
+	if !referral.ValidCodeSyntax(c) {
+		return "", referral.ErrCodeNotFound
+	}
+	return c, nil
+}
+
+func (h *PublicCodes) check(ctx context.Context, req Request) (Response, error) {
+	c, err := codeParam(req)
+	if err != nil {
+		return Response{}, err
+	}
+	rec, p, err := h.Store.LookupCode(ctx, c, h.Programs)
+	if err != nil {
+		return Response{}, err
+	}
+	resp := JSON(http.StatusOK, PublicCode{Code: rec.Code.Code, Status: rec.Status, ProgramID: p.ProgramID,
+		ProgramName: p.Name, Offer: Offer(&p), AdvocateFirstName: rec.AdvocateFirstName})
+	resp.Headers["Cache-Control"] = "public, max-age=60"
+	return resp, nil
+}
+
+func (h *PublicCodes) redirect(ctx context.Context, req Request) (Response, error) {
+	c, err := codeParam(req)
+	if err != nil {
+		return Response{}, err
+	}
+	rec, _, err := h.Store.LookupCode(ctx, c, h.Programs)
+	if err != nil {
+		return Response{}, err
+	}
+	if rec.Status != referral.CodeActive {
+		return Response{}, referral.ErrCodeInactive.With("the code is "+rec.Status, nil)
+	}
+	return Response{StatusCode: http.StatusFound, Headers: map[string]string{
+		"Location": rec.ShareURL, "Cache-Control": "no-store"}}, nil
+}
+
+// Offer describes in English what a friend gets, from the program's referee rules.
+func Offer(p *referral.Program) string {
+	parts := make([]string, 0, len(p.RefereeRewards))
+	for _, r := range p.RefereeRewards {
+		var v *int64
+		if r.Type == referral.RuleFixed && r.Amount > 0 {
+			a := r.Amount
+			v = &a
+		}
+		what := email.DescribeReward(r.Kind, v, p.Currency, r.Description, r.Charity, "en")
+		if r.Type == referral.RulePercent {
+			what = fmt.Sprintf("%d%% back as %s", r.Percent, strings.ReplaceAll(r.Kind, "_", " "))
+		}
+		parts = append(parts, fmt.Sprintf("%s at %s", what, r.Milestone))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,118 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/referral/referrals/shared/referral"
+	"github.com/referral/referrals/shared/store"
+)
+
+// Customers serves PUT/GET /customers/{customerId}.
+type Customers struct {
+	Store *store.Store
+}
+
+// NewCustomers returns the customers function's router.
+func NewCustomers(s *store.Store, log *slog.Logger) *Router {
+	h := &Customers{Store: s}
+	return NewRouter(log,
+		Route{"PUT /customers/{customerId}", ScopeServer, h.put},
+		Route{"GET /customers/{customerId}", ScopeServer, h.get},
+	)
+}
+
+// CustomerInput is the body of PUT /customers/{customerId}.
+type CustomerInput struct {
+	Email           string     `json:"email"`
+	Name            string     `json:"name"`
+	Locale          string     `json:"locale"`
+	Segment         string     `json:"segment"`
+	PurchaseCount   int        `json:"purchaseCount"`
+	FirstPurchaseAt *time.Time `json:"firstPurchaseAt"`
+	MarketingOptOut *bool      `json:"marketingOptOut"`
+}
+
+func (in *CustomerInput) validate(now time.Time) error {
+	if in.Email != "" {
+		if err := referral.ValidEmail("email", in.Email); err != nil {
+			return err
+		}
+	}
+	if err := validName("name", in.Name); err != nil {
+		return err
+	}
+	if in.Locale == "" {
+		in.Locale = "en"
+	} else if err := referral.ValidLocale("locale", in.Locale); err != nil {
+		return err
+	}
+	switch in.Segment {
+	case "":
+		in.Segment = referral.SegmentCurrent
+	case referral.SegmentCurrent, referral.SegmentPast:
+	default:
+		return referral.Invalid("segment", "must be current or past")
+	}
+	if in.PurchaseCount < 0 || in.PurchaseCount > 1_000_000 {
+		return referral.Invalid("purchaseCount", "must be from 0 to 1000000")
+	}
+	if in.FirstPurchaseAt != nil {
+		if in.FirstPurchaseAt.After(now.Add(5*time.Minute)) || in.FirstPurchaseAt.Year() < 1970 {
+			return referral.Invalid("firstPurchaseAt", "must be a past time")
+		}
+		t := in.FirstPurchaseAt.UTC()
+		in.FirstPurchaseAt = &t
+	}
+	return nil
+}
+
+func validName(field, s string) error {
+	if len(s) > 200 {
+		return referral.Invalid(field, "must be at most 200 characters")
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return referral.Invalid(field, "must not contain control characters")
+		}
+	}
+	return nil
+}
+
+func (h *Customers) put(ctx context.Context, req Request) (Response, error) {
+	id, err := pathID(req, "customerId")
+	if err != nil {
+		return Response{}, err
+	}
+	var in CustomerInput
+	if err := decode(req, &in); err != nil {
+		return Response{}, err
+	}
+	if err := in.validate(h.Store.Now()); err != nil {
+		return Response{}, err
+	}
+	c, created, err := h.Store.PutCustomer(ctx, id, store.CustomerUpdate{Email: in.Email, Name: in.Name,
+		Locale: in.Locale, Segment: in.Segment, PurchaseCount: in.PurchaseCount,
+		FirstPurchaseAt: in.FirstPurchaseAt, MarketingOptOut: in.MarketingOptOut})
+	if err != nil {
+		return Response{}, err
+	}
+	if created {
+		return JSON(http.StatusCreated, c), nil
+	}
+	return JSON(http.StatusOK, c), nil
+}
+
+func (h *Customers) get(ctx context.Context, req Request) (Response, error) {
+	id, err := pathID(req, "customerId")
+	if err != nil {
+		return Response{}, err
+	}
+	c, err := h.Store.GetCustomer(ctx, id)
+	if err != nil {
+		return Response{}, err
+	}
+	return JSON(http.StatusOK, c), nil
+}

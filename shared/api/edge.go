@@ -1,0 +1,243 @@
+// Package api is the HTTP edge: it decodes and validates API Gateway HTTP API (payload 2.0)
+// requests, calls the store, and encodes responses. respond is the one place where domain
+// errors become status codes.
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/referral/referrals/shared/referral"
+	"github.com/referral/referrals/shared/store"
+)
+
+// MaxBody is the largest request body accepted (64 KiB); larger bodies get 413.
+const MaxBody = 64 << 10
+
+// Request and Response are API Gateway HTTP API payload 2.0 events.
+type (
+	Request  = events.APIGatewayV2HTTPRequest
+	Response = events.APIGatewayV2HTTPResponse
+)
+
+// Scopes of API keys (SPEC §3). Public routes have no scope.
+const (
+	ScopeAdmin  = "admin"
+	ScopeServer = "server"
+	ScopePublic = ""
+)
+
+// Route is one method and path served by a function, with the scope it needs.
+type Route struct {
+	Key   string // API Gateway route key, e.g. "POST /conversions"
+	Scope string
+	Serve func(ctx context.Context, req Request) (Response, error)
+}
+
+// Router dispatches a function's routes by route key and enforces their scopes.
+type Router struct {
+	Log    *slog.Logger
+	routes map[string]Route
+}
+
+// NewRouter returns a router for routes.
+func NewRouter(log *slog.Logger, routes ...Route) *Router {
+	r := &Router{Log: log, routes: map[string]Route{}}
+	for _, rt := range routes {
+		r.routes[rt.Key] = rt
+	}
+	return r
+}
+
+// Routes lists the route keys served, for tests that compare them with template.yaml.
+func (r *Router) Routes() []Route {
+	out := make([]Route, 0, len(r.routes))
+	for _, rt := range r.routes {
+		out = append(out, rt)
+	}
+	return out
+}
+
+// Handle is the Lambda entry point.
+func (r *Router) Handle(ctx context.Context, req Request) (Response, error) {
+	rt, ok := r.routes[req.RouteKey]
+	if !ok {
+		return r.respond(ctx, req, referral.ErrNotFound.With("no route "+req.RouteKey, nil)), nil
+	}
+	if err := authorize(req, rt.Scope); err != nil {
+		return r.respond(ctx, req, err), nil
+	}
+	resp, err := rt.Serve(ctx, req)
+	if err != nil {
+		return r.respond(ctx, req, err), nil
+	}
+	return resp, nil
+}
+
+// authorize checks the scope the authorizer put in the request context. An admin key may do
+// everything; a server key what needs server.
+func authorize(req Request, need string) error {
+	if need == ScopePublic {
+		return nil
+	}
+	var scope string
+	if req.RequestContext.Authorizer != nil {
+		scope, _ = req.RequestContext.Authorizer.Lambda["scope"].(string)
+	}
+	switch {
+	case scope == "":
+		return referral.ErrUnauthorized
+	case scope == ScopeAdmin, scope == need:
+		return nil
+	default:
+		return referral.ErrForbidden.With(fmt.Sprintf("this route needs an %s key", need), nil)
+	}
+}
+
+// errorBody is the JSON error envelope.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+	Details any    `json:"details,omitempty"`
+}
+
+// respond turns any error into the API's error response: domain errors keep their code and
+// status; anything else is logged and answered 500 without its text.
+func (r *Router) respond(ctx context.Context, req Request, err error) Response {
+	var de *referral.Error
+	if !errors.As(err, &de) {
+		r.Log.ErrorContext(ctx, "request failed", "route", req.RouteKey, "requestId", req.RequestContext.RequestID, "error", err.Error())
+		return JSON(http.StatusInternalServerError, errorBody{errorDetail{Code: "internal", Message: "something went wrong on our side; it has been logged"}})
+	}
+	if de.Status >= 500 {
+		r.Log.WarnContext(ctx, "request unavailable", "route", req.RouteKey, "requestId", req.RequestContext.RequestID, "error", err.Error())
+	}
+	resp := JSON(de.Status, errorBody{errorDetail{Code: de.Code, Message: de.Msg, Field: de.Field, Details: de.Details}})
+	if de.Status == http.StatusServiceUnavailable {
+		resp.Headers["Retry-After"] = strconv.Itoa(store.RetryAfterSeconds)
+	}
+	return resp
+}
+
+// JSON is a response with v encoded as its body.
+func JSON(status int, v any) Response {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"response encoding failed"}}`)
+	}
+	return Response{StatusCode: status, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(b)}
+}
+
+// body returns the raw request body, enforcing MaxBody.
+func body(req Request) ([]byte, error) {
+	b := []byte(req.Body)
+	if req.IsBase64Encoded {
+		if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBody+3 {
+			return nil, referral.ErrPayloadTooLarge
+		}
+		var err error
+		if b, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
+			return nil, referral.Invalid("", "the body is marked base64 but is not")
+		}
+	}
+	if len(b) > MaxBody {
+		return nil, referral.ErrPayloadTooLarge
+	}
+	return b, nil
+}
+
+// decode reads a JSON body into v: at most MaxBody bytes, one JSON object, no unknown
+// fields. Every error names the field at fault.
+func decode(req Request, v any) error {
+	b, err := body(req)
+	if err != nil {
+		return err
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return referral.Invalid("", "the request needs a JSON body")
+	}
+	if ct := req.Headers["content-type"]; ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return referral.Invalid("", "the body must be JSON (Content-Type: application/json)")
+	}
+	var raw any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return referral.Invalid("", "the body is not valid JSON (at byte %d)", se.Offset)
+		}
+		return referral.Invalid("", "the body is not valid JSON")
+	}
+	if _, ok := raw.(map[string]any); !ok {
+		return referral.Invalid("", "the body must be a JSON object")
+	}
+	if field := unknownField(raw, v); field != "" {
+		return referral.Invalid(field, "unknown field %q", field)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return referral.Invalid(te.Field, "must be %s", describeType(te.Type.Kind().String()))
+		}
+		var pe *time.ParseError
+		if errors.As(err, &pe) {
+			return referral.Invalid(timeField(raw, pe.Value), "must be an RFC 3339 time like 2026-11-22T10:00:00Z")
+		}
+		return referral.Invalid("", "the body does not fit the expected shape: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}
+
+func describeType(kind string) string {
+	switch kind {
+	case "int", "int64", "int32":
+		return "a whole number within range"
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	}
+	return "of a different type"
+}
+
+// query reads a page's limit (1..100, default 50) and cursor from the query string.
+func pageOf(req Request) (store.Page, error) {
+	p := store.Page{Limit: 50, Cursor: req.QueryStringParameters["cursor"]}
+	if s, ok := req.QueryStringParameters["limit"]; ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			return p, referral.Invalid("limit", "must be a whole number from 1 to 100")
+		}
+		p.Limit = int32(n)
+	}
+	if len(p.Cursor) > 1024 {
+		return p, referral.Invalid("cursor", "the cursor is not one this API returned")
+	}
+	return p, nil
+}
+
+// pathID reads and checks an id path parameter.
+func pathID(req Request, name string) (string, error) {
+	id := req.PathParameters[name]
+	if err := referral.ValidID(name, id); err != nil {
+		return "", err
+	}
+	return id, nil
+}

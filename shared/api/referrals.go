@@ -1,0 +1,116 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"regexp"
+
+	"github.com/referral/referrals/shared/referral"
+	"github.com/referral/referrals/shared/store"
+)
+
+// Referrals serves POST /referrals and GET /customers/{customerId}/referrals.
+type Referrals struct {
+	Store    *store.Store
+	Programs *store.ProgramCache
+}
+
+// NewReferrals returns the referrals function's router.
+func NewReferrals(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
+	h := &Referrals{Store: s, Programs: programs}
+	return NewRouter(log,
+		Route{"POST /referrals", ScopeServer, h.create},
+		Route{"GET /customers/{customerId}/referrals", ScopeServer, h.list},
+	)
+}
+
+// RefereeInput is the person referred.
+type RefereeInput struct {
+	ID     string `json:"id"`
+	Email  string `json:"email"`
+	Name   string `json:"name"`
+	Locale string `json:"locale"`
+}
+
+func (r *RefereeInput) validate(field string) error {
+	if err := referral.ValidID(field+".id", r.ID); err != nil {
+		return err
+	}
+	if r.Email != "" {
+		if err := referral.ValidEmail(field+".email", r.Email); err != nil {
+			return err
+		}
+	}
+	if err := validName(field+".name", r.Name); err != nil {
+		return err
+	}
+	if r.Locale != "" {
+		return referral.ValidLocale(field+".locale", r.Locale)
+	}
+	return nil
+}
+
+// ReferralInput is the body of POST /referrals.
+type ReferralInput struct {
+	Code    string       `json:"code"`
+	Referee RefereeInput `json:"referee"`
+	Channel string       `json:"channel"`
+}
+
+var channelRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
+
+func validCode(field, c string) (string, error) {
+	c = referral.NormalizeCode(c)
+	if !referral.ValidCodeSyntax(c) {
+		return "", referral.Invalid(field, "must be a referral code (4 to 45 letters, digits and hyphens)")
+	}
+	return c, nil
+}
+
+func (h *Referrals) create(ctx context.Context, req Request) (Response, error) {
+	var in ReferralInput
+	if err := decode(req, &in); err != nil {
+		return Response{}, err
+	}
+	code, err := validCode("code", in.Code)
+	if err != nil {
+		return Response{}, err
+	}
+	if err := in.Referee.validate("referee"); err != nil {
+		return Response{}, err
+	}
+	if in.Channel == "" {
+		in.Channel = "link"
+	} else if !channelRE.MatchString(in.Channel) {
+		return Response{}, referral.Invalid("channel", "must be a short lower-case word like email, link or sms")
+	}
+	r, err := h.Store.CreateReferral(ctx, store.NewReferral{Code: code, Channel: in.Channel,
+		Referee: store.Referee{ID: in.Referee.ID, Email: in.Referee.Email, Name: in.Referee.Name, Locale: in.Referee.Locale}}, h.Programs)
+	if err != nil {
+		return Response{}, err
+	}
+	return JSON(http.StatusCreated, r), nil
+}
+
+// ReferralList is the body of GET /customers/{customerId}/referrals.
+type ReferralList struct {
+	Referrals  []referral.Referral `json:"referrals"`
+	NextCursor *string             `json:"nextCursor"`
+}
+
+func (h *Referrals) list(ctx context.Context, req Request) (Response, error) {
+	id, err := pathID(req, "customerId")
+	if err != nil {
+		return Response{}, err
+	}
+	page, err := pageOf(req)
+	if err != nil {
+		return Response{}, err
+	}
+	rs, next, err := h.Store.ListReferrals(ctx, id, page)
+	if err != nil {
+		return Response{}, err
+	}
+	return JSON(http.StatusOK, ReferralList{Referrals: rs, NextCursor: next}), nil
+}

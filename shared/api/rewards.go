@@ -1,0 +1,97 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/referral/referrals/shared/referral"
+	"github.com/referral/referrals/shared/store"
+)
+
+// Rewards serves GET /customers/{customerId}/rewards and POST /rewards/{rewardId}/fulfill|approve.
+type Rewards struct {
+	Store *store.Store
+}
+
+// NewRewards returns the rewards function's router.
+func NewRewards(s *store.Store, log *slog.Logger) *Router {
+	h := &Rewards{Store: s}
+	return NewRouter(log,
+		Route{"GET /customers/{customerId}/rewards", ScopeServer, h.list},
+		Route{"POST /rewards/{rewardId}/fulfill", ScopeAdmin, h.fulfill},
+		Route{"POST /rewards/{rewardId}/approve", ScopeAdmin, h.approve},
+	)
+}
+
+// RewardList is the body of GET /customers/{customerId}/rewards.
+type RewardList struct {
+	Rewards    []referral.Reward `json:"rewards"`
+	Totals     store.Totals      `json:"totals"`
+	NextCursor *string           `json:"nextCursor"`
+}
+
+func (h *Rewards) list(ctx context.Context, req Request) (Response, error) {
+	id, err := pathID(req, "customerId")
+	if err != nil {
+		return Response{}, err
+	}
+	page, err := pageOf(req)
+	if err != nil {
+		return Response{}, err
+	}
+	rs, totals, next, err := h.Store.ListRewards(ctx, id, page)
+	if err != nil {
+		return Response{}, err
+	}
+	return JSON(http.StatusOK, RewardList{Rewards: rs, Totals: totals, NextCursor: next}), nil
+}
+
+// FulfillInput is the body of POST /rewards/{rewardId}/fulfill.
+type FulfillInput struct {
+	Reference string `json:"reference"`
+}
+
+func (h *Rewards) fulfill(ctx context.Context, req Request) (Response, error) {
+	id, err := pathID(req, "rewardId")
+	if err != nil {
+		return Response{}, err
+	}
+	var in FulfillInput
+	if err := decode(req, &in); err != nil {
+		return Response{}, err
+	}
+	if in.Reference == "" || len(in.Reference) > 200 {
+		return Response{}, referral.Invalid("reference", "is required: the gift card number, coupon or payout id (at most 200 characters)")
+	}
+	if err := validName("reference", in.Reference); err != nil {
+		return Response{}, err
+	}
+	r, err := h.Store.FulfillReward(ctx, id, in.Reference)
+	if err != nil {
+		return Response{}, err
+	}
+	return JSON(http.StatusOK, r), nil
+}
+
+func (h *Rewards) approve(ctx context.Context, req Request) (Response, error) {
+	id, err := pathID(req, "rewardId")
+	if err != nil {
+		return Response{}, err
+	}
+	if b, err := body(req); err != nil {
+		return Response{}, err
+	} else if len(b) > 0 {
+		var in struct {
+			Note string `json:"note"`
+		}
+		if err := decode(req, &in); err != nil {
+			return Response{}, err
+		}
+	}
+	r, err := h.Store.ApproveReward(ctx, id)
+	if err != nil {
+		return Response{}, err
+	}
+	return JSON(http.StatusOK, r), nil
+}

@@ -1,0 +1,71 @@
+package referral
+
+import "fmt"
+
+// Error is a domain error that carries its API error code and HTTP status.
+// Field names the offending input field, as a JSON path, when there is one.
+type Error struct {
+	Code   string
+	Status int
+	Msg    string
+	Field  string
+	// Details is extra JSON-encodable context returned with the error (for example the
+	// existing referral of an already_referred error).
+	Details any
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Msg, e.Field)
+	}
+	return e.Code + ": " + e.Msg
+}
+
+// Is makes errors.Is match two *Error values by code, so sentinels work after WithField.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Invalid is a 400 invalid_request error naming the field at fault.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: "invalid_request", Status: 400, Msg: fmt.Sprintf(format, args...), Field: field}
+}
+
+// With returns a copy of e with a message and details for this occurrence.
+func (e *Error) With(msg string, details any) *Error {
+	c := *e
+	if msg != "" {
+		c.Msg = msg
+	}
+	c.Details = details
+	return &c
+}
+
+// Domain errors of the API contract (SPEC §2, §3).
+var (
+	ErrInvalid             = &Error{Code: "invalid_request", Status: 400, Msg: "the request is not valid"}
+	ErrUnauthorized        = &Error{Code: "unauthorized", Status: 401, Msg: "a valid API key is required"}
+	ErrForbidden           = &Error{Code: "forbidden", Status: 403, Msg: "this API key may not do that"}
+	ErrNotFound            = &Error{Code: "not_found", Status: 404, Msg: "no such route"}
+	ErrProgramNotFound     = &Error{Code: "program_not_found", Status: 404, Msg: "no program with that id"}
+	ErrCustomerNotFound    = &Error{Code: "customer_not_found", Status: 404, Msg: "no customer with that id"}
+	ErrCodeNotFound        = &Error{Code: "code_not_found", Status: 404, Msg: "no referral code like that"}
+	ErrConversionNotFound  = &Error{Code: "conversion_not_found", Status: 404, Msg: "no conversion with that eventId"}
+	ErrRewardNotFound      = &Error{Code: "reward_not_found", Status: 404, Msg: "no reward with that id"}
+	ErrCodeTaken           = &Error{Code: "code_taken", Status: 409, Msg: "that vanity code belongs to someone else"}
+	ErrAlreadyReferred     = &Error{Code: "already_referred", Status: 409, Msg: "the referee is already attributed in this program"}
+	ErrIdempotencyConflict = &Error{Code: "idempotency_conflict", Status: 409, Msg: "this eventId was used with a different payload"}
+	ErrRewardState         = &Error{Code: "invalid_state", Status: 409, Msg: "the reward is not in a state that allows this"}
+	ErrCodeInactive        = &Error{Code: "code_inactive", Status: 410, Msg: "the code is paused, expired or used up, or its program is not active"}
+	ErrRewardExpired       = &Error{Code: "reward_expired", Status: 410, Msg: "the reward expired before it was fulfilled"}
+	ErrPayloadTooLarge     = &Error{Code: "payload_too_large", Status: 413, Msg: "the request body is larger than 64 KiB"}
+	ErrSelfReferral        = &Error{Code: "self_referral", Status: 422, Msg: "an advocate cannot refer themselves"}
+	ErrNotNewCustomer      = &Error{Code: "not_new_customer", Status: 422, Msg: "this program only rewards new customers and the referee has purchased before"}
+	ErrNotReferred         = &Error{Code: "not_referred", Status: 422, Msg: "the referee has no referral in this program"}
+	ErrAttributionExpired  = &Error{Code: "attribution_expired", Status: 422, Msg: "the conversion happened after the attribution window closed"}
+	ErrProgramInactive     = &Error{Code: "program_inactive", Status: 422, Msg: "the program is not active"}
+	ErrOptedOut            = &Error{Code: "opted_out", Status: 422, Msg: "the customer has opted out of marketing email"}
+	ErrRateLimited         = &Error{Code: "rate_limited", Status: 429, Msg: "too many requests; try again later"}
+	ErrUnavailable         = &Error{Code: "unavailable", Status: 503, Msg: "the service is busy; retry after the time in Retry-After"}
+)

@@ -1,0 +1,165 @@
+// Package referral holds the referral domain: programs and their reward rules, customers,
+// codes, referrals, conversions, rewards and the reward engine. It knows nothing of AWS or HTTP.
+package referral
+
+import "time"
+
+// Program statuses.
+const (
+	ProgramActive   = "active"
+	ProgramPaused   = "paused"
+	ProgramArchived = "archived"
+)
+
+// Rule types.
+const (
+	RuleFixed     = "fixed"
+	RuleTiered    = "tiered"
+	RulePercent   = "percent"
+	RuleThreshold = "threshold"
+)
+
+// Reward kinds.
+var RewardKinds = []string{"discount", "store_credit", "points", "gift_card", "cash", "free_product", "upgrade", "donation"}
+
+// Program is a referral campaign: its rules, windows, code policy and email settings.
+type Program struct {
+	ProgramID             string       `json:"programId"`
+	Name                  string       `json:"name"`
+	Status                string       `json:"status"`
+	StartsAt              *time.Time   `json:"startsAt"`
+	EndsAt                *time.Time   `json:"endsAt"`
+	Currency              string       `json:"currency"`
+	LandingURL            string       `json:"landingUrl"`
+	AttributionWindowDays int          `json:"attributionWindowDays"`
+	NewCustomersOnly      bool         `json:"newCustomersOnly"`
+	HoldDays              int          `json:"holdDays"`
+	RewardExpiresInDays   int          `json:"rewardExpiresInDays"`
+	Codes                 CodePolicy   `json:"codes"`
+	Milestones            []string     `json:"milestones"`
+	AdvocateRewards       []Rule       `json:"advocateRewards"`
+	RefereeRewards        []Rule       `json:"refereeRewards"`
+	Multipliers           []Multiplier `json:"multipliers"`
+	Limits                Limits       `json:"limits"`
+	Contest               Contest      `json:"contest"`
+	Emails                Emails       `json:"emails"`
+	CreatedAt             time.Time    `json:"createdAt"`
+	UpdatedAt             time.Time    `json:"updatedAt"`
+}
+
+// CodePolicy says how codes of a program look and how long they live. Zero means no limit.
+type CodePolicy struct {
+	Prefix        string `json:"prefix"`
+	MaxUses       int    `json:"maxUses"`
+	ExpiresInDays int    `json:"expiresInDays"`
+}
+
+// Rule is one reward rule on one side (advocate or referee) of a program.
+type Rule struct {
+	Milestone   string `json:"milestone"`
+	Type        string `json:"type"`
+	Amount      int64  `json:"amount,omitempty"`
+	Tiers       []Tier `json:"tiers,omitempty"`
+	Percent     int64  `json:"percent,omitempty"`
+	MaxAmount   int64  `json:"maxAmount,omitempty"`
+	AtCount     int    `json:"atCount,omitempty"`
+	MinAmount   int64  `json:"minAmount,omitempty"`
+	Kind        string `json:"kind"`
+	Description string `json:"description,omitempty"`
+	Charity     string `json:"charity,omitempty"`
+}
+
+// Tier is one step of a tiered rule: Amount for counts up to UpTo (inclusive); UpTo 0 = no upper bound.
+type Tier struct {
+	UpTo   int   `json:"upTo,omitempty"`
+	Amount int64 `json:"amount"`
+}
+
+// Multiplier raises monetary amounts of conversions that occur in [From, To).
+type Multiplier struct {
+	Name   string    `json:"name"`
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+	Factor int64     `json:"factor"`
+}
+
+// Limits cap what one advocate can earn in a program. Zero means no limit.
+type Limits struct {
+	MaxRewardsPerAdvocate           int   `json:"maxRewardsPerAdvocate"`
+	MaxAmountPerAdvocate            int64 `json:"maxAmountPerAdvocate"`
+	MaxConversionsPerAdvocatePerDay int   `json:"maxConversionsPerAdvocatePerDay"`
+}
+
+// Contest lists the prizes awarded to the top ranks of a period's leaderboard.
+type Contest struct {
+	Prizes []Prize `json:"prizes"`
+}
+
+// Prize is awarded to the advocate at Rank when a contest period is closed.
+type Prize struct {
+	Rank        int    `json:"rank"`
+	Kind        string `json:"kind"`
+	Amount      int64  `json:"amount,omitempty"`
+	Description string `json:"description,omitempty"`
+	Charity     string `json:"charity,omitempty"`
+}
+
+// Emails holds a program's email settings.
+type Emails struct {
+	SendOnCodeCreated   bool   `json:"sendOnCodeCreated"`
+	ThankAdvocates      bool   `json:"thankAdvocates"`
+	LoyalAfterPurchases int    `json:"loyalAfterPurchases"`
+	LoyalAfterDays      int    `json:"loyalAfterDays"`
+	SenderName          string `json:"senderName"`
+	ValueProposition    string `json:"valueProposition"`
+	AskCooldownDays     int    `json:"askCooldownDays"`
+}
+
+// Money is an amount in integer minor units of a currency.
+type Money struct {
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// MilestoneIndex is the position of m in the program's milestone list, or -1.
+func (p *Program) MilestoneIndex(m string) int {
+	for i, x := range p.Milestones {
+		if x == m {
+			return i
+		}
+	}
+	return -1
+}
+
+// ActiveAt reports whether the program accepts new codes and referrals at t.
+func (p *Program) ActiveAt(t time.Time) bool {
+	if p.Status != ProgramActive {
+		return false
+	}
+	if p.StartsAt != nil && t.Before(*p.StartsAt) {
+		return false
+	}
+	if p.EndsAt != nil && !t.Before(*p.EndsAt) {
+		return false
+	}
+	return true
+}
+
+// Normalize makes every list of the program non-nil, so it encodes as [] rather than null.
+func (p *Program) Normalize() {
+	if p.Milestones == nil {
+		p.Milestones = []string{}
+	}
+	if p.AdvocateRewards == nil {
+		p.AdvocateRewards = []Rule{}
+	}
+	if p.RefereeRewards == nil {
+		p.RefereeRewards = []Rule{}
+	}
+	if p.Multipliers == nil {
+		p.Multipliers = []Multiplier{}
+	}
+	if p.Contest.Prizes == nil {
+		p.Contest.Prizes = []Prize{}
+	}
+}

@@ -1,0 +1,255 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/referral/referrals/shared/referral"
+)
+
+// codeItem is a referral code. It copies the advocate's first name so the public code check
+// is one read (the only personal data a stranger with the code may see).
+type codeItem struct {
+	PK                string     `json:"PK"`
+	SK                string     `json:"SK"`
+	Type              string     `json:"type"`
+	Code              string     `json:"code"`
+	ProgramID         string     `json:"programId"`
+	CustomerID        string     `json:"customerId"`
+	AdvocateFirstName string     `json:"advocateFirstName"`
+	Paused            bool       `json:"paused"`
+	Uses              int        `json:"uses"`
+	MaxUses           int        `json:"maxUses"`
+	ExpiresAt         *time.Time `json:"expiresAt"`
+	CreatedAt         time.Time  `json:"createdAt"`
+}
+
+// advocateItem is an advocate's standing in one program: their code and the counters the
+// reward engine needs. Version guards the counters (optimistic concurrency).
+type advocateItem struct {
+	PK               string         `json:"PK"`
+	SK               string         `json:"SK"`
+	Type             string         `json:"type"`
+	ProgramID        string         `json:"programId"`
+	CustomerID       string         `json:"customerId"`
+	Code             string         `json:"code"`
+	Counts           map[string]int `json:"counts,omitempty"`
+	RewardCount      int            `json:"rewardCount"`
+	RewardAmount     int64          `json:"rewardAmount"`
+	Day              string         `json:"day"`
+	ConversionsOnDay int            `json:"conversionsOnDay"`
+	Version          int64          `json:"version"`
+	CreatedAt        time.Time      `json:"createdAt"`
+}
+
+func (a *advocateItem) state() referral.AdvocateState {
+	return referral.AdvocateState{Counts: a.Counts, RewardCount: a.RewardCount, RewardAmount: a.RewardAmount,
+		Day: a.Day, ConversionsOnDay: a.ConversionsOnDay}
+}
+
+// CodeRecord is a code with what the API needs around it.
+type CodeRecord struct {
+	referral.Code
+	AdvocateFirstName string
+	Paused            bool
+}
+
+func (it *codeItem) record(p *referral.Program, now time.Time) CodeRecord {
+	c := referral.Code{Code: it.Code, ProgramID: it.ProgramID, CustomerID: it.CustomerID,
+		ShareURL: ShareURL(p.LandingURL, it.Code), Uses: it.Uses, MaxUses: it.MaxUses,
+		ExpiresAt: it.ExpiresAt, CreatedAt: it.CreatedAt}
+	switch {
+	case it.Paused || !p.ActiveAt(now):
+		c.Status = referral.CodeInactive
+	case it.ExpiresAt != nil && !now.Before(*it.ExpiresAt):
+		c.Status = referral.CodeExpired
+	case it.MaxUses > 0 && it.Uses >= it.MaxUses:
+		c.Status = referral.CodeExhausted
+	default:
+		c.Status = referral.CodeActive
+	}
+	return CodeRecord{Code: c, AdvocateFirstName: it.AdvocateFirstName, Paused: it.Paused}
+}
+
+// CreateCode returns the advocate's code in the program, creating it when there is none:
+// 1 consistent BatchGetItem (customer + advocate standing), and for a new code 1
+// TransactWriteItems whose conditions keep codes unique and one per advocate per program.
+// created is false when the advocate already had a code. A taken vanity code is ErrCodeTaken.
+func (s *Store) CreateCode(ctx context.Context, p *referral.Program, customerID, vanity string) (CodeRecord, bool, error) {
+	now := s.now()
+	got, err := s.batchGet(ctx, key(customerPK(customerID), customerSK), key(customerPK(customerID), advocateSK(p.ProgramID)))
+	if err != nil {
+		return CodeRecord{}, false, fmt.Errorf("create code for %s: %w", customerID, err)
+	}
+	if adv, ok := got[customerPK(customerID)+"|"+advocateSK(p.ProgramID)]; ok {
+		return s.existingCode(ctx, p, adv, vanity, now)
+	}
+	custItem, ok := got[customerPK(customerID)+"|"+customerSK]
+	if !ok {
+		return CodeRecord{}, false, referral.ErrCustomerNotFound
+	}
+	cust, err := decodeCustomer(custItem)
+	if err != nil {
+		return CodeRecord{}, false, fmt.Errorf("create code for %s: %w", customerID, err)
+	}
+	if !p.ActiveAt(now) {
+		return CodeRecord{}, false, referral.ErrProgramInactive
+	}
+	for attempt := 1; ; attempt++ {
+		code := vanity
+		if code == "" {
+			if code, err = referral.GenerateCode(p.Codes.Prefix); err != nil {
+				return CodeRecord{}, false, fmt.Errorf("create code: %w", err)
+			}
+		}
+		it := codeItem{PK: codePK(code), SK: codeSK, Type: TypeCode, Code: code, ProgramID: p.ProgramID,
+			CustomerID: customerID, AdvocateFirstName: referral.FirstName(cust.Name), MaxUses: p.Codes.MaxUses, CreatedAt: now}
+		if p.Codes.ExpiresInDays > 0 {
+			t := now.AddDate(0, 0, p.Codes.ExpiresInDays)
+			it.ExpiresAt = &t
+		}
+		adv := advocateItem{PK: customerPK(customerID), SK: advocateSK(p.ProgramID), Type: TypeAdvocate,
+			ProgramID: p.ProgramID, CustomerID: customerID, Code: code, CreatedAt: now}
+		err := s.transact(ctx, putNew(it), putNew(adv))
+		reasons := cancellationReasons(err)
+		switch {
+		case err == nil:
+			return it.record(p, now), true, nil
+		case reasons != nil && reasons[1] == "ConditionalCheckFailed":
+			// A concurrent request created this advocate's code first: that one stands.
+			var stored advocateItem
+			if _, err := s.getItem(ctx, adv.PK, adv.SK, &stored); err != nil {
+				return CodeRecord{}, false, err
+			}
+			return s.codeOf(ctx, p, stored.Code, vanity, now)
+		case reasons != nil && reasons[0] == "ConditionalCheckFailed":
+			if vanity != "" {
+				return CodeRecord{}, false, referral.ErrCodeTaken
+			}
+			if attempt >= 3 { // 50 random bits colliding thrice means something else is wrong
+				return CodeRecord{}, false, fmt.Errorf("create code: %d collisions in a row", attempt)
+			}
+		default:
+			return CodeRecord{}, false, unavailable(fmt.Errorf("create code for %s: %w", customerID, err))
+		}
+	}
+}
+
+func (s *Store) existingCode(ctx context.Context, p *referral.Program, raw map[string]types.AttributeValue, vanity string, now time.Time) (CodeRecord, bool, error) {
+	var adv advocateItem
+	if err := unmarshal(raw, &adv); err != nil {
+		return CodeRecord{}, false, fmt.Errorf("decode advocate: %w", err)
+	}
+	return s.codeOf(ctx, p, adv.Code, vanity, now)
+}
+
+// codeOf reads the advocate's existing code; asking for a different vanity code is a conflict.
+func (s *Store) codeOf(ctx context.Context, p *referral.Program, code, vanity string, now time.Time) (CodeRecord, bool, error) {
+	if vanity != "" && vanity != code {
+		return CodeRecord{}, false, referral.ErrCodeTaken.With(fmt.Sprintf("the advocate already has the code %s in this program", code), nil)
+	}
+	var it codeItem
+	found, err := s.getItem(ctx, codePK(code), codeSK, &it)
+	if err != nil {
+		return CodeRecord{}, false, err
+	}
+	if !found {
+		return CodeRecord{}, false, fmt.Errorf("advocate's code %s is missing", code)
+	}
+	return it.record(p, now), false, nil
+}
+
+// GetCode reads a code (1 GetItem). found is false for an unknown code.
+func (s *Store) GetCode(ctx context.Context, code string, consistent bool) (codeItem, bool, error) {
+	var it codeItem
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table),
+		Key: key(codePK(code), codeSK), ConsistentRead: aws.Bool(consistent)})
+	if err != nil {
+		return it, false, unavailable(fmt.Errorf("get code: %w", err))
+	}
+	if res.Item == nil {
+		return it, false, nil
+	}
+	return it, true, unmarshal(res.Item, &it)
+}
+
+// LookupCode returns a code's public record, its program read through programs.
+func (s *Store) LookupCode(ctx context.Context, code string, programs *ProgramCache) (CodeRecord, referral.Program, error) {
+	it, found, err := s.GetCode(ctx, code, false)
+	if err != nil {
+		return CodeRecord{}, referral.Program{}, err
+	}
+	if !found {
+		return CodeRecord{}, referral.Program{}, referral.ErrCodeNotFound
+	}
+	p, err := programs.Get(ctx, it.ProgramID)
+	if err != nil {
+		return CodeRecord{}, p, fmt.Errorf("program of code: %w", err)
+	}
+	return it.record(&p, s.now()), p, nil
+}
+
+// ShareURL is the program's landing URL with ?ref=CODE (or &ref= when it has a query).
+func ShareURL(landing, code string) string {
+	if landing == "" {
+		return ""
+	}
+	sep := "?"
+	for _, c := range landing {
+		if c == '?' {
+			sep = "&"
+		}
+	}
+	return landing + sep + "ref=" + code
+}
+
+// putNew is a transaction Put that fails when the item already exists.
+func putNew(item any) types.TransactWriteItem {
+	return types.TransactWriteItem{Put: &types.Put{Item: mustMarshal(item),
+		ConditionExpression: aws.String("attribute_not_exists(PK)")}}
+}
+
+func mustMarshal(v any) map[string]types.AttributeValue {
+	m, err := marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("marshal %T: %v", v, err)) // item structs are ours: a failure is a programming error
+	}
+	return m
+}
+
+// transact runs one TransactWriteItems on the store's table.
+func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) error {
+	for i := range items {
+		switch {
+		case items[i].Put != nil:
+			items[i].Put.TableName = aws.String(s.table)
+		case items[i].Update != nil:
+			items[i].Update.TableName = aws.String(s.table)
+		case items[i].ConditionCheck != nil:
+			items[i].ConditionCheck.TableName = aws.String(s.table)
+		case items[i].Delete != nil:
+			items[i].Delete.TableName = aws.String(s.table)
+		}
+	}
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	return err
+}
+
+// update builds a transaction Update from expression builders.
+func update(pk, sk string, upd expression.UpdateBuilder, cond *expression.ConditionBuilder) types.TransactWriteItem {
+	b := expression.NewBuilder().WithUpdate(upd)
+	if cond != nil {
+		b = b.WithCondition(*cond)
+	}
+	expr, err := b.Build()
+	if err != nil {
+		panic(fmt.Sprintf("update %s: %v", pk, err)) // expressions are ours: a failure is a programming error
+	}
+	return types.TransactWriteItem{Update: &types.Update{Key: key(pk, sk), UpdateExpression: expr.Update(),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}
+}

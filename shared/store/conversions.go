@@ -1,0 +1,309 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/referral/referrals/shared/referral"
+)
+
+// eventItem is the idempotency record of a conversion: the payload hash it was recorded with
+// and the exact result returned then, so a replay answers the same.
+type eventItem struct {
+	PK          string          `json:"PK"`
+	SK          string          `json:"SK"`
+	Type        string          `json:"type"`
+	EventID     string          `json:"eventId"`
+	ProgramID   string          `json:"programId"`
+	RefereeID   string          `json:"refereeId"`
+	AdvocateID  string          `json:"advocateId"`
+	Milestone   string          `json:"milestone"`
+	Amount      *referral.Money `json:"amount"`
+	Counted     bool            `json:"counted"`
+	PayloadHash string          `json:"payloadHash"`
+	Result      string          `json:"result"`
+	RewardIDs   []string        `json:"rewardIds,omitempty"`
+	Reversed    bool            `json:"reversed"`
+	ReversedAt  *time.Time      `json:"reversedAt"`
+	CreatedAt   time.Time       `json:"createdAt"`
+}
+
+// ConversionRequest is a conversion to record, its program already resolved.
+type ConversionRequest struct {
+	EventID     string
+	ProgramID   string
+	RefereeID   string
+	Milestone   string
+	Amount      *referral.Money
+	OccurredAt  time.Time
+	PayloadHash string // hash of the request as sent; a replay must match it
+}
+
+// ConversionResult is what POST /conversions answers.
+type ConversionResult struct {
+	Conversion referral.Conversion `json:"conversion"`
+	Rewards    []referral.Reward   `json:"rewards"`
+}
+
+// RecordStats says how a recording went, for metrics and tests.
+type RecordStats struct {
+	Attempts int  // transaction attempts (1 = no contention)
+	Replay   bool // the eventId was recorded before with the same payload
+}
+
+// Conversions records conversions. It remembers which advocate each referee belongs to (a
+// referral never changes advocate), so a warm container reads everything a conversion needs
+// in one batched read.
+type Conversions struct {
+	Store    *Store
+	Programs *ProgramCache
+
+	mu        sync.Mutex
+	advocates map[string]string // programId|refereeId → advocateId
+}
+
+const maxRememberedReferees = 100_000
+
+func (c *Conversions) advocateOf(programID, refereeID string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.advocates[programID+"|"+refereeID]
+	return a, ok
+}
+
+func (c *Conversions) remember(programID, refereeID, advocateID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.advocates == nil || len(c.advocates) >= maxRememberedReferees {
+		c.advocates = map[string]string{}
+	}
+	c.advocates[programID+"|"+refereeID] = advocateID
+}
+
+// Record prices and records one conversion: 1 consistent BatchGetItem (event, referral,
+// advocate standing) and 1 TransactWriteItems that writes the idempotency record, the
+// referral's stage, the advocate's counters and the rewards together or not at all. The
+// referral and advocate items are version-checked; when a concurrent conversion moved them
+// first, it re-reads and retries with jittered backoff, up to maxAttempts, then gives up with
+// ErrUnavailable. A conversion is never half-written, lost or counted twice.
+func (c *Conversions) Record(ctx context.Context, p *referral.Program, in ConversionRequest) (ConversionResult, RecordStats, error) {
+	s := c.Store
+	var st RecordStats
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		st.Attempts = attempt
+		if attempt > 1 {
+			if err := backoff(ctx, attempt); err != nil {
+				return ConversionResult{}, st, err
+			}
+		}
+		res, retry, err := c.try(ctx, p, in, &st)
+		if !retry {
+			return res, st, err
+		}
+	}
+	_ = s
+	return ConversionResult{}, st, referral.ErrUnavailable.With("too many concurrent conversions for this advocate; retry shortly", nil)
+}
+
+func (c *Conversions) try(ctx context.Context, p *referral.Program, in ConversionRequest, st *RecordStats) (res ConversionResult, retry bool, err error) {
+	s := c.Store
+	now := s.now()
+	evKey := key(eventPK(in.EventID), eventSK)
+	refKey := key(customerPK(in.RefereeID), referralSK(p.ProgramID))
+	keys := []map[string]types.AttributeValue{evKey, refKey}
+	advocateID, known := c.advocateOf(p.ProgramID, in.RefereeID)
+	if known {
+		keys = append(keys, key(customerPK(advocateID), advocateSK(p.ProgramID)))
+	}
+	got, err := s.batchGet(ctx, keys...)
+	if err != nil {
+		return res, false, fmt.Errorf("record conversion %s: %w", in.EventID, err)
+	}
+	if raw, ok := got[eventPK(in.EventID)+"|"+eventSK]; ok {
+		res, err := replay(raw, in.PayloadHash)
+		st.Replay = err == nil
+		return res, false, err
+	}
+	rawRef, ok := got[customerPK(in.RefereeID)+"|"+referralSK(p.ProgramID)]
+	if !ok {
+		return res, false, referral.ErrNotReferred
+	}
+	var ref referralItem
+	if err := unmarshal(rawRef, &ref); err != nil {
+		return res, false, fmt.Errorf("decode referral: %w", err)
+	}
+	if ref.AttributionExpiresAt != nil && in.OccurredAt.After(*ref.AttributionExpiresAt) {
+		return res, false, referral.ErrAttributionExpired.With(fmt.Sprintf(
+			"the conversion occurred at %s, after the attribution window closed at %s",
+			in.OccurredAt.Format(time.RFC3339), ref.AttributionExpiresAt.Format(time.RFC3339)), nil)
+	}
+	c.remember(p.ProgramID, in.RefereeID, ref.AdvocateID)
+	var adv advocateItem
+	if raw, ok := got[customerPK(ref.AdvocateID)+"|"+advocateSK(p.ProgramID)]; ok {
+		err = unmarshal(raw, &adv)
+	} else {
+		// First conversion of this referee seen by this container: one more read.
+		var found bool
+		found, err = s.getItem(ctx, customerPK(ref.AdvocateID), advocateSK(p.ProgramID), &adv)
+		if err == nil && !found {
+			err = fmt.Errorf("advocate %s has no standing in program %s", ref.AdvocateID, p.ProgramID)
+		}
+	}
+	if err != nil {
+		return res, false, fmt.Errorf("record conversion %s: advocate: %w", in.EventID, err)
+	}
+
+	out := referral.Evaluate(referral.Evaluation{Program: p, AdvocateID: ref.AdvocateID, RefereeID: in.RefereeID,
+		Milestone: in.Milestone, Amount: in.Amount, OccurredAt: in.OccurredAt, Now: now,
+		AlreadyReached: slices.Contains(ref.Reached, in.Milestone), Advocate: adv.state()})
+
+	res.Conversion = referral.Conversion{EventID: in.EventID, ProgramID: p.ProgramID, RefereeID: in.RefereeID,
+		AdvocateID: ref.AdvocateID, Milestone: in.Milestone, Amount: in.Amount, OccurredAt: in.OccurredAt, Decisions: out.Decisions}
+	res.Rewards = out.Rewards
+	ev := eventItem{PK: eventPK(in.EventID), SK: eventSK, Type: TypeEvent, EventID: in.EventID, ProgramID: p.ProgramID,
+		RefereeID: in.RefereeID, AdvocateID: ref.AdvocateID, Milestone: in.Milestone, Amount: in.Amount, Counted: out.Counted,
+		PayloadHash: in.PayloadHash, CreatedAt: now}
+	items := []types.TransactWriteItem{{}} // the event goes first; it is filled in below
+	for i := range res.Rewards {
+		r := &res.Rewards[i]
+		r.RewardID = referral.NewID(now)
+		r.EventID = in.EventID
+		ev.RewardIDs = append(ev.RewardIDs, r.RewardID)
+		items = append(items, putNew(newRewardItem(*r)))
+	}
+	if out.Counted {
+		reached := append(slices.Clone(ref.Reached), in.Milestone)
+		refCond := expression.Name("version").Equal(expression.Value(ref.Version))
+		items = append(items, update(ref.PK, ref.SK,
+			expression.Set(expression.Name("reached"), expression.Value(reached)).
+				Set(expression.Name("stage"), expression.Value(furthest(p, reached))).
+				Set(expression.Name("version"), expression.Value(ref.Version+1)), &refCond))
+		advCond := expression.Name("version").Equal(expression.Value(adv.Version))
+		a := out.Advocate
+		items = append(items, update(adv.PK, adv.SK,
+			expression.Set(expression.Name("counts"), expression.Value(a.Counts)).
+				Set(expression.Name("rewardCount"), expression.Value(a.RewardCount)).
+				Set(expression.Name("rewardAmount"), expression.Value(a.RewardAmount)).
+				Set(expression.Name("day"), expression.Value(a.Day)).
+				Set(expression.Name("conversionsOnDay"), expression.Value(a.ConversionsOnDay)).
+				Set(expression.Name("version"), expression.Value(adv.Version+1)), &advCond))
+	}
+	if len(items) > 100 {
+		return res, false, referral.Invalid("", "this conversion would create %d rewards; a program may create at most 97 per conversion", len(res.Rewards))
+	}
+	body, err := json.Marshal(res)
+	if err != nil {
+		return res, false, err
+	}
+	ev.Result = string(body)
+	items[0] = putNew(ev)
+
+	err = s.transact(ctx, items...)
+	reasons := cancellationReasons(err)
+	switch {
+	case err == nil:
+		return res, false, nil
+	case reasons != nil && reasons[0] == "ConditionalCheckFailed":
+		// The same eventId was recorded concurrently: answer as a replay of that one.
+		var stored eventItem
+		if _, gerr := s.getItem(ctx, ev.PK, ev.SK, &stored); gerr != nil {
+			return res, false, gerr
+		}
+		raw, merr := marshal(stored)
+		if merr != nil {
+			return res, false, merr
+		}
+		res, err := replay(raw, in.PayloadHash)
+		st.Replay = err == nil
+		return res, false, err
+	case reasons != nil:
+		// A version check failed (another conversion moved the referral or the advocate) or
+		// DynamoDB reported a transaction conflict: read again and retry.
+		return res, true, nil
+	default:
+		return res, false, unavailable(fmt.Errorf("record conversion %s: %w", in.EventID, err))
+	}
+}
+
+// replay answers a repeated eventId: the stored result when the payload matches, else 409.
+func replay(raw map[string]types.AttributeValue, hash string) (ConversionResult, error) {
+	var ev eventItem
+	if err := unmarshal(raw, &ev); err != nil {
+		return ConversionResult{}, fmt.Errorf("decode event: %w", err)
+	}
+	if ev.PayloadHash != hash {
+		return ConversionResult{}, referral.ErrIdempotencyConflict
+	}
+	var res ConversionResult
+	if err := json.Unmarshal([]byte(ev.Result), &res); err != nil {
+		return res, fmt.Errorf("decode stored result of %s: %w", ev.EventID, err)
+	}
+	return res, nil
+}
+
+// furthest is the reached milestone that comes last in the program's milestone order.
+func furthest(p *referral.Program, reached []string) string {
+	best, at := "", -1
+	for _, m := range reached {
+		if i := p.MilestoneIndex(m); i > at {
+			best, at = m, i
+		}
+	}
+	return best
+}
+
+// Reverse marks a conversion reversed and all its rewards reversed, in one
+// TransactWriteItems after 1 consistent GetItem. Reversing again changes nothing and answers
+// the same.
+func (s *Store) Reverse(ctx context.Context, eventID string) (ConversionResult, error) {
+	now := s.now()
+	var ev eventItem
+	found, err := s.getItem(ctx, eventPK(eventID), eventSK, &ev)
+	if err != nil {
+		return ConversionResult{}, fmt.Errorf("reverse %s: %w", eventID, err)
+	}
+	if !found {
+		return ConversionResult{}, referral.ErrConversionNotFound
+	}
+	var res ConversionResult
+	if err := json.Unmarshal([]byte(ev.Result), &res); err != nil {
+		return res, fmt.Errorf("reverse %s: stored result: %w", eventID, err)
+	}
+	at := now
+	if ev.Reversed && ev.ReversedAt != nil {
+		at = *ev.ReversedAt
+	}
+	res.Conversion.Reversed = true
+	for i := range res.Rewards {
+		res.Rewards[i].Status = referral.RewardReversed
+		res.Rewards[i].UpdatedAt = &at
+	}
+	if ev.Reversed {
+		return res, nil
+	}
+	notReversed := expression.Name("reversed").Equal(expression.Value(false))
+	items := []types.TransactWriteItem{update(ev.PK, ev.SK,
+		expression.Set(expression.Name("reversed"), expression.Value(true)).
+			Set(expression.Name("reversedAt"), expression.Value(now)), &notReversed)}
+	exists := expression.AttributeExists(expression.Name("PK"))
+	for _, id := range ev.RewardIDs {
+		items = append(items, update(rewardPK(id), rewardSK,
+			expression.Set(expression.Name("previousStatus"), expression.Name("status")).
+				Set(expression.Name("status"), expression.Value(referral.RewardReversed)).
+				Set(expression.Name("updatedAt"), expression.Value(now)), &exists))
+	}
+	err = s.transact(ctx, items...)
+	if reasons := cancellationReasons(err); reasons != nil && reasons[0] == "ConditionalCheckFailed" {
+		return s.Reverse(ctx, eventID) // reversed concurrently: answer what is stored
+	}
+	if err != nil {
+		return ConversionResult{}, unavailable(fmt.Errorf("reverse %s: %w", eventID, err))
+	}
+	return res, nil
+}

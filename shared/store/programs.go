@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/referral/referrals/shared/referral"
+)
+
+type programItem struct {
+	PK     string `json:"PK"`
+	SK     string `json:"SK"`
+	GSI1PK string `json:"GSI1PK"`
+	GSI1SK string `json:"GSI1SK"`
+	Type   string `json:"type"`
+	referral.Program
+}
+
+// PutProgram creates or replaces a program (1 UpdateItem) and reports whether it is new.
+func (s *Store) PutProgram(ctx context.Context, p referral.Program) (referral.Program, bool, error) {
+	now := s.now()
+	p.UpdatedAt = now
+	item, err := marshal(programItem{PK: programPK(p.ProgramID), SK: programSK, GSI1PK: programsPK, GSI1SK: p.ProgramID, Type: TypeProgram, Program: p})
+	if err != nil {
+		return p, false, fmt.Errorf("put program %s: %w", p.ProgramID, err)
+	}
+	var stored programItem
+	created, err := s.upsert(ctx, programPK(p.ProgramID), programSK, item, now, nil, &stored)
+	if err != nil {
+		return p, false, fmt.Errorf("put program %s: %w", p.ProgramID, err)
+	}
+	stored.Program.Normalize()
+	return stored.Program, created, nil
+}
+
+// GetProgram reads one program (1 consistent GetItem).
+func (s *Store) GetProgram(ctx context.Context, id string) (referral.Program, error) {
+	var it programItem
+	found, err := s.getItem(ctx, programPK(id), programSK, &it)
+	if err != nil {
+		return referral.Program{}, fmt.Errorf("get program %s: %w", id, err)
+	}
+	if !found {
+		return referral.Program{}, referral.ErrProgramNotFound
+	}
+	it.Program.Normalize()
+	return it.Program, nil
+}
+
+// ListPrograms pages through all programs in id order (1 Query on GSI1).
+func (s *Store) ListPrograms(ctx context.Context, page Page) ([]referral.Program, *string, error) {
+	var items []programItem
+	next, err := s.queryGSI1(ctx, programsPK, page, &items)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list programs: %w", err)
+	}
+	out := make([]referral.Program, len(items))
+	for i := range items {
+		out[i] = items[i].Program
+		out[i].Normalize()
+	}
+	return out, next, nil
+}
+
+// queryGSI1 reads one page of the GSI1 partition pk in sort-key order into out (a *[]item).
+func (s *Store) queryGSI1(ctx context.Context, pk string, page Page, out any) (*string, error) {
+	start, err := decodeCursor(page.Cursor, pk)
+	if err != nil {
+		return nil, err
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("GSI1PK").Equal(expression.Value(pk))).Build()
+	if err != nil {
+		return nil, err
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		IndexName:                 aws.String(GSI1),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ExclusiveStartKey:         start,
+	}
+	if page.Limit > 0 {
+		in.Limit = aws.Int32(page.Limit)
+	}
+	res, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if err := unmarshalList(res.Items, out); err != nil {
+		return nil, err
+	}
+	return encodeCursor(res.LastEvaluatedKey)
+}
+
+// ProgramCache keeps programs read by a warm container for TTL, so the conversion path does not
+// read its program on every request. Program edits reach warm containers within TTL.
+type ProgramCache struct {
+	Store *Store
+	TTL   time.Duration
+
+	mu      sync.Mutex
+	entries map[string]cachedProgram
+}
+
+type cachedProgram struct {
+	p       referral.Program
+	fetched time.Time
+}
+
+// Get returns the program from the cache or the table.
+func (c *ProgramCache) Get(ctx context.Context, id string) (referral.Program, error) {
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.entries[id]
+	c.mu.Unlock()
+	if ok && now.Sub(e.fetched) < c.TTL {
+		return e.p, nil
+	}
+	p, err := c.Store.GetProgram(ctx, id)
+	if err != nil {
+		return p, err
+	}
+	c.mu.Lock()
+	if c.entries == nil {
+		c.entries = map[string]cachedProgram{}
+	}
+	c.entries[id] = cachedProgram{p: p, fetched: now}
+	c.mu.Unlock()
+	return p, nil
+}

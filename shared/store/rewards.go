@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/referral/referrals/shared/referral"
+)
+
+type rewardItem struct {
+	PK     string `json:"PK"`
+	SK     string `json:"SK"`
+	GSI1PK string `json:"GSI1PK"`
+	GSI1SK string `json:"GSI1SK"`
+	Type   string `json:"type"`
+	referral.Reward
+	PreviousStatus string     `json:"previousStatus,omitempty"`
+	ExpiredAt      *time.Time `json:"expiredAt,omitempty"`
+}
+
+func newRewardItem(r referral.Reward) rewardItem {
+	return rewardItem{PK: rewardPK(r.RewardID), SK: rewardSK, GSI1PK: rewardsByCustomerPK(r.CustomerID),
+		GSI1SK: rewardsByCustomerSK(r.CreatedAt, r.RewardID), Type: TypeReward, Reward: r}
+}
+
+// Totals are reward amounts by currency, then by status.
+type Totals map[string]map[string]int64
+
+// ListRewards returns one page of a customer's rewards, oldest first, with their effective
+// status, and totals over all of them. One Query on GSI1 reads the customer's whole ledger
+// (a further page per MB of rewards); the page is cut from it.
+func (s *Store) ListRewards(ctx context.Context, customerID string, page Page) ([]referral.Reward, Totals, *string, error) {
+	now := s.now()
+	pk := rewardsByCustomerPK(customerID)
+	var all []rewardItem
+	for cursor := ""; ; {
+		var items []rewardItem
+		next, err := s.queryGSI1(ctx, pk, Page{Cursor: cursor}, &items)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("list rewards of %s: %w", customerID, err)
+		}
+		all = append(all, items...)
+		if next == nil {
+			break
+		}
+		cursor = *next
+	}
+	totals := Totals{}
+	start := 0
+	if page.Cursor != "" {
+		start = -1
+		for i := range all {
+			if all[i].RewardID == page.Cursor {
+				start = i + 1
+			}
+		}
+		if start < 0 {
+			return nil, nil, nil, referral.Invalid("cursor", "the cursor is not one this API returned")
+		}
+	}
+	out := []referral.Reward{}
+	var next *string
+	for i := range all {
+		r := all[i].Reward
+		r.Status = r.EffectiveStatus(now)
+		if r.Value != nil {
+			if totals[r.Value.Currency] == nil {
+				totals[r.Value.Currency] = map[string]int64{}
+				for _, st := range referral.RewardStatuses {
+					totals[r.Value.Currency][st] = 0
+				}
+			}
+			totals[r.Value.Currency][r.Status] += r.Value.Amount
+		}
+		if i >= start && (page.Limit == 0 || len(out) < int(page.Limit)) {
+			out = append(out, r)
+			if page.Limit > 0 && len(out) == int(page.Limit) && i+1 < len(all) {
+				id := r.RewardID
+				next = &id
+			}
+		}
+	}
+	return out, totals, next, nil
+}
+
+// GetReward reads one reward with its effective status (1 consistent GetItem).
+func (s *Store) GetReward(ctx context.Context, id string) (referral.Reward, error) {
+	var it rewardItem
+	found, err := s.getItem(ctx, rewardPK(id), rewardSK, &it)
+	if err != nil {
+		return referral.Reward{}, fmt.Errorf("get reward %s: %w", id, err)
+	}
+	if !found {
+		return referral.Reward{}, referral.ErrRewardNotFound
+	}
+	r := it.Reward
+	r.Status = r.EffectiveStatus(s.now())
+	return r, nil
+}
+
+// FulfillReward marks an approved reward fulfilled with the merchant's reference (gift card
+// number, coupon): 1 GetItem and 1 UpdateItem conditioned on the status read. Fulfilling
+// again with the same reference answers the same; a reward past its expiry has its expiry
+// recorded and is refused with ErrRewardExpired.
+func (s *Store) FulfillReward(ctx context.Context, id, reference string) (referral.Reward, error) {
+	now := s.now()
+	var it rewardItem
+	found, err := s.getItem(ctx, rewardPK(id), rewardSK, &it)
+	if err != nil {
+		return referral.Reward{}, fmt.Errorf("fulfil reward %s: %w", id, err)
+	}
+	if !found {
+		return referral.Reward{}, referral.ErrRewardNotFound
+	}
+	r := it.Reward
+	switch eff := r.EffectiveStatus(now); eff {
+	case referral.RewardFulfilled:
+		if r.Reference == reference {
+			return r, nil
+		}
+		return r, referral.ErrRewardState.With("the reward was already fulfilled with another reference", nil)
+	case referral.RewardExpired:
+		if r.Status != referral.RewardExpired {
+			if err := s.setStatus(ctx, id, r.Status, referral.RewardExpired, "expiredAt", now, ""); err != nil {
+				return r, err
+			}
+		}
+		return r, referral.ErrRewardExpired
+	case referral.RewardApproved:
+		if err := s.setStatus(ctx, id, r.Status, referral.RewardFulfilled, "fulfilledAt", now, reference); err != nil {
+			return r, err
+		}
+		r.Status, r.Reference, r.UpdatedAt = referral.RewardFulfilled, reference, &now
+		return r, nil
+	case referral.RewardPending:
+		return r, referral.ErrRewardState.With("the reward is in its hold period until "+r.AvailableAt.Format(time.RFC3339), nil)
+	default:
+		return r, referral.ErrRewardState.With("a reward in status "+eff+" cannot be fulfilled", nil)
+	}
+}
+
+// ApproveReward releases a reward held for review (1 GetItem, 1 UpdateItem). Approving an
+// approved reward answers the same.
+func (s *Store) ApproveReward(ctx context.Context, id string) (referral.Reward, error) {
+	now := s.now()
+	r, err := s.GetReward(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	switch r.Status {
+	case referral.RewardApproved:
+		return r, nil
+	case referral.RewardReview:
+		if err := s.setStatus(ctx, id, referral.RewardReview, referral.RewardApproved, "approvedAt", now, ""); err != nil {
+			return r, err
+		}
+		r.Status, r.UpdatedAt = referral.RewardApproved, &now
+		return r, nil
+	default:
+		return r, referral.ErrRewardState.With("only a reward in review can be approved; this one is "+r.Status, nil)
+	}
+}
+
+// setStatus moves a reward from one stored status to another, stamping when.
+func (s *Store) setStatus(ctx context.Context, id, from, to, stampName string, now time.Time, reference string) error {
+	upd := expression.Set(expression.Name("status"), expression.Value(to)).
+		Set(expression.Name("updatedAt"), expression.Value(now)).
+		Set(expression.Name(stampName), expression.Value(now))
+	if reference != "" {
+		upd = upd.Set(expression.Name("reference"), expression.Value(reference))
+	}
+	cond := expression.Name("status").Equal(expression.Value(from))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(rewardPK(id), rewardSK),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()})
+	if conditionFailed(err) {
+		return referral.ErrRewardState.With("the reward changed while this request ran; read it and try again", nil)
+	}
+	if err != nil {
+		return unavailable(fmt.Errorf("reward %s → %s: %w", id, to, err))
+	}
+	return nil
+}

@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/referral/referrals/shared/referral"
+)
+
+// DynamoDB is the part of the SDK client the store uses; *dynamodb.Client satisfies it.
+type DynamoDB interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+var _ DynamoDB = (*dynamodb.Client)(nil)
+
+// Store is the referral table. Its zero value is not usable; build it with New.
+type Store struct {
+	db    DynamoDB
+	table string
+	now   func() time.Time
+}
+
+// New returns a store on table through db. now may be nil (time.Now).
+func New(db DynamoDB, table string, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, table: table, now: func() time.Time { return now().UTC() }}
+}
+
+// Now is the store's clock, in UTC.
+func (s *Store) Now() time.Time { return s.now() }
+
+func marshal(v any) (map[string]types.AttributeValue, error) {
+	return attributevalue.MarshalMapWithOptions(v, func(o *attributevalue.EncoderOptions) {
+		o.TagKey = "json"
+	})
+}
+
+func unmarshal(m map[string]types.AttributeValue, v any) error {
+	return attributevalue.UnmarshalMapWithOptions(m, v, func(o *attributevalue.DecoderOptions) {
+		o.TagKey = "json"
+	})
+}
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"PK": &types.AttributeValueMemberS{Value: pk},
+		"SK": &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+// getItem reads one item with a strongly consistent read; found is false when it is absent.
+func (s *Store) getItem(ctx context.Context, pk, sk string, out any) (found bool, err error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: key(pk, sk), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return false, unavailable(fmt.Errorf("get %s/%s: %w", pk, sk, err))
+	}
+	if res.Item == nil {
+		return false, nil
+	}
+	if err := unmarshal(res.Item, out); err != nil {
+		return false, fmt.Errorf("decode %s/%s: %w", pk, sk, err)
+	}
+	return true, nil
+}
+
+// batchGet reads keys with one consistent BatchGetItem (repeating only for keys DynamoDB left
+// unprocessed) and returns the items found by "PK|SK".
+func (s *Store) batchGet(ctx context.Context, keys ...map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
+	found := make(map[string]map[string]types.AttributeValue, len(keys))
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, err
+			}
+			if attempt > maxAttempts {
+				return nil, unavailable(fmt.Errorf("batch get: keys still unprocessed after %d attempts", attempt))
+			}
+		}
+		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, unavailable(fmt.Errorf("batch get: %w", err))
+		}
+		for _, it := range res.Responses[s.table] {
+			found[itemKey(it)] = it
+		}
+		req = res.UnprocessedKeys
+	}
+	return found, nil
+}
+
+func itemKey(it map[string]types.AttributeValue) string {
+	pk, _ := it["PK"].(*types.AttributeValueMemberS)
+	sk, _ := it["SK"].(*types.AttributeValueMemberS)
+	if pk == nil || sk == nil {
+		return ""
+	}
+	return pk.Value + "|" + sk.Value
+}
+
+// Page is one page of a list and the opaque cursor of the next one ("" at the end).
+type Page struct {
+	Limit  int32
+	Cursor string
+}
+
+// encodeCursor turns DynamoDB's LastEvaluatedKey into an opaque string.
+func encodeCursor(k map[string]types.AttributeValue) (*string, error) {
+	if len(k) == 0 {
+		return nil, nil
+	}
+	plain := map[string]string{}
+	for name, v := range k {
+		s, ok := v.(*types.AttributeValueMemberS)
+		if !ok {
+			return nil, fmt.Errorf("cursor: key attribute %s is not a string", name)
+		}
+		plain[name] = s.Value
+	}
+	b, err := json.Marshal(plain)
+	if err != nil {
+		return nil, err
+	}
+	c := base64.RawURLEncoding.EncodeToString(b)
+	return &c, nil
+}
+
+// decodeCursor is the inverse of encodeCursor; a cursor not made by us is a 400 on "cursor".
+func decodeCursor(c string, wantPK string) (map[string]types.AttributeValue, error) {
+	if c == "" {
+		return nil, nil
+	}
+	bad := referral.Invalid("cursor", "the cursor is not one this API returned")
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) > 2048 {
+		return nil, bad
+	}
+	var plain map[string]string
+	if err := json.Unmarshal(b, &plain); err != nil || len(plain) > 4 || plain["GSI1PK"] != wantPK {
+		return nil, bad
+	}
+	out := map[string]types.AttributeValue{}
+	for k, v := range plain {
+		switch k {
+		case "PK", "SK", "GSI1PK", "GSI1SK":
+			out[k] = &types.AttributeValueMemberS{Value: v}
+		default:
+			return nil, bad
+		}
+	}
+	return out, nil
+}
+
+// unavailable marks an infrastructure failure (throttling, 5xx, timeouts) as the API's 503.
+func unavailable(err error) error {
+	var de *referral.Error
+	if errors.As(err, &de) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &unavailableError{err}
+}
+
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string { return e.err.Error() }
+func (e *unavailableError) Unwrap() error { return e.err }
+
+// As lets errors.As(err, **referral.Error) see a store failure as the API's 503.
+func (e *unavailableError) As(target any) bool {
+	if t, ok := target.(**referral.Error); ok {
+		*t = referral.ErrUnavailable
+		return true
+	}
+	return false
+}
+
+// conditionFailed reports whether err is a failed condition on a single-item write.
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+// cancellationReasons returns the per-item reason codes of a cancelled transaction, or nil.
+func cancellationReasons(err error) []string {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return nil
+	}
+	out := make([]string, len(tce.CancellationReasons))
+	for i, r := range tce.CancellationReasons {
+		out[i] = aws.ToString(r.Code)
+	}
+	return out
+}
