@@ -45,10 +45,40 @@ func New(db DynamoDB, table string, now func() time.Time) *Store {
 // Now is the store's clock, in UTC.
 func (s *Store) Now() time.Time { return s.now() }
 
+// marshal encodes an item struct by its json tags. Empty lists and maps are left out: they
+// read back as empty all the same, and minidyn (the DynamoDB engine of the tests and make dev)
+// corrupts stored empty collections when it rolls back a cancelled transaction.
 func marshal(v any) (map[string]types.AttributeValue, error) {
-	return attributevalue.MarshalMapWithOptions(v, func(o *attributevalue.EncoderOptions) {
+	m, err := attributevalue.MarshalMapWithOptions(v, func(o *attributevalue.EncoderOptions) {
 		o.TagKey = "json"
 	})
+	if err != nil {
+		return nil, err
+	}
+	pruneEmpty(m)
+	return m, nil
+}
+
+func pruneEmpty(m map[string]types.AttributeValue) {
+	for k, v := range m {
+		switch x := v.(type) {
+		case *types.AttributeValueMemberM:
+			pruneEmpty(x.Value)
+			if len(x.Value) == 0 {
+				delete(m, k)
+			}
+		case *types.AttributeValueMemberL:
+			if len(x.Value) == 0 {
+				delete(m, k)
+				continue
+			}
+			for _, e := range x.Value {
+				if em, ok := e.(*types.AttributeValueMemberM); ok {
+					pruneEmpty(em.Value)
+				}
+			}
+		}
+	}
 }
 
 func unmarshal(m map[string]types.AttributeValue, v any) error {
@@ -182,6 +212,9 @@ type unavailableError struct{ err error }
 
 func (e *unavailableError) Error() string { return e.err.Error() }
 func (e *unavailableError) Unwrap() error { return e.err }
+
+// Is makes errors.Is(err, referral.ErrUnavailable) hold for store failures.
+func (e *unavailableError) Is(target error) bool { return target == referral.ErrUnavailable }
 
 // As lets errors.As(err, **referral.Error) see a store failure as the API's 503.
 func (e *unavailableError) As(target any) bool {
