@@ -5,7 +5,6 @@ import (
 	"context"
 	"log"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/referral/referrals/shared/api"
 	"github.com/referral/referrals/shared/platform"
 	"github.com/referral/referrals/shared/store"
@@ -16,5 +15,5 @@ func main() {
 	if err != nil {
 		log.Fatalf("programs: %v", err)
 	}
-	lambda.Start(api.NewPrograms(store.New(env.DynamoDB, env.Table, nil), env.Log).Handle)
+	platform.Start("programs", api.NewPrograms(store.New(env.DynamoDB, env.Table, nil), env.Log).Handle)
 }

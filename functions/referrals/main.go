@@ -5,7 +5,6 @@ import (
 	"context"
 	"log"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/referral/referrals/shared/api"
 	"github.com/referral/referrals/shared/platform"
 	"github.com/referral/referrals/shared/store"
@@ -18,5 +17,5 @@ func main() {
 	}
 	s := store.New(env.DynamoDB, env.Table, nil)
 	programs := &store.ProgramCache{Store: s, TTL: platform.ProgramCacheTTL}
-	lambda.Start(api.NewReferrals(s, programs, env.Log).Handle)
+	platform.Start("referrals", api.NewReferrals(s, programs, env.Log).Handle)
 }

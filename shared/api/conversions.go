@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/referral/referrals/shared/metrics"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 )
@@ -90,8 +91,8 @@ func (in *ConversionInput) validate(now time.Time) error {
 		if in.Amount.Amount < 0 || in.Amount.Amount > maxAmount {
 			return referral.Invalid("amount.amount", "must be from 0 to 10^12 minor units")
 		}
-		if len(in.Amount.Currency) != 3 {
-			return referral.Invalid("amount.currency", "must be an ISO 4217 code like USD")
+		if err := referral.ValidCurrency("amount.currency", in.Amount.Currency); err != nil {
+			return err
 		}
 	}
 	if in.OccurredAt != nil {
@@ -147,6 +148,7 @@ func (h *Conversions) record(ctx context.Context, req Request) (Response, error)
 	}
 	res, st, err := h.Conversions.Record(ctx, &p, store.ConversionRequest{EventID: in.EventID, ProgramID: p.ProgramID,
 		RefereeID: in.RefereeID, Milestone: in.Milestone, Amount: in.Amount, OccurredAt: occurred, PayloadHash: hash})
+	metrics.Add(ctx, metrics.ContentionRetries, float64(max(st.Attempts-1, 0)))
 	h.Log.InfoContext(ctx, "conversion", "eventId", in.EventID, "programId", p.ProgramID, "attempts", st.Attempts,
 		"replay", st.Replay, "rewards", len(res.Rewards), "ok", err == nil)
 	if err != nil {
@@ -205,6 +207,9 @@ func (h *Conversions) reverse(ctx context.Context, req Request) (Response, error
 			Reason string `json:"reason"`
 		}
 		if err := decode(req, &in); err != nil {
+			return Response{}, err
+		}
+		if err := referral.ValidText("reason", in.Reason, 500, false); err != nil {
 			return Response{}, err
 		}
 	}

@@ -9,9 +9,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/referral/referrals/shared/metrics"
 )
 
 // Env is a container's wiring. Build it once in main, outside the handler.
@@ -38,6 +40,7 @@ func Load(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
+	cfg.APIOptions = append(cfg.APIOptions, metrics.SDKMiddleware)
 	return &Env{AWS: cfg, DynamoDB: dynamodb.NewFromConfig(cfg), Table: table, Log: log}, nil
 }
 
@@ -52,3 +55,8 @@ func NewLogger() *slog.Logger {
 
 // ProgramCacheTTL is how long a warm container trusts a program it read.
 const ProgramCacheTTL = 30 * time.Second
+
+// Start runs a Lambda handler, writing one metrics line (CloudWatch EMF) per invocation.
+func Start[In, Out any](function string, h func(context.Context, In) (Out, error)) {
+	lambda.Start(metrics.Handler(&metrics.Emitter{W: os.Stdout, Function: function}, h))
+}

@@ -57,18 +57,21 @@ type RecordStats struct {
 	Replay   bool // the eventId was recorded before with the same payload
 }
 
-// Conversions records conversions. It remembers which advocate each referee belongs to (a
-// referral never changes advocate), so a warm container reads everything a conversion needs
-// in one batched read.
+// Conversions records conversions. A warm container remembers which advocate each referee
+// belongs to (a referral never changes advocate) and the last standing it wrote for each
+// advocate. The standing is only a guess: the transaction checks its version, and a stale
+// guess costs one retry from a fresh read, never a wrong count.
 type Conversions struct {
 	Store    *Store
 	Programs *ProgramCache
 
 	mu        sync.Mutex
-	advocates map[string]string // programId|refereeId → advocateId
+	advocates map[string]string       // programId|refereeId → advocateId
+	standings map[string]advocateItem // programId|advocateId → last standing written or read
 }
 
-const maxRememberedReferees = 100_000
+// maxRemembered bounds each container cache; when full it starts again empty.
+const maxRemembered = 100_000
 
 func (c *Conversions) advocateOf(programID, refereeID string) (string, bool) {
 	c.mu.Lock()
@@ -80,10 +83,31 @@ func (c *Conversions) advocateOf(programID, refereeID string) (string, bool) {
 func (c *Conversions) remember(programID, refereeID, advocateID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.advocates == nil || len(c.advocates) >= maxRememberedReferees {
+	if c.advocates == nil || len(c.advocates) >= maxRemembered {
 		c.advocates = map[string]string{}
 	}
 	c.advocates[programID+"|"+refereeID] = advocateID
+}
+
+func (c *Conversions) standing(programID, advocateID string) (advocateItem, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.standings[programID+"|"+advocateID]
+	return a, ok
+}
+
+// keepStanding remembers a standing; ok=false forgets it (it proved stale).
+func (c *Conversions) keepStanding(programID, advocateID string, a advocateItem, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !ok {
+		delete(c.standings, programID+"|"+advocateID)
+		return
+	}
+	if c.standings == nil || len(c.standings) >= maxRemembered {
+		c.standings = map[string]advocateItem{}
+	}
+	c.standings[programID+"|"+advocateID] = a
 }
 
 // Record prices and records one conversion: 1 consistent BatchGetItem (event, referral,
@@ -144,11 +168,16 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 			in.OccurredAt.Format(time.RFC3339), ref.AttributionExpiresAt.Format(time.RFC3339)), nil)
 	}
 	c.remember(p.ProgramID, in.RefereeID, ref.AdvocateID)
+	already := slices.Contains(ref.Reached, in.Milestone)
 	var adv advocateItem
+	guessed := false
 	if raw, ok := got[customerPK(ref.AdvocateID)+"|"+advocateSK(p.ProgramID)]; ok {
 		err = unmarshal(raw, &adv)
+	} else if cached, ok := c.standing(p.ProgramID, ref.AdvocateID); ok || already {
+		// A milestone reached before moves no counter, so it needs no standing at all.
+		adv, guessed = cached, ok
 	} else {
-		// First conversion of this referee seen by this container: one more read.
+		// An advocate this container has not seen: one more read.
 		var found bool
 		found, err = s.getItem(ctx, customerPK(ref.AdvocateID), advocateSK(p.ProgramID), &adv)
 		if err == nil && !found {
@@ -161,7 +190,7 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 
 	out := referral.Evaluate(referral.Evaluation{Program: p, AdvocateID: ref.AdvocateID, RefereeID: in.RefereeID,
 		Milestone: in.Milestone, Amount: in.Amount, OccurredAt: in.OccurredAt, Now: now,
-		AlreadyReached: slices.Contains(ref.Reached, in.Milestone), Advocate: adv.state()})
+		AlreadyReached: already, Advocate: adv.state()})
 
 	res.Conversion = referral.Conversion{EventID: in.EventID, ProgramID: p.ProgramID, RefereeID: in.RefereeID,
 		AdvocateID: ref.AdvocateID, Milestone: in.Milestone, Amount: in.Amount, OccurredAt: in.OccurredAt, Decisions: out.Decisions}
@@ -208,6 +237,12 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 	reasons := cancellationReasons(err)
 	switch {
 	case err == nil:
+		if out.Counted {
+			next := adv
+			next.Counts, next.RewardCount, next.RewardAmount = out.Advocate.Counts, out.Advocate.RewardCount, out.Advocate.RewardAmount
+			next.Day, next.ConversionsOnDay, next.Version = out.Advocate.Day, out.Advocate.ConversionsOnDay, adv.Version+1
+			c.keepStanding(p.ProgramID, ref.AdvocateID, next, true)
+		}
 		return res, false, nil
 	case reasons != nil && reasons[0] == "ConditionalCheckFailed":
 		// The same eventId was recorded concurrently: answer as a replay of that one.
@@ -224,7 +259,11 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 		return res, false, err
 	case reasons != nil:
 		// A version check failed (another conversion moved the referral or the advocate) or
-		// DynamoDB reported a transaction conflict: read again and retry.
+		// DynamoDB reported a transaction conflict: read again and retry. The next attempt
+		// reads the standing in its batch, since the referee's advocate is known now.
+		if guessed {
+			c.keepStanding(p.ProgramID, ref.AdvocateID, adv, false)
+		}
 		return res, true, nil
 	default:
 		return res, false, unavailable(fmt.Errorf("record conversion %s: %w", in.EventID, err))

@@ -139,15 +139,32 @@ func TestWarmContainerRecordsAConversionInOneReadAndOneWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	cold := counter.calls()
-	// The referee's advocate is now known to this container; another of the advocate's referees
-	// still needs the advocate item read once, so use the same referee's next milestone: a
-	// second program milestone is not configured, so replay a new event for the same referee.
+	if cold != "BatchGetItem=1 GetItem=1 TransactWriteItems=1" {
+		t.Fatalf("first conversion of an advocate this container has not seen made %s", cold)
+	}
+	// Another referee of the same advocate: the container knows the advocate's standing.
 	counter.reset()
-	if _, _, err := f.record(ctx, "e2", "bo"); err != nil {
+	if _, _, err := f.record(ctx, "e2", "cy"); err != nil {
 		t.Fatal(err)
 	}
 	warm := counter.calls()
 	if warm != "BatchGetItem=1 TransactWriteItems=1" {
-		t.Fatalf("warm conversion made %s, want 1 BatchGetItem and 1 TransactWriteItems (cold: %s)", warm, cold)
+		t.Fatalf("warm conversion made %s, want 1 BatchGetItem and 1 TransactWriteItems", warm)
+	}
+	// A standing moved by another container makes the guess stale: one retry, right counts.
+	other := &Conversions{Store: New(f.db.Client, f.db.Table, nil), Programs: f.programs}
+	f.refer(t, "dee")
+	f.refer(t, "eve")
+	if _, _, err := other.Record(ctx, &f.p, ConversionRequest{EventID: "e3", ProgramID: "p1", RefereeID: "dee",
+		Milestone: "purchase", OccurredAt: f.s.Now(), PayloadHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	res, st, err := f.record(ctx, "e4", "eve")
+	if err != nil || st.Attempts != 2 {
+		t.Fatalf("stale standing: attempts %d, err %v", st.Attempts, err)
+	}
+	var adv advocateItem
+	if _, err := f.s.getItem(ctx, customerPK("ana"), advocateSK("p1"), &adv); err != nil || adv.Counts["purchase"] != 4 || adv.Version != 4 {
+		t.Fatalf("standing after a stale guess: %+v %v (result %+v)", adv, err, res)
 	}
 }

@@ -1,0 +1,151 @@
+// Package metrics counts what one invocation did (DynamoDB round trips and retries, conversion
+// contention retries, emails sent) and writes it as one CloudWatch Embedded Metric Format line.
+package metrics
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/smithy-go/middleware"
+)
+
+// Names of the counters.
+const (
+	DynamoDBCalls      = "DynamoDBCalls"      // API operations called
+	DynamoDBRoundTrips = "DynamoDBRoundTrips" // HTTP requests sent, retries included
+	DynamoDBRetries    = "DynamoDBRetries"    // round trips beyond the first of each call
+	ContentionRetries  = "ContentionRetries"  // conversion transactions retried after a version conflict
+	EmailsSent         = "EmailsSent"
+)
+
+// Namespace is the CloudWatch namespace of every metric.
+const Namespace = "Referrals"
+
+// Counters are one invocation's counts. Safe for concurrent use.
+type Counters struct {
+	mu sync.Mutex
+	n  map[string]float64
+}
+
+// Add adds v to the counter name.
+func (c *Counters) Add(name string, v float64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if c.n == nil {
+		c.n = map[string]float64{}
+	}
+	c.n[name] += v
+	c.mu.Unlock()
+}
+
+// Get returns the counter name.
+func (c *Counters) Get(name string) float64 {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[name]
+}
+
+type ctxKey struct{}
+
+// With returns ctx carrying fresh counters.
+func With(ctx context.Context) (context.Context, *Counters) {
+	c := &Counters{}
+	return context.WithValue(ctx, ctxKey{}, c), c
+}
+
+// From returns the counters of ctx, or nil (Add on nil does nothing).
+func From(ctx context.Context) *Counters {
+	c, _ := ctx.Value(ctxKey{}).(*Counters)
+	return c
+}
+
+// Add adds v to the counter name of ctx's invocation.
+func Add(ctx context.Context, name string, v float64) { From(ctx).Add(name, v) }
+
+// SDKMiddleware counts every DynamoDB call and every HTTP attempt it makes into the context's
+// counters. Install it with the client options' APIOptions.
+func SDKMiddleware(stack *middleware.Stack) error {
+	err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("CountCalls",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			Add(ctx, DynamoDBCalls, 1)
+			return next.HandleInitialize(ctx, in)
+		}), middleware.Before)
+	if err != nil {
+		return err
+	}
+	// After the retry middleware, this runs once per attempt: one round trip each.
+	attempt := middleware.FinalizeMiddlewareFunc("CountRoundTrips",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			Add(ctx, DynamoDBRoundTrips, 1)
+			return next.HandleFinalize(ctx, in)
+		})
+	if err := stack.Finalize.Insert(attempt, "Retry", middleware.After); err != nil {
+		return stack.Finalize.Add(attempt, middleware.After)
+	}
+	return nil
+}
+
+// Emitter writes one EMF line per invocation.
+type Emitter struct {
+	W        io.Writer
+	Function string
+	mu       sync.Mutex
+}
+
+// Emit writes the invocation's duration and counters as an EMF JSON line.
+func (e *Emitter) Emit(c *Counters, start time.Time, duration time.Duration, coldStart bool) error {
+	doc := map[string]any{
+		"Function":  e.Function,
+		"Duration":  float64(duration.Microseconds()) / 1000,
+		"ColdStart": coldStart,
+	}
+	names := []string{DynamoDBCalls, DynamoDBRoundTrips, DynamoDBRetries, ContentionRetries, EmailsSent}
+	if retries := c.Get(DynamoDBRoundTrips) - c.Get(DynamoDBCalls); retries > 0 {
+		c.Add(DynamoDBRetries, retries-c.Get(DynamoDBRetries))
+	}
+	defs := []map[string]string{{"Name": "Duration", "Unit": "Milliseconds"}}
+	for _, n := range names {
+		doc[n] = c.Get(n)
+		defs = append(defs, map[string]string{"Name": n, "Unit": "Count"})
+	}
+	sort.Slice(defs[1:], func(i, j int) bool { return defs[1+i]["Name"] < defs[1+j]["Name"] })
+	doc["_aws"] = map[string]any{
+		"Timestamp": start.UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  Namespace,
+			"Dimensions": [][]string{{"Function"}},
+			"Metrics":    defs,
+		}},
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, err = e.W.Write(append(b, '\n'))
+	return err
+}
+
+// Handler wraps a Lambda handler so each invocation gets counters and one EMF line.
+func Handler[In, Out any](e *Emitter, h func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	var once sync.Once
+	return func(ctx context.Context, in In) (Out, error) {
+		cold := false
+		once.Do(func() { cold = true })
+		ctx, c := With(ctx)
+		start := time.Now()
+		out, err := h(ctx, in)
+		_ = e.Emit(c, start, time.Since(start), cold) // metrics must never fail a request
+		return out, err
+	}
+}
