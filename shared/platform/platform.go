@@ -11,8 +11,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/referral/referrals/shared/metrics"
 )
 
@@ -29,19 +30,54 @@ type Env struct {
 func Getenv(name string) string { return os.Getenv(name) }
 
 // Load reads the environment (TABLE_NAME) and builds the AWS clients. Endpoints can be pointed
-// elsewhere with the SDK's own AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SESV2 (make dev).
+// elsewhere with AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SESV2, as the SDK's own
+// configuration allows (make dev does).
 func Load(ctx context.Context) (*Env, error) {
 	log := NewLogger()
 	table := Getenv("TABLE_NAME")
 	if table == "" {
 		return nil, fmt.Errorf("TABLE_NAME is not set")
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := AWSConfig()
 	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
+		return nil, err
 	}
-	cfg.APIOptions = append(cfg.APIOptions, metrics.SDKMiddleware)
-	return &Env{AWS: cfg, DynamoDB: dynamodb.NewFromConfig(cfg), Table: table, Log: log}, nil
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = Endpoint("DYNAMODB") })
+	return &Env{AWS: cfg, DynamoDB: db, Table: table, Log: log}, nil
+}
+
+// AWSConfig is the SDK configuration of a Lambda container, read from the variables Lambda
+// sets (AWS_REGION and the execution role's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN). It skips the SDK's shared-config loader, whose SSO, STS and IMDS
+// providers a function never uses: that keeps binaries small and cold starts short.
+func AWSConfig() (aws.Config, error) {
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = os.Getenv("AWS_DEFAULT_REGION")
+	}
+	if region == "" {
+		return aws.Config{}, fmt.Errorf("AWS_REGION is not set")
+	}
+	key, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if key == "" || secret == "" {
+		return aws.Config{}, fmt.Errorf("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
+	}
+	return aws.Config{
+		Region:      region,
+		Credentials: credentials.NewStaticCredentialsProvider(key, secret, os.Getenv("AWS_SESSION_TOKEN")),
+		APIOptions:  []func(*middleware.Stack) error{metrics.SDKMiddleware},
+	}, nil
+}
+
+// Endpoint is the endpoint override for a service (AWS_ENDPOINT_URL_<SERVICE>, then
+// AWS_ENDPOINT_URL), or nil for the service's real endpoint.
+func Endpoint(service string) *string {
+	for _, name := range []string{"AWS_ENDPOINT_URL_" + service, "AWS_ENDPOINT_URL"} {
+		if v := os.Getenv(name); v != "" {
+			return &v
+		}
+	}
+	return nil
 }
 
 // NewLogger is the JSON logger on stdout that Lambda's JSON log format expects.
