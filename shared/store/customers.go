@@ -44,7 +44,7 @@ func (s *Store) PutCustomer(ctx context.Context, id string, u CustomerUpdate) (r
 		delete(item, "marketingOptOut")
 	}
 	var stored customerItem
-	created, err := s.upsert(ctx, customerPK(id), customerSK, item, now, nil, &stored)
+	created, err := s.upsert(ctx, customerPK(id), customerSK, item, now, &stored)
 	if err != nil {
 		return c, false, fmt.Errorf("put customer %s: %w", id, err)
 	}

@@ -30,7 +30,7 @@ func (s *Store) PutProgram(ctx context.Context, p referral.Program) (referral.Pr
 		return p, false, fmt.Errorf("put program %s: %w", p.ProgramID, err)
 	}
 	var stored programItem
-	created, err := s.upsert(ctx, programPK(p.ProgramID), programSK, item, now, nil, &stored)
+	created, err := s.upsert(ctx, programPK(p.ProgramID), programSK, item, now, &stored)
 	if err != nil {
 		return p, false, fmt.Errorf("put program %s: %w", p.ProgramID, err)
 	}

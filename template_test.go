@@ -1,0 +1,646 @@
+// Package referrals_test holds the repository-wide checks: template.yaml, the Makefile,
+// samconfig.toml, events/ and the Go code describe the same application.
+package referrals_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/referral/referrals/shared/samtemplate"
+)
+
+const module = "github.com/referral/referrals"
+
+// issue2Routes are the routes issue 2 asks for; each must be served by a function of the template.
+var issue2Routes = []string{
+	"PUT /programs/{programId}",
+	"GET /programs/{programId}",
+	"GET /programs",
+	"PUT /customers/{customerId}",
+	"GET /customers/{customerId}",
+	"POST /programs/{programId}/codes",
+	"GET /codes/{code}",
+	"GET /r/{code}",
+	"POST /referrals",
+	"GET /customers/{customerId}/referrals",
+	"POST /conversions",
+	"POST /conversions/{eventId}/reverse",
+	"GET /customers/{customerId}/rewards",
+	"POST /rewards/{rewardId}/fulfill",
+	"POST /rewards/{rewardId}/approve",
+}
+
+// runtimeVariables are set by the Lambda runtime itself (besides every AWS_* name).
+var runtimeVariables = map[string]bool{"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "LAMBDA_TASK_ROOT": true,
+	"LAMBDA_RUNTIME_DIR": true, "TZ": true, "LANG": true, "PATH": true, "LD_LIBRARY_PATH": true}
+
+// devOnlyVariables are read with os.Getenv for `make dev`, tests and `sam local invoke`, and
+// deliberately never set by the template. platform.Getenv is for deployed configuration, so
+// reading one of these through it fails.
+var devOnlyVariables = map[string]string{
+	"BOOTSTRAP_ADMIN_KEY": "the dev admin key (dev-admin-key) of make dev; a stack uses the Secrets Manager secret",
+	"UNSUBSCRIBE_SECRET":  "the unsubscribe signing key itself, for tests and sam local invoke; a stack reads UNSUBSCRIBE_SECRET_ARN",
+}
+
+func loadTemplate(t *testing.T) *samtemplate.Template {
+	t.Helper()
+	tpl, err := samtemplate.Load("template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tpl.Functions()) == 0 {
+		t.Fatal("template.yaml has no AWS::Serverless::Function")
+	}
+	return tpl
+}
+
+func sortedIDs(m map[string]samtemplate.Resource) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func TestTemplateServesEveryRouteOfIssue2(t *testing.T) {
+	tpl := loadTemplate(t)
+	served := map[string]string{}
+	for id, fn := range tpl.Functions() {
+		for _, rk := range fn.RouteKeys() {
+			if other, dup := served[rk]; dup {
+				t.Errorf("%q is an HttpApi event of both %s and %s", rk, other, id)
+			}
+			served[rk] = id
+		}
+	}
+	for _, rk := range issue2Routes {
+		if served[rk] == "" {
+			t.Errorf("no function in template.yaml serves %q", rk)
+		}
+	}
+}
+
+// TestEveryFunctionIsBuiltAndSampled: each function builds with the Makefile the way sam build
+// runs it, has its main package and its sample events.
+func TestEveryFunctionIsBuiltAndSampled(t *testing.T) {
+	tpl := loadTemplate(t)
+	makefile, err := os.ReadFile("Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	globalFn, _ := tpl.Globals["Function"].(map[string]any)
+	for _, id := range sortedIDs(tpl.Functions()) {
+		fn := tpl.Functions()[id]
+		dir := samtemplate.FunctionDir(id)
+		t.Run(id, func(t *testing.T) {
+			if bm, _ := fn.Metadata["BuildMethod"].(string); bm != "makefile" {
+				t.Errorf("Metadata.BuildMethod = %q, want makefile", bm)
+			}
+			codeURI, ok := fn.Properties["CodeUri"]
+			if !ok {
+				codeURI = globalFn["CodeUri"]
+			}
+			if codeURI != "." {
+				t.Errorf("CodeUri = %v, want . (the Makefile at the root builds every function)", codeURI)
+			}
+			if !bytes.Contains(makefile, []byte("\nbuild-"+id+":")) {
+				t.Errorf("the Makefile has no build-%s: target (sam build runs it)", id)
+			}
+			checkMainPackage(t, dir)
+			samples, err := samtemplate.SampleEvents("events", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(samples) == 0 {
+				t.Errorf("no sample events: add events/%s<case>.json", samtemplate.EventPrefix(id))
+			}
+
+			out, err := exec.Command("make", "-n", "build-"+id, "ARTIFACTS_DIR=/tmp/sam-artifacts/"+id).CombinedOutput()
+			if err != nil {
+				t.Fatalf("make -n build-%s: %v\n%s", id, err, out)
+			}
+			cmd := string(out)
+			if !strings.Contains(cmd, "go build") {
+				t.Fatalf("make -n build-%s runs no go build:\n%s", id, cmd)
+			}
+			for _, want := range []string{"GOOS=linux GOARCH=arm64 CGO_ENABLED=0", "-tags lambda.norpc", "-trimpath",
+				`-ldflags "-s -w"`, "/tmp/sam-artifacts/" + id + "/bootstrap", "./" + filepath.ToSlash(dir)} {
+				if !strings.Contains(cmd, want) {
+					t.Errorf("make build-%s does not run %s:\n%s", id, want, cmd)
+				}
+			}
+			if strings.Contains(cmd, "go mod tidy") {
+				t.Errorf("make build-%s runs go mod tidy", id)
+			}
+		})
+	}
+}
+
+func checkMainPackage(t *testing.T, dir string) {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, "main.go"), nil, 0)
+	if err != nil {
+		t.Errorf("%s/main.go: %v", dir, err)
+		return
+	}
+	if f.Name.Name != "main" {
+		t.Errorf("%s/main.go is package %s, want main", dir, f.Name.Name)
+	}
+	if f.Scope.Lookup("main") == nil {
+		t.Errorf("%s/main.go has no func main", dir)
+	}
+}
+
+func TestTemplateGlobalsTableAndOutputs(t *testing.T) {
+	tpl := loadTemplate(t)
+	fn, _ := tpl.Globals["Function"].(map[string]any)
+	for k, want := range map[string]string{"Runtime": "provided.al2023", "Handler": "bootstrap", "Tracing": "Active"} {
+		if got, _ := fn[k].(string); got != want {
+			t.Errorf("Globals.Function.%s = %q, want %q", k, got, want)
+		}
+	}
+	if archs, _ := fn["Architectures"].([]any); len(archs) != 1 || archs[0] != "arm64" {
+		t.Errorf("Globals.Function.Architectures = %v, want [arm64]", fn["Architectures"])
+	}
+	if lc, _ := fn["LoggingConfig"].(map[string]any); lc["LogFormat"] != "JSON" {
+		t.Errorf("Globals.Function.LoggingConfig.LogFormat = %v, want JSON", lc["LogFormat"])
+	}
+	for _, id := range sortedIDs(tpl.Functions()) {
+		p := tpl.Functions()[id].Properties
+		for _, k := range []string{"Runtime", "Handler", "Architectures", "Tracing"} {
+			if v, ok := p[k]; ok && fmt.Sprint(v) != fmt.Sprint(fn[k]) {
+				t.Errorf("%s overrides %s with %v", id, k, v)
+			}
+		}
+	}
+
+	var tables, apis []string
+	for id, r := range tpl.Resources {
+		switch r.Type {
+		case "AWS::DynamoDB::Table":
+			tables = append(tables, id)
+		case "AWS::Serverless::HttpApi":
+			apis = append(apis, id)
+		}
+	}
+	if len(tables) != 1 || len(apis) != 1 {
+		t.Fatalf("want one table and one HTTP API, have tables %v and APIs %v", tables, apis)
+	}
+	table, api := tables[0], apis[0]
+	p := tpl.Resources[table].Properties
+	if p["BillingMode"] != "PAY_PER_REQUEST" {
+		t.Errorf("%s.BillingMode = %v, want PAY_PER_REQUEST (on demand)", table, p["BillingMode"])
+	}
+	if ss, _ := p["StreamSpecification"].(map[string]any); ss["StreamViewType"] != "NEW_AND_OLD_IMAGES" {
+		t.Errorf("%s.StreamSpecification.StreamViewType = %v, want NEW_AND_OLD_IMAGES", table, ss["StreamViewType"])
+	}
+	if pitr, _ := p["PointInTimeRecoverySpecification"].(map[string]any); pitr["PointInTimeRecoveryEnabled"] != true {
+		t.Errorf("%s: point-in-time recovery is not enabled", table)
+	}
+	if ttl, _ := p["TimeToLiveSpecification"].(map[string]any); ttl["Enabled"] != true || ttl["AttributeName"] == "" || ttl["AttributeName"] == nil {
+		t.Errorf("%s: TTL is not enabled on an attribute: %v", table, p["TimeToLiveSpecification"])
+	}
+
+	var apiURL, tableName bool
+	for _, o := range tpl.Outputs {
+		v := fmt.Sprint(o.(map[string]any)["Value"])
+		if strings.Contains(v, "${"+api+"}") && strings.Contains(v, "execute-api") || strings.Contains(v, api+" ApiEndpoint") {
+			apiURL = true
+		}
+		if v == fmt.Sprint(map[string]any{"Ref": table}) {
+			tableName = true
+		}
+	}
+	if !apiURL {
+		t.Errorf("Outputs have no URL of the HTTP API %s", api)
+	}
+	if !tableName {
+		t.Errorf("Outputs have no name of the table (!Ref %s)", table)
+	}
+}
+
+func TestSamconfigBuildsInSourceWithAProdEnvironment(t *testing.T) {
+	f, err := os.Open("samconfig.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := parseSamconfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg["default.build.parameters"]["build_in_source"] != "true" {
+		t.Errorf("[default.build.parameters] lacks build_in_source = true (sam build would copy the repository per function)")
+	}
+	envs := map[string]bool{}
+	for section, kv := range cfg {
+		env, rest, _ := strings.Cut(section, ".")
+		envs[env] = true
+		if strings.HasPrefix(rest, "build.") && kv["build_in_source"] != "true" {
+			t.Errorf("[%s] lacks build_in_source = true", section)
+		}
+	}
+	if !envs["prod"] {
+		t.Errorf("samconfig.toml has no prod environment")
+	}
+	if len(cfg["prod.deploy.parameters"]) == 0 {
+		t.Errorf("samconfig.toml has no [prod.deploy.parameters]")
+	}
+	if a, b := cfg["default.global.parameters"]["stack_name"], cfg["prod.global.parameters"]["stack_name"]+cfg["prod.deploy.parameters"]["stack_name"]; b == "" || a == b {
+		t.Errorf("the prod environment needs its own stack_name (default %s, prod %s)", a, b)
+	}
+}
+
+// parseSamconfig reads the part of TOML samconfig.toml uses: [a.b.c] tables of key = value.
+func parseSamconfig(r io.Reader) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	section := ""
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
+			section = strings.Trim(line, "[] ")
+			if out[section] == nil {
+				out[section] = map[string]string{}
+			}
+		default:
+			k, v, ok := strings.Cut(line, "=")
+			if !ok {
+				return nil, fmt.Errorf("samconfig.toml:%d: not key = value", n)
+			}
+			v = strings.TrimSpace(v)
+			if uq, err := strconv.Unquote(v); err == nil {
+				v = uq
+			}
+			if section != "" {
+				out[section][strings.TrimSpace(k)] = v
+			}
+		}
+	}
+	return out, sc.Err()
+}
+
+// goPackage is what `go list` says about one package.
+type goPackage struct {
+	ImportPath string
+	Dir        string
+	GoFiles    []string
+	Deps       []string
+}
+
+// goList runs go list for the Lambda build (linux/arm64, lambda.norpc) and decodes its output.
+func goList(t *testing.T, args ...string) []goPackage {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list", "-tags", "lambda.norpc", "-json=ImportPath,Dir,GoFiles,Deps"}, args...)...)
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %v: %v\n%s", args, err, stderr.String())
+	}
+	var pkgs []goPackage
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p goPackage
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+// envRead is one environment variable read in the code.
+type envRead struct {
+	Name     string
+	Platform bool   // through platform.Getenv (deployed configuration)
+	Where    string // file:line
+}
+
+// TestTemplateSetsEveryEnvironmentVariableTheCodeReads: for each function, every variable its
+// code (the function's main and every package of this module it links) reads with
+// platform.Getenv or os.Getenv is set by the template (Globals or the function's Environment).
+func TestTemplateSetsEveryEnvironmentVariableTheCodeReads(t *testing.T) {
+	tpl := loadTemplate(t)
+	all := map[string]goPackage{}
+	for _, p := range goList(t, "-deps", "./functions/...") {
+		all[p.ImportPath] = p
+	}
+	mains := map[string]goPackage{}
+	for _, p := range goList(t, "./functions/...") {
+		mains[p.ImportPath] = p
+	}
+	reads := map[string][]envRead{} // import path → reads
+	readsOf := func(p goPackage) []envRead {
+		if r, ok := reads[p.ImportPath]; ok {
+			return r
+		}
+		r := envReads(t, p)
+		reads[p.ImportPath] = r
+		return r
+	}
+	for _, id := range sortedIDs(tpl.Functions()) {
+		main, ok := mains[module+"/"+filepath.ToSlash(samtemplate.FunctionDir(id))]
+		if !ok {
+			t.Errorf("%s: no package %s", id, samtemplate.FunctionDir(id))
+			continue
+		}
+		set := tpl.Environment(id)
+		pkgs := []goPackage{main}
+		for _, dep := range main.Deps {
+			if dep == module || strings.HasPrefix(dep, module+"/") {
+				pkgs = append(pkgs, all[dep])
+			}
+		}
+		for _, p := range pkgs {
+			for _, r := range readsOf(p) {
+				switch {
+				case strings.HasPrefix(r.Name, "AWS_") || runtimeVariables[r.Name]:
+				case devOnlyVariables[r.Name] != "" && r.Platform:
+					t.Errorf("%s: %s is a development-only variable (%s); read it with os.Getenv, not platform.Getenv", r.Where, r.Name, devOnlyVariables[r.Name])
+				case devOnlyVariables[r.Name] != "":
+					if set[r.Name] {
+						t.Errorf("%s: template.yaml sets the development-only variable %s", id, r.Name)
+					}
+				case !set[r.Name]:
+					t.Errorf("%s reads %s (%s), which template.yaml sets neither in Globals nor in %s's Environment", id, r.Name, r.Where, id)
+				}
+			}
+		}
+	}
+}
+
+// envReads finds the calls Getenv(name) and LookupEnv(name) in a package's build files:
+// os.Getenv, platform.Getenv and the package's own Getenv.
+func envReads(t *testing.T, p goPackage) []envRead {
+	t.Helper()
+	fset := token.NewFileSet()
+	var files []*ast.File
+	consts := map[string]string{}
+	for _, name := range p.GoFiles {
+		f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+		for _, d := range f.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
+			}
+			for _, s := range gd.Specs {
+				vs := s.(*ast.ValueSpec)
+				for i, n := range vs.Names {
+					if i < len(vs.Values) {
+						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							consts[n.Name], _ = strconv.Unquote(lit.Value)
+						}
+					}
+				}
+			}
+		}
+	}
+	var out []envRead
+	for _, f := range files {
+		imports := map[string]string{} // local name → import path
+		for _, im := range f.Imports {
+			path, _ := strconv.Unquote(im.Path.Value)
+			name := filepath.Base(path)
+			if im.Name != nil {
+				name = im.Name.Name
+			}
+			imports[name] = path
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			wrapper := fd.Recv == nil && (fd.Name.Name == "Getenv" || fd.Name.Name == "LookupEnv")
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok || len(call.Args) != 1 {
+					return true
+				}
+				var fn string
+				platform := false
+				switch f := call.Fun.(type) {
+				case *ast.SelectorExpr:
+					x, ok := f.X.(*ast.Ident)
+					if !ok {
+						return true
+					}
+					path := imports[x.Name]
+					if path != "os" && !strings.HasPrefix(path, module+"/") {
+						return true
+					}
+					fn, platform = f.Sel.Name, path != "os"
+				case *ast.Ident:
+					fn, platform = f.Name, true // the package's own Getenv (shared/platform)
+				default:
+					return true
+				}
+				if fn != "Getenv" && fn != "LookupEnv" {
+					return true
+				}
+				where := fmt.Sprintf("%s:%d", filepath.Join(p.ImportPath, filepath.Base(fset.Position(call.Pos()).Filename)), fset.Position(call.Pos()).Line)
+				name, ok := constString(call.Args[0], consts)
+				switch {
+				case ok:
+					out = append(out, envRead{Name: name, Platform: platform, Where: where})
+				case wrapper:
+					// Getenv's own body passes its parameter on: its callers are checked.
+				case platform:
+					t.Errorf("%s: platform.Getenv with a name that is not a constant: the template test cannot check it", where)
+				default:
+					t.Logf("%s: os.%s with a name that is not a constant is not checked", where, fn)
+				}
+				return true
+			})
+		}
+	}
+	return out
+}
+
+func constString(e ast.Expr, consts map[string]string) (string, bool) {
+	switch x := e.(type) {
+	case *ast.BasicLit:
+		if x.Kind == token.STRING {
+			s, err := strconv.Unquote(x.Value)
+			return s, err == nil
+		}
+	case *ast.Ident:
+		s, ok := consts[x.Name]
+		return s, ok
+	}
+	return "", false
+}
+
+// TestTemplateRoutesAreTheRoutersRoutes: each function's HttpApi events in template.yaml are
+// exactly the routes of the api.NewX router its main package builds (read from the source of
+// shared/api: the Route{"METHOD /path", ...} literals in NewX).
+func TestTemplateRoutesAreTheRoutersRoutes(t *testing.T) {
+	tpl := loadTemplate(t)
+	routes := routerRoutes(t)
+	for _, id := range sortedIDs(tpl.Functions()) {
+		dir := samtemplate.FunctionDir(id)
+		ctors := apiConstructorsCalled(t, dir)
+		var served []string
+		for _, c := range ctors {
+			rs, ok := routes[c]
+			if !ok {
+				t.Errorf("%s: %s calls api.%s, which shared/api does not define", id, dir, c)
+			}
+			if len(rs) == 0 {
+				t.Errorf("%s: found no Route{\"METHOD /path\", ...} literals in api.%s", id, c)
+			}
+			served = append(served, rs...)
+		}
+		inTemplate := tpl.Functions()[id].RouteKeys()
+		sort.Strings(served)
+		sort.Strings(inTemplate)
+		if !slices.Equal(served, inTemplate) {
+			t.Errorf("%s: the router (api.%s) serves %q\nbut template.yaml routes %q to it",
+				id, strings.Join(ctors, ", api."), served, inTemplate)
+		}
+	}
+}
+
+// apiConstructorsCalled lists the api.NewX functions a function's main package calls.
+func apiConstructorsCalled(t *testing.T, dir string) []string {
+	t.Helper()
+	pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi os.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			apiName := ""
+			for _, im := range f.Imports {
+				if path, _ := strconv.Unquote(im.Path.Value); path == module+"/shared/api" {
+					apiName = "api"
+					if im.Name != nil {
+						apiName = im.Name.Name
+					}
+				}
+			}
+			if apiName == "" {
+				continue
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				sel, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == apiName && strings.HasPrefix(sel.Sel.Name, "New") && sel.Sel.Name != "NewRouter" {
+					out = append(out, sel.Sel.Name)
+				}
+				return true
+			})
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// routerRoutes maps each func NewX of shared/api to the route keys of the Route literals in it.
+func routerRoutes(t *testing.T) map[string][]string {
+	t.Helper()
+	dir := filepath.Join("shared", "api")
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consts := map[string]string{}
+	var funcs []*ast.FuncDecl
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			for _, d := range f.Decls {
+				switch d := d.(type) {
+				case *ast.FuncDecl:
+					if d.Recv == nil && strings.HasPrefix(d.Name.Name, "New") {
+						funcs = append(funcs, d)
+					}
+				case *ast.GenDecl:
+					if d.Tok != token.CONST {
+						continue
+					}
+					for _, s := range d.Specs {
+						vs := s.(*ast.ValueSpec)
+						for i, n := range vs.Names {
+							if i < len(vs.Values) {
+								if s, ok := constString(vs.Values[i], nil); ok {
+									consts[n.Name] = s
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	out := map[string][]string{}
+	for _, fd := range funcs {
+		var keys []string
+		ast.Inspect(fd.Body, func(n ast.Node) bool {
+			lit, ok := n.(*ast.CompositeLit)
+			if !ok || len(lit.Elts) == 0 {
+				return true
+			}
+			if id, ok := lit.Type.(*ast.Ident); !ok || id.Name != "Route" {
+				return true
+			}
+			key := lit.Elts[0]
+			for _, e := range lit.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					key = nil
+					if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Key" {
+						key = kv.Value
+						break
+					}
+				}
+			}
+			if key == nil {
+				t.Errorf("%s: a Route literal without its Key", fset.Position(lit.Pos()))
+				return true
+			}
+			s, ok := constString(key, consts)
+			if !ok {
+				t.Errorf("%s: a Route whose key is not a constant string: this test cannot read it", fset.Position(lit.Pos()))
+				return true
+			}
+			keys = append(keys, s)
+			return true
+		})
+		out[fd.Name.Name] = keys
+	}
+	return out
+}
