@@ -8,24 +8,28 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
 # Every function in template.yaml: logical ID → ./functions/<lower-case name without Function>.
 FUNCTIONS := ProgramsFunction CustomersFunction CodesFunction PublicCodesFunction \
-             ReferralsFunction ConversionsFunction RewardsFunction
+             ReferralsFunction ConversionsFunction RewardsFunction \
+             AuthorizerFunction KeysFunction \
+             AsksFunction UnsubscribeFunction EmailFunction \
+             InsightsFunction StatsFunction
 
-.PHONY: dev dev-reset test test-go test-race lint build emails bench fuzz clean node_modules $(addprefix build-,$(FUNCTIONS))
+.PHONY: dev dev-reset test build emails bench fuzz clean $(addprefix build-,$(FUNCTIONS))
 
 ## dev: the whole stack on this machine (HTTP API :3000, DynamoDB :8000, SES viewer :8005)
-dev: node_modules
+dev: node_modules/.package-lock.json
 	$(GO) run ./local
 
 ## dev-reset: forget the local stack's saved state
 dev-reset:
 	rm -f .local/state.json .local/dlq.jsonl
 
-node_modules: package-lock.json
+# npm writes node_modules/.package-lock.json only after a complete install, so an interrupted
+# install is redone and a finished one is not repeated.
+node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	@touch node_modules
 
 ## test: format, vet, and every test with the race detector (needs Node for the SES emulator)
-test: node_modules
+test: node_modules/.package-lock.json
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -46,6 +50,29 @@ build-PublicCodesFunction: ; $(call lambda,publiccodes)
 build-ReferralsFunction:   ; $(call lambda,referrals)
 build-ConversionsFunction: ; $(call lambda,conversions)
 build-RewardsFunction:     ; $(call lambda,rewards)
+build-AuthorizerFunction:  ; $(call lambda,authorizer)
+build-KeysFunction:        ; $(call lambda,keys)
+build-AsksFunction:        ; $(call lambda,asks)
+build-UnsubscribeFunction: ; $(call lambda,unsubscribe)
+build-EmailFunction:       ; $(call lambda,email)
+build-InsightsFunction:    ; $(call lambda,insights)
+build-StatsFunction:       ; $(call lambda,stats)
+
+## emails: render the 5 templates × 5 languages with sample data into .local/emails (HTML + text)
+emails:
+	$(GO) run ./shared/email/cmd/samples .local/emails
+
+## fuzz: run every Fuzz target under shared/ for FUZZTIME each (default 60s). `make test` runs
+## their seed corpora (from events/ and testdata/fuzz) as ordinary tests.
+FUZZTIME ?= 60s
+FUZZFLAGS ?=
+fuzz:
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' shared | xargs -r -n1 dirname | sort -u); do \
+	  for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2 | sort -u); do \
+	    echo "== fuzz ./$$dir $$target for $(FUZZTIME)"; \
+	    $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $(FUZZFLAGS) ./$$dir; \
+	  done; \
+	done
 
 clean:
 	rm -rf .build .aws-sam

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -42,8 +43,7 @@ func Load(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = Endpoint("DYNAMODB") })
-	return &Env{AWS: cfg, DynamoDB: db, Table: table, Log: log}, nil
+	return &Env{AWS: cfg, DynamoDB: dynamodb.NewFromConfig(cfg), Table: table, Log: log}, nil
 }
 
 // AWSConfig is the SDK configuration of a Lambda container, read from the variables Lambda
@@ -63,21 +63,27 @@ func AWSConfig() (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
 	}
 	return aws.Config{
-		Region:      region,
-		Credentials: credentials.NewStaticCredentialsProvider(key, secret, os.Getenv("AWS_SESSION_TOKEN")),
-		APIOptions:  []func(*middleware.Stack) error{metrics.SDKMiddleware},
+		Region:        region,
+		Credentials:   credentials.NewStaticCredentialsProvider(key, secret, os.Getenv("AWS_SESSION_TOKEN")),
+		APIOptions:    []func(*middleware.Stack) error{metrics.SDKMiddleware},
+		ConfigSources: []any{envEndpoints{}},
 	}, nil
 }
 
-// Endpoint is the endpoint override for a service (AWS_ENDPOINT_URL_<SERVICE>, then
-// AWS_ENDPOINT_URL), or nil for the service's real endpoint.
-func Endpoint(service string) *string {
-	for _, name := range []string{"AWS_ENDPOINT_URL_" + service, "AWS_ENDPOINT_URL"} {
-		if v := os.Getenv(name); v != "" {
-			return &v
+// envEndpoints gives every client built with NewFromConfig the endpoint override the SDK's
+// shared config would: AWS_ENDPOINT_URL_<SERVICE ID> (DYNAMODB, SESV2, SECRETS_MANAGER…),
+// else AWS_ENDPOINT_URL.
+type envEndpoints struct{}
+
+// GetServiceBaseEndpoint implements the SDK's service base endpoint provider.
+func (envEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	name := "AWS_ENDPOINT_URL_" + strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_"))
+	for _, n := range []string{name, "AWS_ENDPOINT_URL"} {
+		if v := os.Getenv(n); v != "" {
+			return v, true, nil
 		}
 	}
-	return nil
+	return "", false, nil
 }
 
 // NewLogger is the JSON logger on stdout that Lambda's JSON log format expects.
