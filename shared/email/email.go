@@ -49,6 +49,7 @@ type Data struct {
 	FriendOffer       string // e.g. "a $10.00 discount": a noun phrase that follows "they'll get", from refereeRewards
 	AdvocateReward    string // e.g. "a $10.00 gift card": likewise, from advocateRewards
 	RefereeFirstName  string // thanks templates; empty reads "your friend"
+	ContestPrize      bool   // thanks templates: the reward is a contest prize, for many referrals
 	RewardEarned      string // thanks templates (required): e.g. "a $25.00 gift card"
 	UnsubscribeURL    string // ask templates; empty for thanks
 }

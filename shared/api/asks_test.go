@@ -1,0 +1,181 @@
+package api
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// askProgram is tieredProgram with the email settings of an ask campaign.
+func askProgram(sendOnCodeCreated bool) map[string]any {
+	p := tieredProgram()
+	p["emails"] = map[string]any{"sendOnCodeCreated": sendOnCodeCreated, "thankAdvocates": true, "senderName": "Ana at Acme",
+		"askCooldownDays": 30}
+	return p
+}
+
+func (s *stack) putCustomer(id string, body map[string]any) {
+	s.t.Helper()
+	if st, b := s.do("PUT", "/customers/"+id, body); st != 201 && st != 200 {
+		s.t.Fatalf("PUT customer %s: %d %v", id, st, b)
+	}
+}
+
+func ask(s *stack, customer, template string) (int, map[string]any) {
+	body := map[string]any{"customerId": customer, "programId": "p1"}
+	if template != "" {
+		body["template"] = template
+	}
+	return s.doAs("server", "POST", "/asks", body)
+}
+
+func TestAutoAskTemplateFollowsTheCustomer(t *testing.T) {
+	s := newStack(t)
+	s.setup(askProgram(false)) // ana, current, with a code
+	s.putCustomer("bo", map[string]any{"email": "bo@example.com", "name": "Bo", "segment": "current"})
+	s.putCustomer("cy", map[string]any{"email": "cy@example.com", "name": "Cy", "segment": "past"})
+	s.putCustomer("di", map[string]any{"email": "di@example.com", "name": "Di"})
+	tests := []struct {
+		customer, template, want string
+	}{
+		{"ana", "", "ask-promo-code"},                // has a code
+		{"bo", "auto", "ask-current"},                // current, no code
+		{"cy", "", "ask-past-client"},                // past client
+		{"di", "ask-past-client", "ask-past-client"}, // an explicit template is kept
+	}
+	for _, tt := range tests {
+		st, b := ask(s, tt.customer, tt.template)
+		if st != 202 || b["template"] != tt.want || b["customerId"] != tt.customer || b["programId"] != "p1" || b["askId"] == "" {
+			t.Errorf("ask %s (%q): %d %v, want 202 with template %s", tt.customer, tt.template, st, b, tt.want)
+			continue
+		}
+		a, found, err := s.store.GetAsk(t.Context(), b["askId"].(string))
+		if err != nil || !found || a.Template != tt.want || a.CustomerID != tt.customer {
+			t.Errorf("stored ask %s: %+v %v %v", tt.customer, a, found, err)
+		}
+	}
+}
+
+func TestPromoCodeAskCreatesTheCodeItNeeds(t *testing.T) {
+	for _, sendOnCodeCreated := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sendOnCodeCreated=%v", sendOnCodeCreated), func(t *testing.T) {
+			s := newStack(t)
+			if st, b := s.do("PUT", "/programs/p1", askProgram(sendOnCodeCreated)); st != 201 {
+				t.Fatalf("program: %d %v", st, b)
+			}
+			s.putCustomer("bo", map[string]any{"email": "bo@example.com", "name": "Bo"})
+			st, b := ask(s, "bo", "ask-promo-code")
+			if st != 202 || b["template"] != "ask-promo-code" {
+				t.Fatalf("ask: %d %v", st, b)
+			}
+			a, _, err := s.store.GetAsk(t.Context(), b["askId"].(string))
+			if err != nil || a.Code == "" {
+				t.Fatalf("ask without its code: %+v %v", a, err)
+			}
+			// The code exists now, and is the advocate's (asking for it again returns it).
+			st, code := s.doAs("server", "POST", "/programs/p1/codes", map[string]any{"customerId": "bo"})
+			if st != 200 || code["code"] != a.Code {
+				t.Fatalf("code after the ask: %d %v, want 200 %s", st, code, a.Code)
+			}
+			// With sendOnCodeCreated the new code's own email is the ask: the ask sends none.
+			if a.ViaCode != sendOnCodeCreated {
+				t.Errorf("viaCode = %v, want %v", a.ViaCode, sendOnCodeCreated)
+			}
+		})
+	}
+}
+
+func TestAskInsideTheCooldownIsRateLimited(t *testing.T) {
+	s := newStack(t)
+	s.setup(askProgram(false))
+	if st, b := ask(s, "ana", ""); st != 202 {
+		t.Fatalf("first ask: %d %v", st, b)
+	}
+	s.advance(29 * 24 * time.Hour)
+	resp := s.raw("server", "POST", "/asks", map[string]any{"customerId": "ana", "programId": "p1", "template": "ask-current"})
+	if resp.StatusCode != 429 {
+		t.Fatalf("ask after 29 days: %d %s", resp.StatusCode, resp.Body)
+	}
+	if ra, err := strconv.Atoi(resp.Headers["Retry-After"]); err != nil || ra != 24*3600 {
+		t.Errorf("Retry-After %q, want %d (one day left)", resp.Headers["Retry-After"], 24*3600)
+	}
+	_, b := s.doAs("server", "POST", "/asks", map[string]any{"customerId": "ana", "programId": "p1"})
+	if errCode(b) != "rate_limited" {
+		t.Errorf("error %v, want rate_limited", b)
+	}
+	s.advance(24 * time.Hour)
+	if st, b := ask(s, "ana", ""); st != 202 {
+		t.Fatalf("ask after 30 days: %d %v", st, b)
+	}
+}
+
+func TestConcurrentAsksAcceptOne(t *testing.T) {
+	s := newStack(t)
+	s.setup(askProgram(false))
+	const n = 5
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i], _ = ask(s, "ana", "")
+		}()
+	}
+	wg.Wait()
+	accepted := 0
+	for _, st := range statuses {
+		switch st {
+		case 202:
+			accepted++
+		case 429:
+		default:
+			t.Errorf("status %d, want 202 or 429", st)
+		}
+	}
+	if accepted != 1 {
+		t.Errorf("%d of %d concurrent asks accepted, want 1: %v", accepted, n, statuses)
+	}
+}
+
+func TestAskRefusals(t *testing.T) {
+	s := newStack(t)
+	s.setup(askProgram(false))
+	s.putCustomer("out", map[string]any{"email": "out@example.com", "name": "Out", "marketingOptOut": true})
+	s.putCustomer("nomail", map[string]any{"name": "No Mail"})
+	tests := []struct {
+		name   string
+		scope  string
+		body   any
+		status int
+		code   string
+		field  string
+	}{
+		{"opted out", "server", map[string]any{"customerId": "out", "programId": "p1"}, 422, "opted_out", ""},
+		{"no email address", "server", map[string]any{"customerId": "nomail", "programId": "p1"}, 422, "no_email", ""},
+		{"unknown customer", "server", map[string]any{"customerId": "zed", "programId": "p1"}, 404, "customer_not_found", ""},
+		{"unknown program", "server", map[string]any{"customerId": "ana", "programId": "p9"}, 404, "program_not_found", ""},
+		{"a thank-you template", "server", map[string]any{"customerId": "ana", "programId": "p1", "template": "thanks-loyal"}, 400, "invalid_request", "template"},
+		{"unknown field", "server", map[string]any{"customerId": "ana", "programId": "p1", "channel": "sms"}, 400, "invalid_request", "channel"},
+		{"missing customer", "server", map[string]any{"programId": "p1"}, 400, "invalid_request", "customerId"},
+		{"no key", "", map[string]any{"customerId": "ana", "programId": "p1"}, 401, "unauthorized", ""},
+	}
+	for _, tt := range tests {
+		st, b := s.doAs(tt.scope, "POST", "/asks", tt.body)
+		if st != tt.status || errCode(b) != tt.code || errField(b) != tt.field {
+			t.Errorf("%s: %d %v, want %d %s (field %q)", tt.name, st, b, tt.status, tt.code, tt.field)
+		}
+	}
+	// A paused program asks nobody.
+	p := askProgram(false)
+	p["status"] = "paused"
+	s.advance(time.Minute)
+	if st, b := s.do("PUT", "/programs/p1", p); st != 200 {
+		t.Fatalf("pause: %d %v", st, b)
+	}
+	if st, b := ask(s, "ana", ""); st != 422 || errCode(b) != "program_inactive" {
+		t.Errorf("paused program: %d %v", st, b)
+	}
+}

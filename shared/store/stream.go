@@ -1,0 +1,84 @@
+package store
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// StreamItem is a table item as it arrives in a DynamoDB stream record (NewImage or OldImage),
+// converted to the SDK's attribute values so that the store's item structs decode it.
+type StreamItem map[string]types.AttributeValue
+
+// FromStream converts a stream image (aws-lambda-go's attribute values) to a StreamItem.
+func FromStream(img map[string]events.DynamoDBAttributeValue) (StreamItem, error) {
+	out := make(StreamItem, len(img))
+	for name, v := range img {
+		av, err := streamValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("stream image attribute %s: %w", name, err)
+		}
+		out[name] = av
+	}
+	return out, nil
+}
+
+func streamValue(v events.DynamoDBAttributeValue) (types.AttributeValue, error) {
+	switch v.DataType() {
+	case events.DataTypeString:
+		return &types.AttributeValueMemberS{Value: v.String()}, nil
+	case events.DataTypeNumber:
+		return &types.AttributeValueMemberN{Value: v.Number()}, nil
+	case events.DataTypeBoolean:
+		return &types.AttributeValueMemberBOOL{Value: v.Boolean()}, nil
+	case events.DataTypeNull:
+		return &types.AttributeValueMemberNULL{Value: true}, nil
+	case events.DataTypeBinary:
+		return &types.AttributeValueMemberB{Value: v.Binary()}, nil
+	case events.DataTypeStringSet:
+		return &types.AttributeValueMemberSS{Value: v.StringSet()}, nil
+	case events.DataTypeNumberSet:
+		return &types.AttributeValueMemberNS{Value: v.NumberSet()}, nil
+	case events.DataTypeBinarySet:
+		return &types.AttributeValueMemberBS{Value: v.BinarySet()}, nil
+	case events.DataTypeList:
+		l := v.List()
+		out := make([]types.AttributeValue, len(l))
+		for i, e := range l {
+			av, err := streamValue(e)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out[i] = av
+		}
+		return &types.AttributeValueMemberL{Value: out}, nil
+	case events.DataTypeMap:
+		m := v.Map()
+		out := make(map[string]types.AttributeValue, len(m))
+		for k, e := range m {
+			av, err := streamValue(e)
+			if err != nil {
+				return nil, fmt.Errorf(".%s: %w", k, err)
+			}
+			out[k] = av
+		}
+		return &types.AttributeValueMemberM{Value: out}, nil
+	}
+	return nil, fmt.Errorf("unknown data type %d", v.DataType())
+}
+
+// Str is the string attribute name of the image, or "".
+func (img StreamItem) Str(name string) string {
+	s, _ := img[name].(*types.AttributeValueMemberS)
+	if s == nil {
+		return ""
+	}
+	return s.Value
+}
+
+// Type is the item's "type" attribute (TypeCode, TypeReward, TypeAsk...).
+func (img StreamItem) Type() string { return img.Str("type") }
+
+// Key is the item's "PK|SK", which names it uniquely in the table.
+func (img StreamItem) Key() string { return img.Str("PK") + "|" + img.Str("SK") }
