@@ -1,0 +1,21 @@
+// Command insights serves a program's stats and leaderboard and closes its contests.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/referral/referrals/shared/api"
+	"github.com/referral/referrals/shared/platform"
+	"github.com/referral/referrals/shared/store"
+)
+
+func main() {
+	env, err := platform.Load(context.Background())
+	if err != nil {
+		log.Fatalf("insights: %v", err)
+	}
+	s := store.New(env.DynamoDB, env.Table, nil)
+	programs := &store.ProgramCache{Store: s, TTL: platform.ProgramCacheTTL}
+	platform.Start("insights", api.NewInsights(s, programs, env.Log).Handle)
+}

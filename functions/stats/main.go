@@ -1,0 +1,22 @@
+// Command stats is the second consumer of the table's stream: it aggregates conversions,
+// referrals, advocates and rewards into per-program monthly stats and leaderboards.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/referral/referrals/shared/insights"
+	"github.com/referral/referrals/shared/platform"
+	"github.com/referral/referrals/shared/store"
+)
+
+func main() {
+	env, err := platform.Load(context.Background())
+	if err != nil {
+		log.Fatalf("stats: %v", err)
+	}
+	s := store.New(env.DynamoDB, env.Table, nil)
+	c := &insights.Consumer{Store: s, Programs: &store.ProgramCache{Store: s, TTL: platform.ProgramCacheTTL}, Log: env.Log}
+	platform.Start("stats", c.Handle)
+}

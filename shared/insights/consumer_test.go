@@ -1,0 +1,173 @@
+package insights
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/referral/referrals/shared/dynamotest"
+	"github.com/referral/referrals/shared/referral"
+	"github.com/referral/referrals/shared/samtemplate"
+	"github.com/referral/referrals/shared/store"
+)
+
+// flaky fails the next n TransactWriteItems calls as a throttled DynamoDB would.
+type flaky struct {
+	store.DynamoDB
+	failures atomic.Int32
+}
+
+func (f *flaky) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if f.failures.Add(-1) >= 0 {
+		return nil, errors.New("ThrottlingException: rate exceeded")
+	}
+	return f.DynamoDB.TransactWriteItems(ctx, in, opts...)
+}
+
+type consumerFixture struct {
+	db       *flaky
+	store    *store.Store
+	consumer *Consumer
+	service  *Service
+}
+
+func newConsumer(t *testing.T) *consumerFixture {
+	t.Helper()
+	d := dynamotest.Start(t)
+	db := &flaky{DynamoDB: d.Client}
+	s := store.New(db, d.Table, func() time.Time { return time.Date(2026, 11, 20, 12, 30, 0, 0, time.UTC) })
+	if _, _, err := s.PutProgram(context.Background(), referral.Program{ProgramID: "demo", Name: "Give $10, get $10", Status: "active",
+		Currency: "USD", Milestones: []string{"signup", "purchase"}, HoldDays: 14}); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return &consumerFixture{db: db, store: s, service: &Service{Store: s},
+		consumer: &Consumer{Store: s, Programs: &store.ProgramCache{Store: s, TTL: time.Minute}, Log: log}}
+}
+
+// loadStreamEvent reads events/<name> as the DynamoDB stream event Lambda sends.
+func loadStreamEvent(t *testing.T, name string) events.DynamoDBEvent {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(samtemplate.EventsDir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.DynamoDBEvent
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		t.Fatalf("events/%s is not a DynamoDB stream event: %v", name, err)
+	}
+	return ev
+}
+
+func (f *consumerFixture) stats(t *testing.T) Stats {
+	t.Helper()
+	p, err := f.store.GetProgram(context.Background(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.service.Stats(context.Background(), &p, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (f *consumerFixture) handle(t *testing.T, ev events.DynamoDBEvent) []string {
+	t.Helper()
+	resp, err := f.consumer.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, x := range resp.BatchItemFailures {
+		failed = append(failed, x.ItemIdentifier)
+	}
+	return failed
+}
+
+func checkDemoStats(t *testing.T, st Stats) {
+	t.Helper()
+	if st.Advocates != 1 || st.ActiveAdvocates != 1 || st.Referrals != 1 || st.Conversions["purchase"] != 1 || st.Conversions["signup"] != 0 ||
+		st.Customers != 2 || st.ReferredRevenue.Amount != 5000 || st.ConversionRate != 1 || st.ReferralRate != 0.5 {
+		t.Errorf("stats = %+v", st)
+	}
+	if r := st.Rewards["pending"]; r.Count != 1 || r.Amount.Amount != 1000 {
+		t.Errorf("pending rewards = %+v", r)
+	}
+	if !st.AsOf.Equal(time.Date(2026, 11, 20, 12, 5, 0, 0, time.UTC)) {
+		t.Errorf("asOf = %v, want the time of the newest record", st.AsOf)
+	}
+}
+
+// TestSampleStreamBatchIsAggregatedOnce runs events/stats-batch.json (the stream of the fixture
+// scenario up to state "converted": ana's code, bo referred, bo's purchase) twice.
+func TestSampleStreamBatchIsAggregatedOnce(t *testing.T) {
+	f := newConsumer(t)
+	ev := loadStreamEvent(t, "stats-batch.json")
+	for range 2 {
+		if failed := f.handle(t, ev); len(failed) != 0 {
+			t.Fatalf("failures: %v", failed)
+		}
+	}
+	checkDemoStats(t, f.stats(t))
+	lb, err := f.store.Leaderboard(context.Background(), "demo", "2026-11", 10)
+	if err != nil || len(lb) != 1 || lb[0].AdvocateID != "ana" || lb[0].Conversions != 1 {
+		t.Errorf("leaderboard = %+v %v", lb, err)
+	}
+}
+
+func TestAFailedWriteReportsTheRecordsFromItOnwards(t *testing.T) {
+	f := newConsumer(t)
+	ev := loadStreamEvent(t, "stats-batch.json")
+	f.db.failures.Store(1)
+	failed := f.handle(t, ev)
+	if len(failed) != len(ev.Records) || failed[0] != ev.Records[0].Change.SequenceNumber {
+		t.Fatalf("failures = %v, want every record from the first", failed)
+	}
+	// Lambda retries from the first failure; this time DynamoDB answers.
+	if failed := f.handle(t, ev); len(failed) != 0 {
+		t.Fatalf("retry failures: %v", failed)
+	}
+	checkDemoStats(t, f.stats(t))
+}
+
+func TestAnUndecodableRecordStopsTheBatchThereAndTheRestIsRetried(t *testing.T) {
+	f := newConsumer(t)
+	ev := loadStreamEvent(t, "stats-batch.json")
+	bad := ev.Records[5] // the purchase: its amount becomes a string
+	if bad.EventName != "INSERT" || bad.Change.NewImage["type"].String() != "event" {
+		t.Fatalf("record 5 is %s %v, want the event insert", bad.EventName, bad.Change.NewImage["type"])
+	}
+	broken := make(map[string]events.DynamoDBAttributeValue, len(bad.Change.NewImage))
+	for k, v := range bad.Change.NewImage {
+		broken[k] = v
+	}
+	broken["amount"] = events.NewStringAttribute("fifty dollars")
+	bad.Change.NewImage = broken
+	poisoned := events.DynamoDBEvent{Records: append(append(append([]events.DynamoDBEventRecord{}, ev.Records[:5]...), bad), ev.Records[6:]...)}
+	failed := f.handle(t, poisoned)
+	if len(failed) != 3 || failed[0] != bad.Change.SequenceNumber {
+		t.Fatalf("failures = %v, want the bad record and the two after it", failed)
+	}
+	st := f.stats(t)
+	if st.Referrals != 1 || st.Advocates != 1 || st.Conversions["purchase"] != 0 {
+		t.Errorf("the records before the bad one should be counted, none after: %+v", st)
+	}
+	// The good records are retried (as after the bad one went to the on-failure destination).
+	if failed := f.handle(t, events.DynamoDBEvent{Records: ev.Records}); len(failed) != 0 {
+		t.Fatalf("failures: %v", failed)
+	}
+	checkDemoStats(t, f.stats(t))
+}

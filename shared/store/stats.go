@@ -1,0 +1,490 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/referral/referrals/shared/referral"
+)
+
+// Insights items. The stats consumer reads the stream filtered to the request path's item
+// types, so it never sees (and never loops on) these, which only it and contest closing write.
+//
+//	item              PK                   SK                      GSI2PK            GSI2SK
+//	stats (month)     STATS#<programId>    MONTH#<YYYY-MM>         -                 -
+//	stats (business)  STATS                TOTAL                   -                 -
+//	leaderboard entry CUSTOMER#<advocate>  LEADER#<pid>#<YYYY-MM>  LB#<pid>#<period> <10-digit inverted count>#<reachedAt>#<advocate>
+//	applied fact      FACT#<factId>        FACT (ttl: 3 days)      -                 -
+//	contest           PROGRAM#<programId>  CONTEST#<YYYY-MM>       -                 -
+const (
+	TypeStats   = "stats"
+	TypeLeader  = "leader"
+	TypeFact    = "statsfact"
+	TypeContest = "contest"
+)
+
+const (
+	businessStatsPK = "STATS"
+	totalSK         = "TOTAL"
+	factSK          = "FACT"
+)
+
+// factTTL is how long an applied fact is remembered. A stream record lives 24 hours, so no
+// retry can bring a fact back after three days; TTL then deletes the marker for free.
+const factTTL = 72 * time.Hour
+
+func statsPK(programID string) string {
+	if programID == "" {
+		return businessStatsPK
+	}
+	return "STATS#" + programID
+}
+
+func statsSK(month string) string {
+	if month == "" {
+		return totalSK
+	}
+	return "MONTH#" + month
+}
+
+func factPK(id string) string { return "FACT#" + id }
+
+// Change is one item change read from the table's stream, decoded into what insights need.
+type Change struct {
+	Seq  string    // the record's sequence number: what a batch item failure names
+	Name string    // INSERT, MODIFY or REMOVE
+	At   time.Time // when DynamoDB recorded the change (to the second)
+	Keys string    // "PK|SK" of the item
+	Old  *Image    // nil on INSERT
+	New  *Image    // nil on REMOVE
+}
+
+// Image is an item as the stats consumer sees it: the stats-relevant attributes of the item
+// types it reads (customer, advocate, code, referral, event, reward), by their stored names.
+type Image struct {
+	Type        string          `json:"type"`
+	ProgramID   string          `json:"programId"`
+	CustomerID  string          `json:"customerId"`
+	AdvocateID  string          `json:"advocateId"`
+	RefereeID   string          `json:"refereeId"`
+	ReferralID  string          `json:"referralId"`
+	EventID     string          `json:"eventId"`
+	RewardID    string          `json:"rewardId"`
+	Code        string          `json:"code"`
+	Milestone   string          `json:"milestone"`
+	Amount      *referral.Money `json:"amount"` // event: the conversion amount
+	Counted     bool            `json:"counted"`
+	Reversed    bool            `json:"reversed"`
+	Counts      map[string]int  `json:"counts"` // advocate: referees who reached each milestone
+	Uses        int             `json:"uses"`   // code: referrals made with it
+	Role        string          `json:"role"`
+	Rule        string          `json:"rule"`
+	Status      string          `json:"status"`
+	Value       *referral.Money `json:"value"` // reward
+	CreatedAt   time.Time       `json:"createdAt"`
+	AvailableAt time.Time       `json:"availableAt"`
+	ExpiresAt   *time.Time      `json:"expiresAt"`
+}
+
+// statsSources are the item types whose changes feed the insights.
+var statsSources = []string{TypeCustomer, TypeAdvocate, TypeCode, TypeReferral, TypeEvent, TypeReward}
+
+// DecodeChange reads a stream record. Items of other types decode with only Type set.
+func DecodeChange(rec events.DynamoDBEventRecord) (Change, error) {
+	c := Change{Seq: rec.Change.SequenceNumber, Name: rec.EventName, At: rec.Change.ApproximateCreationDateTime.UTC()}
+	c.Keys = streamString(rec.Change.Keys["PK"]) + "|" + streamString(rec.Change.Keys["SK"])
+	var err error
+	if c.Old, err = decodeImage(rec.Change.OldImage); err != nil {
+		return c, fmt.Errorf("record %s: old image: %w", c.Seq, err)
+	}
+	if c.New, err = decodeImage(rec.Change.NewImage); err != nil {
+		return c, fmt.Errorf("record %s: new image: %w", c.Seq, err)
+	}
+	return c, nil
+}
+
+func streamString(v events.DynamoDBAttributeValue) string {
+	if v.DataType() != events.DataTypeString {
+		return ""
+	}
+	return v.String()
+}
+
+func decodeImage(img map[string]events.DynamoDBAttributeValue) (*Image, error) {
+	if len(img) == 0 {
+		return nil, nil
+	}
+	im := &Image{Type: streamString(img["type"])}
+	if !slices.Contains(statsSources, im.Type) {
+		return im, nil
+	}
+	m, err := FromStream(img)
+	if err != nil {
+		return nil, err
+	}
+	if err := unmarshal(m, im); err != nil {
+		return nil, err
+	}
+	return im, nil
+}
+
+// Fact is one change's contribution to the insights. It is applied exactly once, by ID: an ID
+// names the business fact ("event E was recorded", "reward R went from pending to reversed"),
+// so a stream record delivered twice yields the same ID.
+type Fact struct {
+	ID        string
+	ProgramID string           // "" for business-wide counters
+	Month     string           // YYYY-MM; "" for the all-time total item
+	Add       map[string]int64 // counters to add to (negative to take back)
+	Leader    *LeaderMove      // a change to a leaderboard entry, if any
+	At        time.Time        // when the change happened; the aggregate's asOf
+}
+
+// LeaderMove adds one converted referee to (or, for a reversal, takes one from) an advocate's
+// leaderboard entry for a program and month.
+type LeaderMove struct {
+	ProgramID  string
+	Period     string // YYYY-MM
+	AdvocateID string
+	EventID    string    // the conversion that counted
+	At         time.Time // when it was recorded: who got there first wins a tie
+	Remove     bool
+}
+
+// statsItem is a stats aggregate: fixed attributes plus one number attribute per counter.
+type statsItem struct {
+	PK        string    `json:"PK"`
+	SK        string    `json:"SK"`
+	Type      string    `json:"type"`
+	ProgramID string    `json:"programId"`
+	Month     string    `json:"month"`
+	AsOf      time.Time `json:"asOf"`
+}
+
+var statsFixed = []string{"PK", "SK", "type", "programId", "month", "asOf"}
+
+type factItem struct {
+	PK   string `json:"PK"`
+	SK   string `json:"SK"`
+	Type string `json:"type"`
+	TTL  int64  `json:"ttl"`
+}
+
+// maxTransactItems is DynamoDB's limit on the items of one TransactWriteItems.
+const maxTransactItems = 100
+
+// ApplyFacts applies facts exactly once, in order, in transactions of at most 100 items:
+// per transaction 1 consistent BatchGetItem (the facts' markers and the leaderboard entries
+// they move) and 1 TransactWriteItems holding one ADD update per stats item touched, one
+// put or delete per leaderboard entry touched, and one conditional marker put per new fact.
+//
+// Why markers: a stream batch is retried whole (function error) or from a failed record, so
+// records already applied come back. DynamoDB Streams does not tell a Lambda which shard a
+// record came from, so "last sequence number applied per shard" cannot be kept; instead each
+// fact's marker is written with attribute_not_exists in the same transaction as its
+// contribution, and facts whose marker exists are skipped. A marker is one small write per
+// fact on its own key (no hot key); the aggregates get one write per batch, not per record.
+//
+// done counts the leading facts that are applied (those before a failure). Contention
+// (another shard's batch on the same aggregate) is retried with jittered backoff.
+func (s *Store) ApplyFacts(ctx context.Context, facts []Fact) (done int, err error) {
+	for done < len(facts) {
+		n := chunkFacts(facts[done:])
+		if err := s.applyChunk(ctx, facts[done:done+n]); err != nil {
+			return done, err
+		}
+		done += n
+	}
+	return done, nil
+}
+
+// chunkFacts is how many leading facts fit one transaction (at least one).
+func chunkFacts(facts []Fact) int {
+	aggregates := map[string]bool{}
+	items := 0
+	for i, f := range facts {
+		need := 1 // the marker
+		for _, k := range factTargets(f) {
+			if !aggregates[k] {
+				need++
+			}
+		}
+		if i > 0 && items+need > maxTransactItems {
+			return i
+		}
+		items += need
+		for _, k := range factTargets(f) {
+			aggregates[k] = true
+		}
+	}
+	return len(facts)
+}
+
+func factTargets(f Fact) []string {
+	var out []string
+	if len(f.Add) > 0 {
+		out = append(out, statsPK(f.ProgramID)+"|"+statsSK(f.Month))
+	}
+	if m := f.Leader; m != nil {
+		out = append(out, customerPK(m.AdvocateID)+"|"+leaderSK(m.ProgramID, m.Period))
+	}
+	return out
+}
+
+func (s *Store) applyChunk(ctx context.Context, facts []Fact) error {
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		if attempt > 1 {
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
+		}
+		retry, err := s.tryChunk(ctx, facts)
+		if !retry {
+			return err
+		}
+	}
+	return unavailable(fmt.Errorf("apply %d facts: still contended after %d attempts", len(facts), maxAttempts))
+}
+
+func (s *Store) tryChunk(ctx context.Context, facts []Fact) (retry bool, err error) {
+	now := s.now()
+	var keys []map[string]types.AttributeValue
+	seen := map[string]bool{}
+	for _, f := range facts {
+		if !seen[factPK(f.ID)] {
+			seen[factPK(f.ID)] = true
+			keys = append(keys, key(factPK(f.ID), factSK))
+		}
+		if m := f.Leader; m != nil {
+			pk, sk := customerPK(m.AdvocateID), leaderSK(m.ProgramID, m.Period)
+			if !seen[pk+"|"+sk] {
+				seen[pk+"|"+sk] = true
+				keys = append(keys, key(pk, sk))
+			}
+		}
+	}
+	got, err := s.batchGet(ctx, keys...)
+	if err != nil {
+		return false, fmt.Errorf("apply facts: %w", err)
+	}
+
+	type agg struct {
+		pid, month string
+		add        map[string]int64
+		at         time.Time
+	}
+	aggs := map[string]*agg{}
+	var aggOrder []string
+	leaders := map[string]*leaderItem{} // by "PK|SK", as they will be after this chunk
+	stored := map[string]int64{}        // version read, by "PK|SK"; absent = new entry
+	var leaderOrder []string
+	var markers []types.TransactWriteItem
+	applied := map[string]bool{}
+	for _, f := range facts {
+		if _, ok := got[factPK(f.ID)+"|"+factSK]; ok || applied[f.ID] {
+			continue // applied before (a retried record) or twice in this chunk
+		}
+		applied[f.ID] = true
+		markers = append(markers, putNew(factItem{PK: factPK(f.ID), SK: factSK, Type: TypeFact, TTL: now.Add(factTTL).Unix()}))
+		if len(f.Add) > 0 {
+			k := statsPK(f.ProgramID) + "|" + statsSK(f.Month)
+			a := aggs[k]
+			if a == nil {
+				a = &agg{pid: f.ProgramID, month: f.Month, add: map[string]int64{}}
+				aggs[k] = a
+				aggOrder = append(aggOrder, k)
+			}
+			for name, d := range f.Add {
+				a.add[name] += d
+			}
+			if f.At.After(a.at) {
+				a.at = f.At
+			}
+		}
+		if m := f.Leader; m != nil {
+			pk, sk := customerPK(m.AdvocateID), leaderSK(m.ProgramID, m.Period)
+			k := pk + "|" + sk
+			it := leaders[k]
+			if it == nil {
+				it = &leaderItem{PK: pk, SK: sk, Type: TypeLeader, ProgramID: m.ProgramID, Period: m.Period, AdvocateID: m.AdvocateID}
+				if raw, ok := got[k]; ok {
+					if err := unmarshal(raw, it); err != nil {
+						return false, fmt.Errorf("decode leaderboard entry %s: %w", k, err)
+					}
+					stored[k] = it.Version
+				}
+				it.Recent = maps.Clone(it.Recent)
+				leaders[k] = it
+				leaderOrder = append(leaderOrder, k)
+			}
+			it.move(*m)
+		}
+	}
+	if len(markers) == 0 {
+		return false, nil
+	}
+
+	items := markers
+	for _, k := range aggOrder {
+		a := aggs[k]
+		upd := expression.Set(expression.Name("type"), expression.Value(TypeStats)).
+			Set(expression.Name("programId"), expression.Value(a.pid)).
+			Set(expression.Name("month"), expression.Value(a.month)).
+			Set(expression.Name("asOf"), expression.Value(a.at))
+		names := slices.Sorted(maps.Keys(a.add))
+		for _, name := range names {
+			if a.add[name] != 0 {
+				upd = upd.Add(expression.Name(name), expression.Value(a.add[name]))
+			}
+		}
+		items = append(items, update(statsPK(a.pid), statsSK(a.month), upd, nil))
+	}
+	for _, k := range leaderOrder {
+		it := leaders[k]
+		version, existed := stored[k]
+		var cond expression.ConditionBuilder
+		if existed {
+			cond = expression.Name("version").Equal(expression.Value(version))
+		} else {
+			cond = expression.AttributeNotExists(expression.Name("PK"))
+		}
+		switch {
+		case it.Conversions == 0 && !existed:
+			continue // a reversal of a conversion this entry never counted
+		case it.Conversions == 0:
+			items = append(items, deleteWhen(it.PK, it.SK, cond))
+		default:
+			it.index()
+			it.Version = version + 1
+			items = append(items, putWhen(*it, cond))
+		}
+	}
+	err = s.transact(ctx, items...)
+	switch {
+	case err == nil:
+		return false, nil
+	case cancellationReasons(err) != nil:
+		// A concurrent batch applied one of these facts, moved one of these leaderboard
+		// entries, or DynamoDB reported a transaction conflict: read again and retry.
+		return true, nil
+	default:
+		return false, unavailable(fmt.Errorf("apply facts: %w", err))
+	}
+}
+
+func putWhen(item any, cond expression.ConditionBuilder) types.TransactWriteItem {
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		panic(fmt.Sprintf("put condition: %v", err)) // conditions are ours: a failure is a programming error
+	}
+	return types.TransactWriteItem{Put: &types.Put{Item: mustMarshal(item), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}
+}
+
+func deleteWhen(pk, sk string, cond expression.ConditionBuilder) types.TransactWriteItem {
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		panic(fmt.Sprintf("delete condition: %v", err))
+	}
+	return types.TransactWriteItem{Delete: &types.Delete{Key: key(pk, sk), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}
+}
+
+// MonthStats is one stats aggregate: its counters by name.
+type MonthStats struct {
+	Month    string
+	Counters map[string]int64
+	AsOf     time.Time
+}
+
+// ProgramStats reads a program's monthly aggregates from from to to (YYYY-MM, inclusive; ""
+// leaves that end open) with 1 Query, and the business-wide total (customers) with 1 GetItem.
+func (s *Store) ProgramStats(ctx context.Context, programID, from, to string) ([]MonthStats, MonthStats, error) {
+	lo, hi := statsSK("0000-00"), statsSK("9999-99")
+	if from != "" {
+		lo = statsSK(from)
+	}
+	if to != "" {
+		hi = statsSK(to)
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key("PK").Equal(expression.Value(statsPK(programID))).
+			And(expression.Key("SK").Between(expression.Value(lo), expression.Value(hi)))).Build()
+	if err != nil {
+		return nil, MonthStats{}, err
+	}
+	var months []MonthStats
+	var start map[string]types.AttributeValue
+	for {
+		res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table),
+			KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(),
+			ExpressionAttributeValues: expr.Values(), ExclusiveStartKey: start})
+		if err != nil {
+			return nil, MonthStats{}, unavailable(fmt.Errorf("stats of %s: %w", programID, err))
+		}
+		for _, it := range res.Items {
+			m, err := decodeStats(it)
+			if err != nil {
+				return nil, MonthStats{}, fmt.Errorf("stats of %s: %w", programID, err)
+			}
+			months = append(months, m)
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			break
+		}
+		start = res.LastEvaluatedKey
+	}
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(statsPK(""), statsSK(""))})
+	if err != nil {
+		return nil, MonthStats{}, unavailable(fmt.Errorf("business stats: %w", err))
+	}
+	total := MonthStats{Counters: map[string]int64{}}
+	if res.Item != nil {
+		if total, err = decodeStats(res.Item); err != nil {
+			return nil, MonthStats{}, fmt.Errorf("business stats: %w", err)
+		}
+	}
+	return months, total, nil
+}
+
+func decodeStats(raw map[string]types.AttributeValue) (MonthStats, error) {
+	var it statsItem
+	if err := unmarshal(raw, &it); err != nil {
+		return MonthStats{}, err
+	}
+	m := MonthStats{Month: it.Month, AsOf: it.AsOf, Counters: map[string]int64{}}
+	for name, v := range raw {
+		n, ok := v.(*types.AttributeValueMemberN)
+		if !ok || slices.Contains(statsFixed, name) {
+			continue
+		}
+		x, err := parseCount(n.Value)
+		if err != nil {
+			return MonthStats{}, fmt.Errorf("counter %s: %w", name, err)
+		}
+		m.Counters[name] = x
+	}
+	return m, nil
+}
+
+// parseCount reads an integral number attribute (some engines answer 1e+12 for 10^12).
+func parseCount(s string) (int64, error) {
+	if x, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return x, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
+		return 0, fmt.Errorf("%q is not a whole number", s)
+	}
+	return int64(f), nil
+}
