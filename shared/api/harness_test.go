@@ -32,7 +32,13 @@ var quietLog = slog.New(slog.NewTextHandler(logSink(), nil))
 
 func newStack(t testing.TB) *stack {
 	t.Helper()
-	st := &stack{t: t, db: dynamotest.Start(t), now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
+	return newStackOn(t, dynamotest.Start(t))
+}
+
+// newStackOn is newStack over a table the test started (streamtest's, to see the stream).
+func newStackOn(t testing.TB, db *dynamotest.DB) *stack {
+	t.Helper()
+	st := &stack{t: t, db: db, now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
 	st.store = store.New(st.db.Client, st.db.Table, st.clock)
 	programs := &store.ProgramCache{Store: st.store, TTL: 0}
 	st.routers = map[string]*Router{}
@@ -40,6 +46,9 @@ func newStack(t testing.TB) *stack {
 		NewPrograms(st.store, quietLog), NewCustomers(st.store, quietLog), NewCodes(st.store, programs, quietLog),
 		NewPublicCodes(st.store, programs, quietLog), NewReferrals(st.store, programs, quietLog),
 		NewConversions(st.store, programs, quietLog), NewRewards(st.store, quietLog),
+		NewKeys(st.store, quietLog),
+		NewAsks(st.store, programs, quietLog), NewUnsubscribe(st.store, sampleSigner, quietLog),
+		NewInsights(st.store, programs, quietLog),
 	} {
 		for _, rt := range r.Routes() {
 			st.routers[rt.Key] = r
