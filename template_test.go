@@ -644,3 +644,43 @@ func routerRoutes(t *testing.T) map[string][]string {
 	}
 	return out
 }
+
+// TestEveryFunctionKeepsItsLogsAndAlarmsOnErrors: SPEC §7 operations — each function's log
+// group has the stack's retention, and an alarm on its errors notifies the alarm topic, as do
+// the stream consumers' on-failure queue alarms.
+func TestEveryFunctionKeepsItsLogsAndAlarmsOnErrors(t *testing.T) {
+	tpl := loadTemplate(t)
+	logs, alarms := map[string]bool{}, map[string]bool{}
+	for name, r := range tpl.Resources {
+		switch r.Type {
+		case "AWS::Logs::LogGroup":
+			sub, _ := r.Properties["LogGroupName"].(map[string]any)["Fn::Sub"].(string)
+			ret, _ := r.Properties["RetentionInDays"].(map[string]any)
+			if ret["Ref"] != "LogRetentionDays" {
+				t.Errorf("%s: retention is not the LogRetentionDays parameter", name)
+			}
+			logs[strings.TrimSuffix(strings.TrimPrefix(sub, "/aws/lambda/${"), "}")] = true
+		case "AWS::CloudWatch::Alarm":
+			actions, _ := r.Properties["AlarmActions"].([]any)
+			if len(actions) == 0 || fmt.Sprint(actions[0]) != "map[Ref:AlarmTopic]" {
+				t.Errorf("%s: the alarm notifies no one (AlarmActions: %v)", name, actions)
+			}
+			if r.Properties["MetricName"] == "Errors" {
+				dims, _ := r.Properties["Dimensions"].([]any)
+				for _, d := range dims {
+					if v, ok := d.(map[string]any)["Value"].(map[string]any); ok {
+						alarms[fmt.Sprint(v["Ref"])] = true
+					}
+				}
+			}
+		}
+	}
+	for fn := range tpl.Functions() {
+		if !logs[fn] {
+			t.Errorf("%s has no log group with retention", fn)
+		}
+		if !alarms[fn] {
+			t.Errorf("%s has no alarm on its errors", fn)
+		}
+	}
+}
