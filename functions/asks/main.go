@@ -6,7 +6,6 @@ import (
 	"context"
 	"log"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/referral/referrals/shared/api"
 	"github.com/referral/referrals/shared/platform"
 	"github.com/referral/referrals/shared/store"
@@ -19,5 +18,5 @@ func main() {
 	}
 	s := store.New(env.DynamoDB, env.Table, nil)
 	programs := &store.ProgramCache{Store: s, TTL: platform.ProgramCacheTTL}
-	lambda.Start(api.NewAsks(s, programs, env.Log).Handle)
+	platform.Start("asks", api.NewAsks(s, programs, env.Log).Handle)
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"log"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/referral/referrals/shared/email"
@@ -39,5 +38,5 @@ func main() {
 		PublicURL:   platform.Getenv("PUBLIC_API_URL"),
 		Log:         env.Log,
 	}
-	lambda.Start(h.Handle)
+	platform.Start("email", h.Handle)
 }

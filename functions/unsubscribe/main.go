@@ -5,7 +5,6 @@ import (
 	"context"
 	"log"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/referral/referrals/shared/api"
 	"github.com/referral/referrals/shared/platform"
@@ -24,5 +23,5 @@ func main() {
 		log.Fatalf("unsubscribe: %v", err)
 	}
 	s := store.New(env.DynamoDB, env.Table, nil)
-	lambda.Start(api.NewUnsubscribe(s, signer, env.Log).Handle)
+	platform.Start("unsubscribe", api.NewUnsubscribe(s, signer, env.Log).Handle)
 }

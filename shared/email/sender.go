@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
+	"github.com/referral/referrals/shared/metrics"
 )
 
 // Outgoing is one rendered email to one recipient.
@@ -101,6 +102,7 @@ func (s *SES) Send(ctx context.Context, o Outgoing) (string, error) {
 	if err != nil {
 		return "", classify(err)
 	}
+	metrics.Add(ctx, metrics.EmailsSent, 1)
 	return aws.ToString(out.MessageId), nil
 }
 
