@@ -1,0 +1,142 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/referral/referrals/shared/email"
+	"github.com/referral/referrals/shared/insights"
+	"github.com/referral/referrals/shared/metrics"
+	"github.com/referral/referrals/shared/samtemplate"
+	"github.com/referral/referrals/shared/store"
+	"github.com/referral/referrals/shared/streamtest"
+)
+
+// countingSender is SES for the cost model: it counts the emails and sends nothing.
+type countingSender struct {
+	mu   sync.Mutex
+	sent int
+}
+
+func (c *countingSender) Send(context.Context, email.Outgoing) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sent++
+	return fmt.Sprintf("bench-%d", c.sent), nil
+}
+
+// streamMappingOf reads a stream function's BatchSize and FilterCriteria from template.yaml.
+func streamMappingOf(tb testing.TB, function string) (int, []string) {
+	tb.Helper()
+	tpl, err := samtemplate.Load(samtemplate.Path())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fn, ok := tpl.Functions()[function]
+	if !ok {
+		tb.Skipf("template.yaml has no %s", function)
+	}
+	for _, ev := range fn.Events() {
+		if ev.Type != "DynamoDB" {
+			continue
+		}
+		size, _ := ev.Properties["BatchSize"].(int64)
+		var patterns []string
+		fc, _ := ev.Properties["FilterCriteria"].(map[string]any)
+		filters, _ := fc["Filters"].([]any)
+		for _, f := range filters {
+			m, _ := f.(map[string]any)
+			if p, ok := m["Pattern"].(string); ok {
+				patterns = append(patterns, p)
+			}
+		}
+		return int(size), patterns
+	}
+	tb.Skipf("%s has no DynamoDB stream event", function)
+	return 0, nil
+}
+
+// BenchmarkStreamConsumers measures what the table's two stream consumers (the email function
+// and the stats function) spend per API operation, for the cost model: the operation's stream
+// records are filtered and batched as each function's event source mapping in template.yaml
+// does, in full batches (steady traffic), and handed to the real handlers over a metered
+// client. It reports invocations, DynamoDB round trips, request units and emails per
+// operation. DynamoDB Streams reads by Lambda triggers are free.
+func BenchmarkStreamConsumers(b *testing.B) {
+	for _, op := range []string{"referral", "conversion"} {
+		b.Run(op, func(b *testing.B) {
+			tbl := streamtest.Start(b)
+			e := newPerfEnv(b, tbl.DB)
+			tbl.SetClock(e.seed.clock)
+			sender := &countingSender{}
+			programs := &store.ProgramCache{Store: e.store}
+			consumers := []struct {
+				function string
+				handle   func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
+			}{
+				{"EmailFunction", (&email.Stream{Store: e.store, Programs: programs, Sender: sender, Unsubscribe: sampleSigner,
+					PublicURL: "https://api.example.com", Log: quietLog}).Handle},
+				{"StatsFunction", (&insights.Consumer{Store: e.store, Programs: programs, Log: quietLog}).Handle},
+			}
+
+			// b.N operations on fresh data, spread over advocates of ten referees each.
+			type job struct{ code, referee string }
+			jobs := make([]job, b.N)
+			var code string
+			for i := range jobs {
+				if i%10 == 0 {
+					_, code = e.advocate()
+				}
+				jobs[i].code = code
+				if op == "conversion" {
+					jobs[i].referee = e.referee(code)
+				}
+			}
+			tbl.Take()
+			for _, j := range jobs {
+				if op == "conversion" {
+					e.must("POST", "/conversions", conversionBody(e.id("order"), j.referee))
+				} else {
+					e.must("POST", "/referrals", referralBody(j.code, e.id("ref")))
+				}
+			}
+			records := tbl.Take()
+			e.meter.take()
+
+			data := map[string]any{"operation": op, "operations": b.N, "records": len(records)}
+			n := float64(b.N)
+			for _, c := range consumers {
+				size, patterns := streamMappingOf(b, c.function)
+				batches, err := streamtest.Batches(records, size, patterns)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var roundTrips, delivered float64
+				before := sender.sent
+				for _, batch := range batches {
+					ctx, counters := metrics.With(context.Background())
+					resp, err := c.handle(ctx, events.DynamoDBEvent{Records: batch})
+					if err != nil || len(resp.BatchItemFailures) > 0 {
+						b.Fatalf("%s: %v %v", c.function, err, resp.BatchItemFailures)
+					}
+					roundTrips += counters.Get(metrics.DynamoDBRoundTrips)
+					delivered += float64(len(batch))
+				}
+				var rru, wru float64
+				for _, q := range e.meter.take() {
+					rru += q.RRU
+					wru += q.WRU + q.GSIWRU
+				}
+				data[c.function] = map[string]any{"batchSize": size, "invocations": float64(len(batches)) / n,
+					"records": delivered / n, "roundTrips": roundTrips / n, "rru": rru / n, "wru": wru / n,
+					"emails": float64(sender.sent-before) / n}
+				b.ReportMetric(wru/n, c.function+"-WRU/op")
+			}
+			b.ReportMetric(float64(sender.sent)/n, "emails/op")
+			writeRecord(b, "StreamConsumers", op, data)
+		})
+	}
+}
