@@ -67,12 +67,12 @@ emails:
 bench: node_modules/.package-lock.json
 	$(GO) run ./bench
 
-## fuzz: run every Fuzz target under shared/ for FUZZTIME each (default 60s; FUZZFLAGS=-parallel=1
-## on a busy machine). `make test` runs their seed corpora (events/, testdata/fuzz) as tests.
+## fuzz: run every Fuzz target under shared/ for FUZZTIME each (default 60s; add -parallel=1 to
+## FUZZFLAGS on a busy machine). `make test` runs their seed corpora (events/, testdata/fuzz).
 ## A bare "context deadline exceeded" with no failing input written is Go 1.26's fuzz
 ## coordinator missing its own deadline under load (go.dev/issue/75804), not a finding.
 FUZZTIME ?= 60s
-FUZZFLAGS ?=
+FUZZFLAGS ?= -fuzzminimizetime=10s
 fuzz:
 	@set -e; log=$$(mktemp); trap 'rm -f $$log' EXIT; \
 	for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' shared | xargs -r -n1 dirname | sort -u); do \

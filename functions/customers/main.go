@@ -1,4 +1,4 @@
-// Command customers upserts and reads customers.
+// Command customers upserts, reads and erases customers.
 package main
 
 import (

@@ -10,7 +10,7 @@ import (
 	"github.com/referral/referrals/shared/store"
 )
 
-// Customers serves PUT/GET /customers/{customerId}.
+// Customers serves PUT/GET/DELETE /customers/{customerId}.
 type Customers struct {
 	Store *store.Store
 }
@@ -21,6 +21,7 @@ func NewCustomers(s *store.Store, log *slog.Logger) *Router {
 	return NewRouter(log,
 		Route{"PUT /customers/{customerId}", ScopeServer, h.put},
 		Route{"GET /customers/{customerId}", ScopeServer, h.get},
+		Route{"DELETE /customers/{customerId}", ScopeAdmin, h.erase},
 	)
 }
 
@@ -70,15 +71,7 @@ func (in *CustomerInput) validate(now time.Time) error {
 }
 
 func validName(field, s string) error {
-	if len(s) > 200 {
-		return referral.Invalid(field, "must be at most 200 characters")
-	}
-	for _, c := range s {
-		if c < 0x20 || c == 0x7f {
-			return referral.Invalid(field, "must not contain control characters")
-		}
-	}
-	return nil
+	return referral.ValidText(field, s, 200, false)
 }
 
 func (h *Customers) put(ctx context.Context, req Request) (Response, error) {
@@ -115,4 +108,16 @@ func (h *Customers) get(ctx context.Context, req Request) (Response, error) {
 		return Response{}, err
 	}
 	return JSON(http.StatusOK, c), nil
+}
+
+// erase removes the customer's personal data; the ledger stays, keyed by id only.
+func (h *Customers) erase(ctx context.Context, req Request) (Response, error) {
+	id, err := pathID(req, "customerId")
+	if err != nil {
+		return Response{}, err
+	}
+	if err := h.Store.EraseCustomer(ctx, id); err != nil {
+		return Response{}, err
+	}
+	return Response{StatusCode: http.StatusNoContent, Headers: map[string]string{}}, nil
 }

@@ -88,6 +88,9 @@ func (h *Rewards) approve(ctx context.Context, req Request) (Response, error) {
 		if err := decode(req, &in); err != nil {
 			return Response{}, err
 		}
+		if err := referral.ValidText("note", in.Note, 500, false); err != nil {
+			return Response{}, err
+		}
 	}
 	r, err := h.Store.ApproveReward(ctx, id)
 	if err != nil {

@@ -165,7 +165,10 @@ func (p *Program) Validate() error {
 	if err := checkText("emails.senderName", e.SenderName, 100, false); err != nil {
 		return err
 	}
-	return checkText("emails.valueProposition", e.ValueProposition, 300, false)
+	if err := checkText("emails.valueProposition", e.ValueProposition, 300, false); err != nil {
+		return err
+	}
+	return p.checkBounds()
 }
 
 // validateRule checks one reward rule; field is its JSON path, such as "advocateRewards[1]".
