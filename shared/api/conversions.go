@@ -200,18 +200,8 @@ func (h *Conversions) reverse(ctx context.Context, req Request) (Response, error
 	if err != nil {
 		return Response{}, err
 	}
-	if b, err := body(req); err != nil {
+	if _, err := optionalText(req, "reason"); err != nil {
 		return Response{}, err
-	} else if len(b) > 0 {
-		var in struct {
-			Reason string `json:"reason"`
-		}
-		if err := decode(req, &in); err != nil {
-			return Response{}, err
-		}
-		if err := referral.ValidText("reason", in.Reason, 500, false); err != nil {
-			return Response{}, err
-		}
 	}
 	res, err := h.Store.Reverse(ctx, id)
 	if err != nil {

@@ -221,6 +221,8 @@ func TestErrorCodes(t *testing.T) {
 		{"bad limit", "server", "GET", "/customers/ana/rewards?limit=0", nil, 400, "invalid_request", "limit"},
 		{"forged cursor", "server", "GET", "/customers/ana/referrals?cursor=abc", nil, 400, "invalid_request", "cursor"},
 		{"unknown reward", "admin", "POST", "/rewards/NOPE/fulfill", map[string]any{"reference": "GC-1"}, 404, "reward_not_found", ""},
+		{"unknown field in a reversal", "server", "POST", "/conversions/order-x/reverse", map[string]any{"why": "refund"}, 400, "invalid_request", "why"},
+		{"approval note that is not text", "admin", "POST", "/rewards/NOPE/approve", map[string]any{"note": 5}, 400, "invalid_request", "note"},
 		{"no key", "", "GET", "/programs/p1", nil, 401, "unauthorized", ""},
 		{"server key on admin route", "server", "PUT", "/programs/p1", tieredProgram(), 403, "forbidden", ""},
 	}

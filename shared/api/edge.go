@@ -241,3 +241,27 @@ func pathID(req Request, name string) (string, error) {
 	}
 	return id, nil
 }
+
+// optionalText reads an optional body holding one free-text field (a reversal's reason, an
+// approval's note): no body is fine; a body may hold that field only, a string of at most 500
+// characters.
+func optionalText(req Request, field string) (string, error) {
+	b, err := body(req)
+	if err != nil || len(strings.TrimSpace(string(b))) == 0 {
+		return "", err
+	}
+	var in map[string]any
+	if err := decode(req, &in); err != nil {
+		return "", err
+	}
+	for k := range in {
+		if k != field {
+			return "", referral.Invalid(k, "unknown field %q", k)
+		}
+	}
+	text, ok := in[field].(string)
+	if _, present := in[field]; present && !ok {
+		return "", referral.Invalid(field, "must be a string")
+	}
+	return text, referral.ValidText(field, text, 500, false)
+}

@@ -79,18 +79,8 @@ func (h *Rewards) approve(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	if b, err := body(req); err != nil {
+	if _, err := optionalText(req, "note"); err != nil {
 		return Response{}, err
-	} else if len(b) > 0 {
-		var in struct {
-			Note string `json:"note"`
-		}
-		if err := decode(req, &in); err != nil {
-			return Response{}, err
-		}
-		if err := referral.ValidText("note", in.Note, 500, false); err != nil {
-			return Response{}, err
-		}
 	}
 	r, err := h.Store.ApproveReward(ctx, id)
 	if err != nil {
