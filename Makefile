@@ -16,8 +16,11 @@ FUNCTIONS := ProgramsFunction CustomersFunction CodesFunction PublicCodesFunctio
 .PHONY: dev dev-reset test build emails bench fuzz clean $(addprefix build-,$(FUNCTIONS))
 
 ## dev: the whole stack on this machine (HTTP API :3000, DynamoDB :8000, SES viewer :8005)
+# The stack runs as a built binary, not under `go run`, so Ctrl-C reaches it once (a second
+# Ctrl-C means "quit without saving").
 dev: node_modules/.package-lock.json
-	$(GO) run ./local
+	@$(GO) build -o .local/bin/devstack ./local
+	@.local/bin/devstack $(DEVFLAGS)
 
 ## dev-reset: forget the local stack's saved state
 dev-reset:
