@@ -138,18 +138,7 @@ func (s *stack) doAs(scope, method, target string, body any) (int, map[string]an
 
 func (s *stack) raw(scope, method, target string, body any) events.APIGatewayV2HTTPResponse {
 	s.t.Helper()
-	var b string
-	switch v := body.(type) {
-	case nil:
-	case string:
-		b = v
-	default:
-		j, err := json.Marshal(v)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		b = string(j)
-	}
+	b := bodyString(s.t, body)
 	u, _ := url.Parse(target)
 	key, params := s.match(method, u.Path)
 	if key == "" {
@@ -209,4 +198,22 @@ func logSink() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
+}
+
+// bodyString is a request body as sent: nil is none, a string is sent as it is, anything else
+// as JSON.
+func bodyString(t testing.TB, body any) string {
+	t.Helper()
+	switch v := body.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	default:
+		j, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(j)
+	}
 }

@@ -244,18 +244,7 @@ func (c *contract) bad(scope, method, target string, body any, status int) map[s
 
 func (c *contract) exchange(scope, method, target string, body any, status int, valid bool) map[string]any {
 	c.t.Helper()
-	var b string
-	switch v := body.(type) {
-	case nil:
-	case string:
-		b = v
-	default:
-		j, err := json.Marshal(v)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		b = string(j)
-	}
+	b := bodyString(c.t, body)
 	u, err := url.Parse(target)
 	if err != nil {
 		c.t.Fatal(err)
