@@ -7,28 +7,25 @@ import (
 	"hash/crc32"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/referral/referrals/shared/dynamostream"
 	"github.com/truora/minidyn/server"
 )
 
 // item is a DynamoDB item in wire JSON: attribute name → {"S": ...}-style value.
-type item map[string]json.RawMessage
+type item = dynamostream.Item
 
 // dynamo is minidyn's DynamoDB server with a DynamoDB Stream in front of it: every
 // successful write yields INSERT/MODIFY/REMOVE records, in order, on the table's shard.
 type dynamo struct {
-	inner *server.Server
-	sink  *logSink
-	now   func() time.Time
-
-	writeMu sync.Mutex // one write at a time, so old image → write → new image is atomic
+	stream *dynamostream.Stream // minidyn behind it; one write at a time
+	sink   *logSink
+	now    func() time.Time
 
 	mu      sync.Mutex
 	tables  map[string]*tableInfo // by table name
@@ -38,19 +35,26 @@ type dynamo struct {
 
 type tableInfo struct {
 	name     string
-	hash     string
-	rng      string
+	keys     dynamostream.KeySchema
 	viewType string
 	shard    *shard // nil without a stream
 }
 
 func newDynamo(sink *logSink) *dynamo {
-	return &dynamo{inner: server.NewServer(), sink: sink, now: time.Now, tables: map[string]*tableInfo{}, created: time.Now()}
+	d := &dynamo{sink: sink, now: time.Now, tables: map[string]*tableInfo{}, created: time.Now()}
+	d.stream = &dynamostream.Stream{
+		Inner: server.NewServer(),
+		Keys:  d.keySchema,
+		Clock: func() time.Time { return d.now() },
+		ReadFailed: func(t dynamostream.Target, err error) {
+			d.sink.printf("dynamodb", "stream: read %s %s: %v", t.Table, canonical(t.Key), err)
+		},
+	}
+	return d
 }
 
 func (d *dynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	target := r.Header.Get("X-Amz-Target")
-	op := target[strings.LastIndex(target, ".")+1:]
+	op := dynamostream.Op(r)
 	body, err := io.ReadAll(io.LimitReader(r.Body, 32<<20))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -59,10 +63,10 @@ func (d *dynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var status int
 	var hdr http.Header
 	var out []byte
-	switch op {
-	case "ListTables":
+	switch {
+	case op == "ListTables":
 		status, hdr, out = d.listTables()
-	case "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems":
+	case dynamostream.IsWrite(op):
 		status, hdr, out = d.write(op, body)
 	default:
 		status, hdr, out = d.call(op, body)
@@ -79,12 +83,7 @@ func (d *dynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // call runs one operation on minidyn in-process.
 func (d *dynamo) call(op string, body []byte) (int, http.Header, []byte) {
-	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
-	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	rec := httptest.NewRecorder()
-	d.inner.ServeHTTP(rec, req)
-	return rec.Code, rec.Header(), rec.Body.Bytes()
+	return d.stream.Call(op, body)
 }
 
 func (d *dynamo) callJSON(op string, in any, out any) error {
@@ -123,9 +122,9 @@ func (d *dynamo) CreateTable(td *TableDef) error {
 		km := asMap(k)
 		switch km["KeyType"] {
 		case "HASH":
-			info.hash = scalarString(km["AttributeName"])
+			info.keys.Hash = scalarString(km["AttributeName"])
 		case "RANGE":
-			info.rng = scalarString(km["AttributeName"])
+			info.keys.Range = scalarString(km["AttributeName"])
 		}
 	}
 	if td.ViewType != "" {
@@ -143,6 +142,15 @@ func (d *dynamo) table(name string) *tableInfo {
 	return d.tables[name]
 }
 
+// keySchema is a table's key schema, for the stream to find the items a write touches.
+func (d *dynamo) keySchema(table string) (dynamostream.KeySchema, bool) {
+	info := d.table(table)
+	if info == nil {
+		return dynamostream.KeySchema{}, false
+	}
+	return info.keys, true
+}
+
 func (d *dynamo) listTables() (int, http.Header, []byte) {
 	d.mu.Lock()
 	names := make([]string, 0, len(d.tables))
@@ -155,124 +163,15 @@ func (d *dynamo) listTables() (int, http.Header, []byte) {
 	return http.StatusOK, http.Header{"Content-Type": {"application/x-amz-json-1.0"}}, b
 }
 
-type writeTarget struct {
-	table string
-	key   item
-}
-
-// writeTargets lists the items a write request touches (ConditionChecks touch none).
-func writeTargets(op string, body []byte, tables func(string) *tableInfo) ([]writeTarget, error) {
-	type keyed struct {
-		TableName string `json:"TableName"`
-		Item      item   `json:"Item"`
-		Key       item   `json:"Key"`
-	}
-	keyOf := func(table string, k keyed) (writeTarget, error) {
-		info := tables(table)
-		if info == nil {
-			return writeTarget{}, fmt.Errorf("unknown table %q", table)
-		}
-		src := k.Key
-		if src == nil {
-			src = k.Item
-		}
-		key := item{}
-		for _, a := range []string{info.hash, info.rng} {
-			if a == "" {
-				continue
-			}
-			v, ok := src[a]
-			if !ok {
-				return writeTarget{}, fmt.Errorf("key attribute %s missing", a)
-			}
-			key[a] = v
-		}
-		return writeTarget{table: table, key: key}, nil
-	}
-	var out []writeTarget
-	switch op {
-	case "PutItem", "UpdateItem", "DeleteItem":
-		var k keyed
-		if err := json.Unmarshal(body, &k); err != nil {
-			return nil, err
-		}
-		t, err := keyOf(k.TableName, k)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	case "BatchWriteItem":
-		var in struct {
-			RequestItems map[string][]struct {
-				PutRequest    *keyed `json:"PutRequest"`
-				DeleteRequest *keyed `json:"DeleteRequest"`
-			} `json:"RequestItems"`
-		}
-		if err := json.Unmarshal(body, &in); err != nil {
-			return nil, err
-		}
-		names := make([]string, 0, len(in.RequestItems))
-		for n := range in.RequestItems {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, table := range names {
-			for _, req := range in.RequestItems[table] {
-				k := req.PutRequest
-				if k == nil {
-					k = req.DeleteRequest
-				}
-				if k == nil {
-					continue
-				}
-				t, err := keyOf(table, *k)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, t)
-			}
-		}
-	case "TransactWriteItems":
-		var in struct {
-			TransactItems []struct {
-				Put    *keyed `json:"Put"`
-				Update *keyed `json:"Update"`
-				Delete *keyed `json:"Delete"`
-			} `json:"TransactItems"`
-		}
-		if err := json.Unmarshal(body, &in); err != nil {
-			return nil, err
-		}
-		for _, ti := range in.TransactItems {
-			for _, k := range []*keyed{ti.Put, ti.Update, ti.Delete} {
-				if k == nil {
-					continue
-				}
-				t, err := keyOf(k.TableName, *k)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, t)
-			}
-		}
-	}
-	return out, nil
-}
-
-// write forwards a write to minidyn, reading each touched item before and after it, and
-// appends one stream record per item that changed.
+// write forwards a write to minidyn through the stream and appends one stream record per
+// item that changed. Like DynamoDB, one batch may not touch an item twice.
 func (d *dynamo) write(op string, body []byte) (int, http.Header, []byte) {
-	d.writeMu.Lock()
-	defer d.writeMu.Unlock()
-	targets, err := writeTargets(op, body, d.table)
-	if err != nil {
-		// Let minidyn produce the validation error DynamoDB would.
-		return d.call(op, body)
-	}
 	if op == "BatchWriteItem" {
+		// A batch the stream cannot parse goes on to minidyn, which answers its error.
+		targets, _ := dynamostream.Targets(op, body, d.keySchema)
 		seen := map[string]bool{}
 		for _, t := range targets {
-			k := t.table + "|" + canonical(t.key)
+			k := t.Table + "|" + canonical(t.Key)
 			if seen[k] {
 				b, _ := json.Marshal(map[string]string{"__type": "com.amazonaws.dynamodb.v20120810#ValidationException",
 					"message": "Provided list of item keys contains duplicates"})
@@ -281,147 +180,41 @@ func (d *dynamo) write(op string, body []byte) (int, http.Header, []byte) {
 			seen[k] = true
 		}
 	}
-	olds := make([]item, len(targets))
-	for i, t := range targets {
-		olds[i] = d.getItem(t)
-	}
-	status, hdr, out := d.call(op, body)
-	if status != http.StatusOK {
-		return status, hdr, out
-	}
-	skip := map[string]bool{}
-	if op == "BatchWriteItem" {
-		var resp struct {
-			UnprocessedItems map[string][]struct {
-				PutRequest    *struct{ Item item }
-				DeleteRequest *struct{ Key item }
-			}
+	return d.stream.Write(op, body, func(w dynamostream.Write) {
+		for _, c := range w.Changes {
+			d.record(c, nil)
 		}
-		_ = json.Unmarshal(out, &resp)
-		for table, reqs := range resp.UnprocessedItems {
-			info := d.table(table)
-			for _, r := range reqs {
-				src := item(nil)
-				if r.PutRequest != nil {
-					src = r.PutRequest.Item
-				} else if r.DeleteRequest != nil {
-					src = r.DeleteRequest.Key
-				}
-				if info != nil && src != nil {
-					skip[table+"|"+canonical(keyOfItem(info, src))] = true
-				}
-			}
-		}
-	}
-	now := d.now()
-	for i, t := range targets {
-		if skip[t.table+"|"+canonical(t.key)] {
-			continue
-		}
-		d.record(t, olds[i], d.getItem(t), now, nil)
-	}
-	return status, hdr, out
+	})
 }
 
 func keyOfItem(info *tableInfo, src item) item {
-	key := item{}
-	for _, a := range []string{info.hash, info.rng} {
-		if v, ok := src[a]; ok && a != "" {
-			key[a] = v
-		}
-	}
-	return key
+	return info.keys.Key(src)
 }
 
-func (d *dynamo) getItem(t writeTarget) item {
-	var out struct {
-		Item item `json:"Item"`
-	}
-	if err := d.callJSON("GetItem", map[string]any{"TableName": t.table, "Key": t.key, "ConsistentRead": true}, &out); err != nil {
-		d.sink.printf("dynamodb", "stream: read %s %s: %v", t.table, canonical(t.key), err)
-		return nil
-	}
-	return out.Item
-}
-
-// record appends the stream record for one item's change. Like DynamoDB, a write that
-// changes nothing (an identical Put, a Delete of a missing item) writes no record.
-func (d *dynamo) record(t writeTarget, old, new item, at time.Time, who *events.DynamoDBUserIdentity) {
-	info := d.table(t.table)
-	if info == nil || info.shard == nil {
+// record appends the stream record of one item's change, if it is a change and the table
+// has a stream.
+func (d *dynamo) record(c dynamostream.Change, who *events.DynamoDBUserIdentity) {
+	info := d.table(c.Table)
+	if info == nil || info.shard == nil || c.EventName() == "" {
 		return
 	}
-	var name string
-	switch {
-	case old == nil && new == nil:
-		return
-	case old == nil:
-		name = "INSERT"
-	case new == nil:
-		name = "REMOVE"
-	default:
-		if canonical(old) == canonical(new) {
+	rec, err := c.Record(localRegion, info.shard.arn, info.viewType)
+	if err != nil {
+		d.sink.printf("dynamodb", "stream: %v", err)
+		if rec.EventName == "" { // the keys could not be converted: no record to deliver
 			return
 		}
-		name = "MODIFY"
 	}
-	rec := events.DynamoDBEventRecord{
-		AWSRegion:      localRegion,
-		EventID:        randomHex(32),
-		EventName:      name,
-		EventSource:    "aws:dynamodb",
-		EventVersion:   "1.1",
-		EventSourceArn: info.shard.arn,
-		UserIdentity:   who,
-		Change: events.DynamoDBStreamRecord{
-			ApproximateCreationDateTime: events.SecondsEpochTime{Time: at.Truncate(time.Second)},
-			StreamViewType:              info.viewType,
-		},
-	}
-	var err error
-	if rec.Change.Keys, err = toStreamImage(t.key); err != nil {
-		d.sink.printf("dynamodb", "stream: keys of %s: %v", t.table, err)
-		return
-	}
-	if info.viewType == "NEW_IMAGE" || info.viewType == "NEW_AND_OLD_IMAGES" {
-		if rec.Change.NewImage, err = toStreamImage(new); err != nil {
-			d.sink.printf("dynamodb", "stream: new image of %s: %v", canonical(t.key), err)
-		}
-	}
-	if info.viewType == "OLD_IMAGE" || info.viewType == "NEW_AND_OLD_IMAGES" {
-		if rec.Change.OldImage, err = toStreamImage(old); err != nil {
-			d.sink.printf("dynamodb", "stream: old image of %s: %v", canonical(t.key), err)
-		}
-	}
-	rec.Change.SizeBytes = int64(itemSize(t.key) + itemSize(new) + itemSize(old))
+	rec.EventID = randomHex(32)
+	rec.UserIdentity = who
+	rec.Change.SizeBytes = int64(itemSize(c.Key) + itemSize(c.New) + itemSize(c.Old))
 
 	d.mu.Lock()
 	d.seq++
 	// Real sequence numbers are 21+ digit decimals; compare them as numbers, not strings.
 	rec.Change.SequenceNumber = fmt.Sprintf("%021d", uint64(d.created.Unix())*1_000_000_000+d.seq)
 	d.mu.Unlock()
-	info.shard.append(streamRecord{rec: rec, at: at, key: canonical(t.key)})
-}
-
-// toStreamImage converts wire JSON into the Lambda event's attribute values; both use the
-// {"S": ...} shape, with N as a string and B as base64.
-func toStreamImage(it item) (map[string]events.DynamoDBAttributeValue, error) {
-	if it == nil {
-		return nil, nil
-	}
-	out := make(map[string]events.DynamoDBAttributeValue, len(it))
-	var firstErr error
-	for k, raw := range it {
-		var av events.DynamoDBAttributeValue
-		if err := json.Unmarshal(raw, &av); err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("attribute %s (%s): %w", k, truncate(raw, 60), err)
-			}
-			continue
-		}
-		out[k] = av
-	}
-	return out, firstErr
+	info.shard.append(streamRecord{rec: rec, at: c.At, key: canonical(c.Key)})
 }
 
 // itemSize approximates DynamoDB's item size: attribute names plus value bytes.
@@ -433,20 +226,8 @@ func itemSize(it item) int {
 	return n
 }
 
-// canonical is a stable string for an item (keys sorted by encoding/json).
-func canonical(it item) string {
-	compact := make(map[string]json.RawMessage, len(it))
-	for k, v := range it {
-		var b bytes.Buffer
-		if json.Compact(&b, v) == nil {
-			compact[k] = b.Bytes()
-		} else {
-			compact[k] = v
-		}
-	}
-	b, _ := json.Marshal(compact)
-	return string(b)
-}
+// canonical is a stable string for an item.
+func canonical(it item) string { return dynamostream.Canonical(it) }
 
 // expire deletes the items whose TTL attribute (epoch seconds) is in the past, as DynamoDB's
 // TTL does: each deletion is a REMOVE record by the DynamoDB service.
@@ -469,17 +250,17 @@ func (d *dynamo) expire(table, attr string, now time.Time) (int, error) {
 		if err != nil || exp <= 0 || exp > float64(now.Unix()) {
 			continue
 		}
-		t := writeTarget{table: table, key: keyOfItem(info, it)}
-		d.writeMu.Lock()
-		old := d.getItem(t)
+		t := dynamostream.Target{Table: table, Key: keyOfItem(info, it)}
+		d.stream.Lock()
+		old := d.stream.Get(t)
 		var cur struct{ N string }
 		if old != nil && json.Unmarshal(old[attr], &cur) == nil && cur.N == v.N { // not rewritten meanwhile
-			if err := d.callJSON("DeleteItem", map[string]any{"TableName": table, "Key": t.key}, nil); err == nil {
-				d.record(t, old, nil, now, &events.DynamoDBUserIdentity{Type: "Service", PrincipalID: "dynamodb.amazonaws.com"})
+			if err := d.callJSON("DeleteItem", map[string]any{"TableName": table, "Key": t.Key}, nil); err == nil {
+				d.record(dynamostream.Change{Target: t, Old: old, At: now}, &events.DynamoDBUserIdentity{Type: "Service", PrincipalID: "dynamodb.amazonaws.com"})
 				n++
 			}
 		}
-		d.writeMu.Unlock()
+		d.stream.Unlock()
 	}
 	return n, nil
 }

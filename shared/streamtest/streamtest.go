@@ -3,12 +3,11 @@
 // deliver (NEW_AND_OLD_IMAGES), so tests can feed stream consumers the records a real table
 // would produce, and assert on which items a request path wrote.
 //
-// It is the importable, test-sized sibling of the `make dev` stream in local/dynamo.go: one
+// The stream itself is shared/dynamostream's, as in the `make dev` stack (local/dynamo.go): one
 // write at a time, the item read before and after it, one record per item that changed.
 package streamtest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/referral/referrals/shared/dynamostream"
 	"github.com/referral/referrals/shared/dynamotest"
 	"github.com/referral/referrals/shared/samtemplate"
 	"github.com/truora/minidyn/server"
@@ -40,9 +40,7 @@ type Write struct {
 type Table struct {
 	*dynamotest.DB
 
-	inner http.Handler
-
-	writeMu sync.Mutex // one write at a time, so old image → write → new image is atomic
+	stream *dynamostream.Stream // minidyn behind it; one write at a time
 
 	mu      sync.Mutex
 	now     func() time.Time
@@ -56,7 +54,8 @@ type Table struct {
 func Start(t testing.TB) *Table {
 	t.Helper()
 	mini := server.NewServer()
-	tb := &Table{inner: mini, now: time.Now}
+	tb := &Table{now: time.Now}
+	tb.stream = &dynamostream.Stream{Inner: mini, Keys: pkSK, Clock: tb.clock}
 	ts := httptest.NewServer(tb)
 	t.Cleanup(ts.Close)
 	tb.DB = &dynamotest.DB{Mini: mini, URL: ts.URL, Table: dynamotest.Table, Client: dynamotest.NewClient(ts.URL)}
@@ -101,12 +100,21 @@ func (tb *Table) TakeWrites() []Write {
 	return out
 }
 
-// item is a DynamoDB item in wire JSON: attribute name → {"S": ...}-style value.
-type item map[string]json.RawMessage
+// pkSK is the table's key schema: the stream needs it to find the items a write touches.
+func pkSK(string) (dynamostream.KeySchema, bool) {
+	return dynamostream.KeySchema{Hash: "PK", Range: "SK"}, true
+}
+
+// clock is the time of a write: the SetClock clock's, in UTC.
+func (tb *Table) clock() time.Time {
+	tb.mu.Lock()
+	now := tb.now
+	tb.mu.Unlock()
+	return now().UTC()
+}
 
 func (tb *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	target := r.Header.Get("X-Amz-Target")
-	op := target[strings.LastIndex(target, ".")+1:]
+	op := dynamostream.Op(r)
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -115,11 +123,11 @@ func (tb *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var status int
 	var hdr http.Header
 	var out []byte
-	switch op {
-	case "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems":
-		status, hdr, out = tb.write(op, body)
+	switch {
+	case dynamostream.IsWrite(op):
+		status, hdr, out = tb.stream.Write(op, body, tb.record)
 	default:
-		status, hdr, out = tb.call(op, body)
+		status, hdr, out = tb.stream.Call(op, body)
 	}
 	for k, vs := range hdr {
 		w.Header()[k] = vs
@@ -128,206 +136,33 @@ func (tb *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 }
 
-// call runs one operation on minidyn in-process.
-func (tb *Table) call(op string, body []byte) (int, http.Header, []byte) {
-	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
-	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	rec := httptest.NewRecorder()
-	tb.inner.ServeHTTP(rec, req)
-	return rec.Code, rec.Header(), rec.Body.Bytes()
-}
-
-// write forwards a write to minidyn, reading each touched item before and after it, and
-// appends one stream record per item that changed.
-func (tb *Table) write(op string, body []byte) (int, http.Header, []byte) {
-	tb.writeMu.Lock()
-	defer tb.writeMu.Unlock()
-	targets, err := writeTargets(op, body)
-	if err != nil {
-		return tb.call(op, body) // let minidyn answer the validation error DynamoDB would
-	}
-	olds := make([]item, len(targets))
-	for i, k := range targets {
-		olds[i] = tb.getItem(k)
-	}
-	status, hdr, out := tb.call(op, body)
-	if status != http.StatusOK {
-		return status, hdr, out
-	}
-	tb.mu.Lock()
-	now := tb.now
-	tb.mu.Unlock()
-	at := now().UTC()
-	w := Write{Op: op}
-	for i, k := range targets {
-		w.Keys = append(w.Keys, keyString(k))
-		tb.record(k, olds[i], tb.getItem(k), at)
-	}
-	tb.mu.Lock()
-	tb.writes = append(tb.writes, w)
-	tb.mu.Unlock()
-	return status, hdr, out
-}
-
-// writeTargets lists the keys (PK, SK) a write request touches; ConditionChecks touch none.
-func writeTargets(op string, body []byte) ([]item, error) {
-	type keyed struct {
-		Item item `json:"Item"`
-		Key  item `json:"Key"`
-	}
-	keyOf := func(k *keyed) (item, error) {
-		src := k.Key
-		if src == nil {
-			src = k.Item
-		}
-		if src["PK"] == nil || src["SK"] == nil {
-			return nil, fmt.Errorf("key attributes missing")
-		}
-		return item{"PK": src["PK"], "SK": src["SK"]}, nil
-	}
-	var ks []*keyed
-	switch op {
-	case "PutItem", "UpdateItem", "DeleteItem":
-		var k keyed
-		if err := json.Unmarshal(body, &k); err != nil {
-			return nil, err
-		}
-		ks = append(ks, &k)
-	case "BatchWriteItem":
-		var in struct {
-			RequestItems map[string][]struct {
-				PutRequest    *keyed `json:"PutRequest"`
-				DeleteRequest *keyed `json:"DeleteRequest"`
-			} `json:"RequestItems"`
-		}
-		if err := json.Unmarshal(body, &in); err != nil {
-			return nil, err
-		}
-		for _, reqs := range in.RequestItems {
-			for _, r := range reqs {
-				if r.PutRequest != nil {
-					ks = append(ks, r.PutRequest)
-				} else if r.DeleteRequest != nil {
-					ks = append(ks, r.DeleteRequest)
-				}
-			}
-		}
-	case "TransactWriteItems":
-		var in struct {
-			TransactItems []struct {
-				Put    *keyed `json:"Put"`
-				Update *keyed `json:"Update"`
-				Delete *keyed `json:"Delete"`
-			} `json:"TransactItems"`
-		}
-		if err := json.Unmarshal(body, &in); err != nil {
-			return nil, err
-		}
-		for _, ti := range in.TransactItems {
-			for _, k := range []*keyed{ti.Put, ti.Update, ti.Delete} {
-				if k != nil {
-					ks = append(ks, k)
-				}
-			}
-		}
-	}
-	out := make([]item, 0, len(ks))
-	for _, k := range ks {
-		key, err := keyOf(k)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, key)
-	}
-	return out, nil
-}
-
-func (tb *Table) getItem(key item) item {
-	b, _ := json.Marshal(map[string]any{"TableName": tb.Table, "Key": key, "ConsistentRead": true})
-	status, _, resp := tb.call("GetItem", b)
-	if status != http.StatusOK {
-		return nil
-	}
-	var out struct {
-		Item item `json:"Item"`
-	}
-	if json.Unmarshal(resp, &out) != nil {
-		return nil
-	}
-	return out.Item
-}
-
-// record appends the stream record of one item's change. Like DynamoDB, a write that changes
-// nothing writes no record.
-func (tb *Table) record(key, old, new item, at time.Time) {
-	var name string
-	switch {
-	case old == nil && new == nil:
-		return
-	case old == nil:
-		name = "INSERT"
-	case new == nil:
-		name = "REMOVE"
-	default:
-		if canonical(old) == canonical(new) {
-			return
-		}
-		name = "MODIFY"
-	}
-	rec := events.DynamoDBEventRecord{
-		AWSRegion: "us-east-1", EventName: name, EventSource: "aws:dynamodb", EventVersion: "1.1",
-		EventSourceArn: StreamARN,
-		Change: events.DynamoDBStreamRecord{
-			ApproximateCreationDateTime: events.SecondsEpochTime{Time: at.Truncate(time.Second)},
-			StreamViewType:              "NEW_AND_OLD_IMAGES",
-			Keys:                        image(key), NewImage: image(new), OldImage: image(old),
-		},
-	}
+// record keeps one successful write and the stream records of the items it changed.
+// Like DynamoDB, a write that changes nothing writes no record.
+func (tb *Table) record(w dynamostream.Write) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
-	tb.seq++
-	rec.EventID = fmt.Sprintf("%032x", tb.seq)
-	rec.Change.SequenceNumber = fmt.Sprintf("%021d", tb.seq) // fixed width: string order is stream order
-	tb.records = append(tb.records, rec)
-}
-
-// image converts wire JSON into the Lambda event's attribute values (both use {"S": ...}).
-func image(it item) map[string]events.DynamoDBAttributeValue {
-	if it == nil {
-		return nil
+	kept := Write{Op: w.Op}
+	for _, t := range w.Targets {
+		kept.Keys = append(kept.Keys, keyString(t.Key))
 	}
-	out := make(map[string]events.DynamoDBAttributeValue, len(it))
-	for k, raw := range it {
-		var av events.DynamoDBAttributeValue
-		if err := json.Unmarshal(raw, &av); err != nil {
-			panic(fmt.Sprintf("streamtest: attribute %s: %v", k, err)) // minidyn answered something DynamoDB would not
+	for _, c := range w.Changes {
+		rec, err := c.Record("us-east-1", StreamARN, "NEW_AND_OLD_IMAGES")
+		if err != nil {
+			panic("streamtest: " + err.Error()) // minidyn answered something DynamoDB would not
 		}
-		out[k] = av
+		tb.seq++
+		rec.EventID = fmt.Sprintf("%032x", tb.seq)
+		rec.Change.SequenceNumber = fmt.Sprintf("%021d", tb.seq) // fixed width: string order is stream order
+		tb.records = append(tb.records, rec)
 	}
-	return out
+	tb.writes = append(tb.writes, kept)
 }
 
-func keyString(k item) string {
+func keyString(k dynamostream.Item) string {
 	var pk, sk struct{ S string }
 	_ = json.Unmarshal(k["PK"], &pk)
 	_ = json.Unmarshal(k["SK"], &sk)
 	return pk.S + "|" + sk.S
-}
-
-// canonical is a stable string for an item (map keys sorted by encoding/json).
-func canonical(it item) string {
-	compact := make(map[string]json.RawMessage, len(it))
-	for k, v := range it {
-		var b bytes.Buffer
-		if json.Compact(&b, v) == nil {
-			compact[k] = b.Bytes()
-		} else {
-			compact[k] = v
-		}
-	}
-	b, _ := json.Marshal(compact)
-	return string(b)
 }
 
 // Batches cuts records into the batches an event source mapping would deliver: in order, at
