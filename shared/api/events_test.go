@@ -74,15 +74,9 @@ func eventsDir() string { return samtemplate.EventsDir() }
 
 func loadFixtures(t testing.TB) *eventFixtures {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(eventsDir(), fixturesFile))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var f eventFixtures
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		t.Fatalf("events/%s: %v", fixturesFile, err)
+	if err := samtemplate.DecodeEvent(fixturesFile, &f); err != nil {
+		t.Fatal(err)
 	}
 	return &f
 }
@@ -113,15 +107,9 @@ func sampleEventFiles(t testing.TB) []string {
 // real type does not have (a typo, a REST v1 field) fails.
 func loadSampleEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(eventsDir(), name))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ev events.APIGatewayV2HTTPRequest
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ev); err != nil {
-		t.Fatalf("events/%s is not an API Gateway HTTP API payload 2.0 event: %v", name, err)
+	if err := samtemplate.DecodeEvent(name, &ev); err != nil {
+		t.Fatalf("not an API Gateway HTTP API payload 2.0 event: %v", err)
 	}
 	return ev
 }

@@ -1,14 +1,10 @@
 package auth
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -55,15 +51,9 @@ func newAuthorizer(t *testing.T, b *Bootstrap) (*Authorizer, *store.Store) {
 // to a Lambda authorizer; a field the real type lacks fails.
 func loadAuthorizerEvent(t *testing.T, name string) events.APIGatewayV2CustomAuthorizerV2Request {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(samtemplate.EventsDir(), name))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ev events.APIGatewayV2CustomAuthorizerV2Request
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ev); err != nil {
-		t.Fatalf("events/%s is not an HTTP API authorizer event: %v", name, err)
+	if err := samtemplate.DecodeEvent(name, &ev); err != nil {
+		t.Fatalf("not an HTTP API authorizer event: %v", err)
 	}
 	if ev.Version != "2.0" || ev.Type != "REQUEST" || len(ev.IdentitySource) != 1 || ev.IdentitySource[0] != ev.Headers["authorization"] {
 		t.Fatalf("events/%s: want a 2.0 REQUEST event whose identitySource is its authorization header", name)

@@ -622,15 +622,9 @@ func TestSampleStreamEvents(t *testing.T) {
 
 func streamSample(t *testing.T, name string) events.DynamoDBEvent {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(samtemplate.EventsDir(), name))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ev events.DynamoDBEvent
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ev); err != nil {
-		t.Fatalf("events/%s is not a DynamoDB stream event: %v", name, err)
+	if err := samtemplate.DecodeEvent(name, &ev); err != nil {
+		t.Fatalf("not a DynamoDB stream event: %v", err)
 	}
 	return ev
 }

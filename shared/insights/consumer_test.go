@@ -1,14 +1,10 @@
 package insights
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,15 +54,9 @@ func newConsumer(t *testing.T) *consumerFixture {
 // loadStreamEvent reads events/<name> as the DynamoDB stream event Lambda sends.
 func loadStreamEvent(t *testing.T, name string) events.DynamoDBEvent {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(samtemplate.EventsDir(), name))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ev events.DynamoDBEvent
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ev); err != nil {
-		t.Fatalf("events/%s is not a DynamoDB stream event: %v", name, err)
+	if err := samtemplate.DecodeEvent(name, &ev); err != nil {
+		t.Fatalf("not a DynamoDB stream event: %v", err)
 	}
 	return ev
 }

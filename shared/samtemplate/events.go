@@ -1,6 +1,9 @@
 package samtemplate
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -118,4 +121,20 @@ func MatchRoute(routeKey, method, path string) (map[string]string, bool) {
 		return nil, false
 	}
 	return params, true
+}
+
+// DecodeEvent reads events/<name> into v, refusing fields v's type does not have, so a sample
+// in the wrong shape (a typo, a REST v1 field in an HTTP API event) fails instead of decoding
+// half-empty.
+func DecodeEvent(name string, v any) error {
+	b, err := os.ReadFile(filepath.Join(EventsDir(), name))
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("events/%s: %w", name, err)
+	}
+	return nil
 }
