@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/referral/referrals/shared/dynamostream"
 	"io"
 	"net"
 	"net/http"
@@ -240,7 +241,7 @@ func Start(cfg Config) (s *Stack, err error) {
 				sink.printf("stream", "warning: %s event %s: table %s has no StreamSpecification", name, src.Name, src.Table)
 				continue
 			}
-			filter, err := compileFilters(src.Filters)
+			filter, err := dynamostream.CompileFilter(src.Filters)
 			if err != nil {
 				return s, fmt.Errorf("%s event %s: %w", name, src.Name, err)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/referral/referrals/shared/dynamostream"
 	"os"
 	"sync"
 	"time"
@@ -18,7 +19,7 @@ type streamConsumer struct {
 	fn        *function
 	src       *StreamSource
 	cur       *cursor
-	filter    *eventFilter
+	filter    *dynamostream.Filter
 	dlq       *dlqFile
 	sink      *logSink
 	retryBase time.Duration
@@ -52,7 +53,7 @@ func (c *streamConsumer) nextBatch(ctx context.Context) ([]streamRecord, int) {
 		consumed := 0
 		for _, r := range recs {
 			consumed++
-			if c.filter.match(r.rec) {
+			if c.filter.Match(r.rec) {
 				batch = append(batch, r)
 				if len(batch) == c.src.BatchSize {
 					break

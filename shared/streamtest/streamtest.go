@@ -188,60 +188,14 @@ func Batches(records []events.DynamoDBEventRecord, size int, patterns []string) 
 	return out, nil
 }
 
-// Match reports whether a record passes FilterCriteria patterns: any pattern whose every key
-// matches, where a list of values matches when the record's value is one of them. (This is
-// the subset of Lambda event filtering the template uses: exact strings and nesting.)
+// Match reports whether a record passes FilterCriteria patterns, with Lambda's event
+// filtering rules (the same implementation make dev delivers records with).
 func Match(patterns []string, rec events.DynamoDBEventRecord) (bool, error) {
-	if len(patterns) == 0 {
-		return true, nil
-	}
-	b, err := json.Marshal(rec)
+	f, err := dynamostream.CompileFilter(patterns)
 	if err != nil {
 		return false, err
 	}
-	var doc any
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return false, err
-	}
-	for _, p := range patterns {
-		var pat map[string]any
-		if err := json.Unmarshal([]byte(p), &pat); err != nil {
-			return false, fmt.Errorf("filter pattern %s: %w", p, err)
-		}
-		if matchPattern(pat, doc) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-func matchPattern(pat map[string]any, v any) bool {
-	obj, _ := v.(map[string]any)
-	for k, pv := range pat {
-		val, exists := obj[k]
-		switch p := pv.(type) {
-		case map[string]any:
-			if !exists || !matchPattern(p, val) {
-				return false
-			}
-		case []any:
-			if !exists {
-				return false
-			}
-			found := false
-			for _, want := range p {
-				if fmt.Sprint(want) == fmt.Sprint(val) {
-					found = true
-				}
-			}
-			if !found {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
+	return f.Match(rec), nil
 }
 
 // Shards splits records the way DynamoDB Streams spreads them over shards: every change of

@@ -1,4 +1,4 @@
-package main
+package dynamostream
 
 import (
 	"testing"
@@ -42,25 +42,25 @@ func TestFilterCriteriaFollowLambdaEventFiltering(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f, err := compileFilters([]string{c.pattern})
+			f, err := CompileFilter([]string{c.pattern})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := f.match(rec); got != c.want {
+			if got := f.Match(rec); got != c.want {
 				t.Errorf("match = %v, want %v", got, c.want)
 			}
 		})
 	}
 
 	t.Run("several filters are ORed", func(t *testing.T) {
-		f, _ := compileFilters([]string{`{"eventName": ["REMOVE"]}`, `{"eventName": ["INSERT"]}`})
-		if !f.match(rec) {
+		f, _ := CompileFilter([]string{`{"eventName": ["REMOVE"]}`, `{"eventName": ["INSERT"]}`})
+		if !f.Match(rec) {
 			t.Error("no match")
 		}
 	})
 	t.Run("numeric", func(t *testing.T) {
-		f, _ := compileFilters([]string{`{"n": [{"numeric": [">", 0, "<=", 5]}]}`})
-		if !f.match(map[string]any{"n": 5}) || f.match(map[string]any{"n": 6}) || f.match(map[string]any{"n": "5"}) {
+		f, _ := CompileFilter([]string{`{"n": [{"numeric": [">", 0, "<=", 5]}]}`})
+		if !f.Match(map[string]any{"n": 5}) || f.Match(map[string]any{"n": 6}) || f.Match(map[string]any{"n": "5"}) {
 			t.Error("numeric range misbehaves")
 		}
 	})

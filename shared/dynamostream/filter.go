@@ -1,4 +1,4 @@
-package main
+package dynamostream
 
 import (
 	"bytes"
@@ -9,14 +9,18 @@ import (
 	"strings"
 )
 
-// eventFilter is an event source mapping's FilterCriteria with Lambda's event filtering
-// semantics: a record is delivered when it matches any of the patterns.
-type eventFilter struct {
+// Filter is an event source mapping's FilterCriteria with Lambda's event filtering
+// semantics (exact values, prefix, suffix, equals-ignore-case, wildcard, anything-but,
+// numeric, exists, $or): a record is delivered when it matches any of the patterns. The
+// make dev stack and the tests that deliver stream records use this one implementation.
+type Filter struct {
 	patterns []map[string]any
 }
 
-func compileFilters(patterns []string) (*eventFilter, error) {
-	f := &eventFilter{}
+// CompileFilter parses FilterCriteria patterns (the JSON strings of the template's
+// FilterCriteria.Filters[].Pattern).
+func CompileFilter(patterns []string) (*Filter, error) {
+	f := &Filter{}
 	for _, p := range patterns {
 		dec := json.NewDecoder(strings.NewReader(p))
 		dec.UseNumber()
@@ -29,8 +33,8 @@ func compileFilters(patterns []string) (*eventFilter, error) {
 	return f, nil
 }
 
-// match reports whether the JSON form of event matches the filter. No patterns: everything matches.
-func (f *eventFilter) match(event any) bool {
+// Match reports whether the JSON form of event matches the filter. No patterns: everything matches.
+func (f *Filter) Match(event any) bool {
 	if f == nil || len(f.patterns) == 0 {
 		return true
 	}
@@ -57,7 +61,7 @@ func matchPattern(pattern map[string]any, event any) bool {
 	for k, pv := range pattern {
 		if k == "$or" {
 			found := false
-			for _, alt := range asList(pv) {
+			for _, alt := range filterList(pv) {
 				if m, ok := alt.(map[string]any); ok && matchPattern(m, event) {
 					found = true
 					break
@@ -185,7 +189,7 @@ func matchOperator(op map[string]any, v any) bool {
 			if err != nil {
 				return false
 			}
-			conds := asList(arg)
+			conds := filterList(arg)
 			for i := 0; i+1 < len(conds); i += 2 {
 				opName, _ := conds[i].(string)
 				bound, err := strconv.ParseFloat(fmt.Sprint(conds[i+1]), 64)
@@ -215,4 +219,10 @@ func matchOperator(op map[string]any, v any) bool {
 		}
 	}
 	return false
+}
+
+// filterList is v as a JSON array (nil when it is not one).
+func filterList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
