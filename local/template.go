@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/referral/referrals/shared/samtemplate"
 )
 
 // Fake identifiers used wherever a deployed stack would have real ones.
@@ -138,17 +138,9 @@ func LoadTemplate(path string, params map[string]string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
-	v, err := decodeNode(&doc)
+	raw, err := samtemplate.Decode(b)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
-	raw, _ := v.(map[string]any)
-	if raw == nil {
-		return nil, fmt.Errorf("parse %s: not a mapping", path)
 	}
 	t := &Template{
 		Functions:  map[string]*FunctionDef{},
@@ -531,58 +523,6 @@ func (r *Route) match(method, path string) (map[string]string, bool) {
 		params = nil
 	}
 	return params, true
-}
-
-// --- YAML with CloudFormation short-form tags -------------------------------------------------
-
-// decodeNode turns a YAML node into plain Go values, rewriting short-form intrinsic
-// tags (!Ref, !GetAtt, !Sub, ...) into their long form ({"Ref": ...}, {"Fn::Sub": ...}).
-func decodeNode(n *yaml.Node) (any, error) {
-	var v any
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return decodeNode(n.Content[0])
-	case yaml.AliasNode:
-		return decodeNode(n.Alias)
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			val, err := decodeNode(n.Content[i+1])
-			if err != nil {
-				return nil, err
-			}
-			m[n.Content[i].Value] = val
-		}
-		v = m
-	case yaml.SequenceNode:
-		l := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			val, err := decodeNode(c)
-			if err != nil {
-				return nil, err
-			}
-			l = append(l, val)
-		}
-		v = l
-	case yaml.ScalarNode:
-		if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
-			v = n.Value
-		} else if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-	}
-	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
-		name := n.Tag[1:]
-		key := "Fn::" + name
-		if name == "Ref" || name == "Condition" {
-			key = name
-		}
-		return map[string]any{key: v}, nil
-	}
-	return v, nil
 }
 
 // --- intrinsic functions ---------------------------------------------------------------------
@@ -996,6 +936,8 @@ func scalarString(v any) string {
 		return strconv.FormatBool(x)
 	case int:
 		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case map[string]any, []any:
@@ -1010,6 +952,8 @@ func scalarInt(v any, def int) int {
 	switch x := v.(type) {
 	case int:
 		return x
+	case int64:
+		return int(x)
 	case float64:
 		return int(x)
 	case string:

@@ -47,8 +47,10 @@ func Path() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "template.yaml")
 }
 
-// Parse parses template bytes.
-func Parse(b []byte) (*Template, error) {
+// Decode turns template bytes into plain Go values (maps, slices, strings, int64, float64,
+// bool, nil), with short-form tags in their long form: !Ref X → {"Ref": "X"}, !GetAtt A.B →
+// {"Fn::GetAtt": ["A", "B"]}, !Sub s → {"Fn::Sub": s}, !Name v → {"Fn::Name": v}.
+func Decode(b []byte) (map[string]any, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return nil, fmt.Errorf("template: %w", err)
@@ -59,6 +61,15 @@ func Parse(b []byte) (*Template, error) {
 	doc, ok := plain(root.Content[0]).(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("template: not a mapping")
+	}
+	return doc, nil
+}
+
+// Parse parses template bytes.
+func Parse(b []byte) (*Template, error) {
+	doc, err := Decode(b)
+	if err != nil {
+		return nil, err
 	}
 	t := &Template{Resources: map[string]Resource{}}
 	t.Globals, _ = doc["Globals"].(map[string]any)
