@@ -123,7 +123,7 @@ func (h *Conversions) record(ctx context.Context, req Request) (Response, error)
 		return Response{}, err
 	}
 	hash := in.hash()
-	p, err := h.program(ctx, &in)
+	p, code, err := h.program(ctx, &in)
 	if err != nil {
 		return Response{}, err
 	}
@@ -140,8 +140,14 @@ func (h *Conversions) record(ctx context.Context, req Request) (Response, error)
 	if in.Code != "" {
 		// Checkout: attribute first if the referee is new; a referee already attributed keeps
 		// the first advocate (attribution is once per program).
-		_, err := h.Store.CreateReferral(ctx, store.NewReferral{Code: in.Code, Channel: "checkout",
-			Referee: store.Referee{ID: in.Referee.ID, Email: in.Referee.Email, Name: in.Referee.Name, Locale: in.Referee.Locale}}, h.Programs)
+		nr := store.NewReferral{Code: in.Code, Channel: "checkout",
+			Referee: store.Referee{ID: in.Referee.ID, Email: in.Referee.Email, Name: in.Referee.Name, Locale: in.Referee.Locale}}
+		var err error
+		if code != nil { // read already to find the program: not read again
+			_, err = h.Store.Attribute(ctx, *code, nr)
+		} else {
+			_, err = h.Store.CreateReferral(ctx, nr, h.Programs)
+		}
 		if err != nil && !errors.Is(err, referral.ErrAlreadyReferred) {
 			return Response{}, err
 		}
@@ -161,38 +167,36 @@ func (h *Conversions) record(ctx context.Context, req Request) (Response, error)
 }
 
 // program resolves the conversion's program: named, from its code, or the one program the
-// referee is attributed in.
-func (h *Conversions) program(ctx context.Context, in *ConversionInput) (referral.Program, error) {
+// referee is attributed in. The code, when it had to be read for that, comes back so that
+// attribution does not read it again.
+func (h *Conversions) program(ctx context.Context, in *ConversionInput) (referral.Program, *store.ReferralCode, error) {
 	id := in.ProgramID
 	if id == "" && in.Code != "" {
-		c, found, err := h.Store.GetCode(ctx, in.Code, false)
+		rc, err := h.Store.ReadReferralCode(ctx, in.Code, h.Programs)
 		if err != nil {
-			return referral.Program{}, err
+			return referral.Program{}, nil, err
 		}
-		if !found {
-			return referral.Program{}, referral.ErrCodeNotFound
-		}
-		id = c.ProgramID
+		return rc.Program, &rc, nil
 	}
 	if id == "" {
 		ids, err := h.Store.RefereePrograms(ctx, in.RefereeID)
 		if err != nil {
-			return referral.Program{}, err
+			return referral.Program{}, nil, err
 		}
 		switch len(ids) {
 		case 0:
-			return referral.Program{}, referral.ErrNotReferred
+			return referral.Program{}, nil, referral.ErrNotReferred
 		case 1:
 			id = ids[0]
 		default:
-			return referral.Program{}, referral.Invalid("programId", "the referee is attributed in several programs; say which")
+			return referral.Program{}, nil, referral.Invalid("programId", "the referee is attributed in several programs; say which")
 		}
 	}
 	p, err := h.Programs.Get(ctx, id)
 	if errors.Is(err, referral.ErrProgramNotFound) && in.ProgramID != "" {
-		return p, referral.ErrProgramNotFound.With("", nil)
+		return p, nil, referral.ErrProgramNotFound.With("", nil)
 	}
-	return p, err
+	return p, nil, err
 }
 
 func (h *Conversions) reverse(ctx context.Context, req Request) (Response, error) {

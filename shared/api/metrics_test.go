@@ -61,3 +61,32 @@ func TestEachInvocationWritesOneEMFLineWithItsRoundTrips(t *testing.T) {
 		t.Fatalf("warm conversion metrics: %s", lines[1])
 	}
 }
+
+// TestACheckoutConversionReadsItsCodeOnce: a conversion that attributes and converts in one
+// call (code + referee, no programId) reads the code once, to find the program and to
+// attribute: 1 GetItem (code) + 1 BatchGetItem + 1 TransactWriteItems (the referral), then the
+// conversion's 1 BatchGetItem + 1 GetItem (the advocate's standing, new to this container) +
+// 1 TransactWriteItems.
+func TestACheckoutConversionReadsItsCodeOnce(t *testing.T) {
+	s := newStack(t)
+	code := s.setup(tieredProgram())
+	client := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.db.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("t", "t", ""),
+		APIOptions:  []func(*middleware.Stack) error{metrics.SDKMiddleware}})
+	st := store.New(client, s.db.Table, s.clock)
+	programs := &store.ProgramCache{Store: st, TTL: 60e9}
+	if _, err := programs.Get(context.Background(), "p1"); err != nil { // a warm container
+		t.Fatal(err)
+	}
+	router := NewConversions(st, programs, quietLog)
+	body, _ := json.Marshal(map[string]any{"eventId": "chk-1", "code": code, "milestone": "signup",
+		"referee": map[string]any{"id": "newbie", "email": "newbie@example.com"}})
+	ctx, counters := metrics.With(context.Background())
+	resp, err := router.Handle(ctx, event("POST /conversions", nil, "POST", "/conversions", string(body), "server"))
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("checkout conversion: %d %s %v", resp.StatusCode, resp.Body, err)
+	}
+	if got := counters.Get(metrics.DynamoDBRoundTrips); got != 6 {
+		t.Fatalf("checkout conversion made %v round trips, want 6", got)
+	}
+}

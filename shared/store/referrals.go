@@ -37,23 +37,45 @@ type NewReferral struct {
 	Channel string
 }
 
-// CreateReferral attributes a referee to a code: 1 GetItem (code), 1 consistent BatchGetItem
-// (advocate, referee, existing referral) and 1 TransactWriteItems that puts the referral only
-// if the referee has none in the program, counts the code's use within maxUses, and upserts the
-// referee. A referee already attributed gets ErrAlreadyReferred carrying the existing referral.
+// ReferralCode is a code read for an attribution, with its program.
+type ReferralCode struct {
+	Program referral.Program
+	item    codeItem
+}
+
+// ReadReferralCode reads a code (1 consistent GetItem) and its program (through programs).
+// An unknown code is ErrCodeNotFound.
+func (s *Store) ReadReferralCode(ctx context.Context, code string, programs *ProgramCache) (ReferralCode, error) {
+	it, found, err := s.GetCode(ctx, code, true)
+	if err != nil {
+		return ReferralCode{}, err
+	}
+	if !found {
+		return ReferralCode{}, referral.ErrCodeNotFound
+	}
+	p, err := programs.Get(ctx, it.ProgramID)
+	if err != nil {
+		return ReferralCode{}, fmt.Errorf("program of code %s: %w", it.Code, err)
+	}
+	return ReferralCode{Program: p, item: it}, nil
+}
+
+// CreateReferral attributes a referee to a code: ReadReferralCode, then Attribute.
 func (s *Store) CreateReferral(ctx context.Context, in NewReferral, programs *ProgramCache) (referral.Referral, error) {
-	now := s.now()
-	code, found, err := s.GetCode(ctx, in.Code, true)
+	rc, err := s.ReadReferralCode(ctx, in.Code, programs)
 	if err != nil {
 		return referral.Referral{}, err
 	}
-	if !found {
-		return referral.Referral{}, referral.ErrCodeNotFound
-	}
-	p, err := programs.Get(ctx, code.ProgramID)
-	if err != nil {
-		return referral.Referral{}, fmt.Errorf("program of code %s: %w", code.Code, err)
-	}
+	return s.Attribute(ctx, rc, in)
+}
+
+// Attribute attributes a referee to a code already read: 1 consistent BatchGetItem (advocate,
+// referee, existing referral) and 1 TransactWriteItems that puts the referral only if the
+// referee has none in the program, counts the code's use within maxUses, and upserts the
+// referee. A referee already attributed gets ErrAlreadyReferred carrying the existing referral.
+func (s *Store) Attribute(ctx context.Context, rc ReferralCode, in NewReferral) (referral.Referral, error) {
+	now := s.now()
+	code, p := rc.item, rc.Program
 	if rec := code.record(&p, now); rec.Status != referral.CodeActive {
 		return referral.Referral{}, referral.ErrCodeInactive.With(fmt.Sprintf("the code is %s", rec.Status), nil)
 	}
