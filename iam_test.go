@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/referral/referrals/shared/samtemplate"
+	"github.com/referral/referrals/devkit/samtemplate"
 )
 
 // Least privilege, tested (SPEC §7): every function's permissions are read from template.yaml

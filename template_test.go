@@ -20,7 +20,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/referral/referrals/shared/samtemplate"
+	"github.com/referral/referrals/devkit/samtemplate"
 )
 
 const module = "github.com/referral/referrals"

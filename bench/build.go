@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/referral/referrals/shared/samtemplate"
+	"github.com/referral/referrals/devkit/samtemplate"
 )
 
 // function is a function of template.yaml as the report needs it.

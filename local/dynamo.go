@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/referral/referrals/shared/dynamostream"
+	"github.com/referral/referrals/devkit/dynamostream"
 	"github.com/truora/minidyn/server"
 )
 

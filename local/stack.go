@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/referral/referrals/shared/dynamostream"
+	"github.com/referral/referrals/devkit/dynamostream"
 	"io"
 	"net"
 	"net/http"

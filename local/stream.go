@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/referral/referrals/shared/dynamostream"
+	"github.com/referral/referrals/devkit/dynamostream"
 	"os"
 	"sync"
 	"time"

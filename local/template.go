@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/referral/referrals/shared/samtemplate"
+	"github.com/referral/referrals/devkit/samtemplate"
 )
 
 // Fake identifiers used wherever a deployed stack would have real ones.

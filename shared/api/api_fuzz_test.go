@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/referral/referrals/shared/samtemplate"
+	"github.com/referral/referrals/devkit/samtemplate"
 )
 
 // Fuzz targets for every request decoder and validator: each drives the real router (on a

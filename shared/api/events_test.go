@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/referral/referrals/shared/samtemplate"
+	"github.com/referral/referrals/devkit/samtemplate"
 )
 
 // fixturesFile is the table of events/: the state each sample event expects and what it answers.

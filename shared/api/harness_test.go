@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/referral/referrals/shared/dynamotest"
+	"github.com/referral/referrals/devkit/dynamotest"
 	"github.com/referral/referrals/shared/store"
 )
 

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/devkit/streamtest"
 	"github.com/referral/referrals/shared/insights"
-	"github.com/referral/referrals/shared/samtemplate"
 	"github.com/referral/referrals/shared/store"
-	"github.com/referral/referrals/shared/streamtest"
 )
 
 // streamStack is the API over a table whose writes become stream records, with the stats

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/shared/auth"
-	"github.com/referral/referrals/shared/samtemplate"
 	"github.com/referral/referrals/shared/store"
 )
 

@@ -12,12 +12,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/referral/referrals/shared/dynamotest"
+	"github.com/referral/referrals/devkit/dynamotest"
+	"github.com/referral/referrals/devkit/streamtest"
 	"github.com/referral/referrals/shared/insights"
 	"github.com/referral/referrals/shared/metrics"
 	"github.com/referral/referrals/shared/platform"
 	"github.com/referral/referrals/shared/store"
-	"github.com/referral/referrals/shared/streamtest"
 )
 
 // perfEnv is a minidyn table with the demo program, seeded through the test harness's own

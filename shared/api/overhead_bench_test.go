@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/referral/referrals/shared/dynamotest"
+	"github.com/referral/referrals/devkit/dynamotest"
 	"github.com/referral/referrals/shared/metrics"
 	"github.com/referral/referrals/shared/store"
 )

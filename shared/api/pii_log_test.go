@@ -12,12 +12,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/referral/referrals/devkit/dynamotest"
+	"github.com/referral/referrals/devkit/streamtest"
 	"github.com/referral/referrals/shared/auth"
-	"github.com/referral/referrals/shared/dynamotest"
 	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/insights"
 	"github.com/referral/referrals/shared/store"
-	"github.com/referral/referrals/shared/streamtest"
 )
 
 // logCapture is a JSON log sink at debug level that tests can read back.

@@ -7,12 +7,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/devkit/streamtest"
 	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/insights"
 	"github.com/referral/referrals/shared/metrics"
-	"github.com/referral/referrals/shared/samtemplate"
 	"github.com/referral/referrals/shared/store"
-	"github.com/referral/referrals/shared/streamtest"
 )
 
 // countingSender is SES for the cost model: it counts the emails and sends nothing.

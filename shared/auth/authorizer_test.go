@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/referral/referrals/shared/dynamotest"
-	"github.com/referral/referrals/shared/samtemplate"
+	"github.com/referral/referrals/devkit/dynamotest"
+	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/shared/store"
 )
 

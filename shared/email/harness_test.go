@@ -13,12 +13,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/devkit/sestest"
+	"github.com/referral/referrals/devkit/streamtest"
 	"github.com/referral/referrals/shared/api"
 	"github.com/referral/referrals/shared/email"
-	"github.com/referral/referrals/shared/samtemplate"
-	"github.com/referral/referrals/shared/sestest"
 	"github.com/referral/referrals/shared/store"
-	"github.com/referral/referrals/shared/streamtest"
 	"github.com/referral/referrals/shared/unsubscribe"
 )
 

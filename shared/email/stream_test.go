@@ -18,12 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
+	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/devkit/sestest"
+	"github.com/referral/referrals/devkit/streamtest"
 	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/referral"
-	"github.com/referral/referrals/shared/samtemplate"
-	"github.com/referral/referrals/shared/sestest"
 	"github.com/referral/referrals/shared/store"
-	"github.com/referral/referrals/shared/streamtest"
 )
 
 // scenario writes, through the API, what makes the stream function send three emails: ana's

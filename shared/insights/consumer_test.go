@@ -11,9 +11,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/referral/referrals/shared/dynamotest"
+	"github.com/referral/referrals/devkit/dynamotest"
+	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/shared/referral"
-	"github.com/referral/referrals/shared/samtemplate"
 	"github.com/referral/referrals/shared/store"
 )
 

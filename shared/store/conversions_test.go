@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/referral/referrals/shared/dynamotest"
+	"github.com/referral/referrals/devkit/dynamotest"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/truora/minidyn/server"
 )

@@ -11,11 +11,11 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/referral/referrals/shared/dynamotest"
+	"github.com/referral/referrals/devkit/dynamotest"
+	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/insights"
 	"github.com/referral/referrals/shared/referral"
-	"github.com/referral/referrals/shared/samtemplate"
 	"github.com/referral/referrals/shared/store"
 	"github.com/referral/referrals/shared/unsubscribe"
 )

@@ -4,7 +4,7 @@
 //
 // A Stream runs one write at a time and reads each item the write touches before and after it;
 // what it hands back are the changes. Where records go, how they are numbered and who reads
-// them is the caller's: the `make dev` stack (local/) and the test recorder (shared/streamtest).
+// them is the caller's: the `make dev` stack (local/) and the test recorder (devkit/streamtest).
 package dynamostream
 
 import (

@@ -3,7 +3,7 @@
 // deliver (NEW_AND_OLD_IMAGES), so tests can feed stream consumers the records a real table
 // would produce, and assert on which items a request path wrote.
 //
-// The stream itself is shared/dynamostream's, as in the `make dev` stack (local/dynamo.go): one
+// The stream itself is devkit/dynamostream.s, as in the `make dev` stack (local/dynamo.go): one
 // write at a time, the item read before and after it, one record per item that changed.
 package streamtest
 
@@ -21,9 +21,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/referral/referrals/shared/dynamostream"
-	"github.com/referral/referrals/shared/dynamotest"
-	"github.com/referral/referrals/shared/samtemplate"
+	"github.com/referral/referrals/devkit/dynamostream"
+	"github.com/referral/referrals/devkit/dynamotest"
+	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/truora/minidyn/server"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/referral/referrals/shared/samtemplate"
+	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/truora/minidyn/server"
 )
 
