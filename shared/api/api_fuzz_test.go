@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/shared/auth"
 )
 
 // Fuzz targets for every request decoder and validator: each drives the real router (on a
@@ -55,7 +56,7 @@ func (w *fuzzWorld) call(t *testing.T, route string, params map[string]string, r
 		path = strings.ReplaceAll(path, "{"+k+"}", url.PathEscape(v))
 	}
 	method := strings.SplitN(route, " ", 2)[0]
-	ev := event(route, params, method, path, body, ScopeAdmin)
+	ev := event(route, params, method, path, body, auth.ScopeAdmin)
 	ev.RawQueryString = rawQuery
 	ev.QueryStringParameters = nil
 	if q, err := url.ParseQuery(rawQuery); err == nil && len(q) > 0 {

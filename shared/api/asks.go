@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
-	"strconv"
 	"time"
 
+	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
@@ -24,7 +23,7 @@ type Asks struct {
 // NewAsks returns the asks function's router.
 func NewAsks(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
 	h := &Asks{Store: s, Programs: programs}
-	return NewRouter(log, Route{"POST /asks", ScopeServer, h.create})
+	return NewRouter(log, Route{"POST /asks", auth.ScopeServer, h.create})
 }
 
 // AskInput is the body of POST /asks.
@@ -45,9 +44,6 @@ type AskOutput struct {
 // TemplateAuto lets POST /asks pick the ask template from what is known of the customer.
 const TemplateAuto = "auto"
 
-// errNoEmail refuses an ask for a customer the business has no address for.
-var errNoEmail = &referral.Error{Code: "no_email", Status: http.StatusUnprocessableEntity, Msg: "the customer has no email address to send the ask to"}
-
 func (in *AskInput) validate() error {
 	if err := referral.ValidID("customerId", in.CustomerID); err != nil {
 		return err
@@ -65,7 +61,7 @@ func (in *AskInput) validate() error {
 	return nil
 }
 
-// AutoTemplate is the ask template for a customer (SPEC §3): past clients get
+// AutoTemplate is the ask template for a customer: past clients get
 // ask-past-client, customers with a code in the program ask-promo-code, the rest ask-current.
 func AutoTemplate(c referral.Customer, code string) string {
 	switch {
@@ -104,11 +100,11 @@ func (h *Asks) create(ctx context.Context, req Request) (Response, error) {
 	case st.Customer.MarketingOptOut:
 		return Response{}, referral.ErrOptedOut
 	case st.Customer.Email == "":
-		return Response{}, errNoEmail
+		return Response{}, referral.ErrNoEmail
 	}
 	cooldown := time.Duration(p.Emails.AskCooldownDays) * 24 * time.Hour
 	if st.LastAskAt != nil && cooldown > 0 && now.Before(st.LastAskAt.Add(cooldown)) {
-		return rateLimited(st.LastAskAt.Add(cooldown), now), nil
+		return Response{}, rateLimited(st.LastAskAt.Add(cooldown), now)
 	}
 	a := store.Ask{AskID: referral.NewID(now), CustomerID: in.CustomerID, ProgramID: in.ProgramID,
 		Template: in.Template, Code: st.Code, CreatedAt: now}
@@ -125,19 +121,17 @@ func (h *Asks) create(ctx context.Context, req Request) (Response, error) {
 	}
 	if err := h.Store.RecordAsk(ctx, a, cooldown); err != nil {
 		if errors.Is(err, referral.ErrRateLimited) { // another ask won the race
-			return rateLimited(now.Add(cooldown), now), nil
+			return Response{}, rateLimited(now.Add(cooldown), now)
 		}
 		return Response{}, err
 	}
 	return JSON(http.StatusAccepted, AskOutput{AskID: a.AskID, CustomerID: a.CustomerID, ProgramID: a.ProgramID, Template: a.Template}), nil
 }
 
-// rateLimited is the 429 of an ask inside the cooldown, with Retry-After in seconds.
-func rateLimited(next, now time.Time) Response {
-	wait := int64(math.Ceil(next.Sub(now).Seconds()))
-	resp := JSON(http.StatusTooManyRequests, errorBody{errorDetail{Code: referral.ErrRateLimited.Code,
-		Message: "the customer was asked in this program less than askCooldownDays ago; they can be asked again from " + next.UTC().Format(time.RFC3339),
-		Details: map[string]string{"nextAskAt": next.UTC().Format(time.RFC3339)}}})
-	resp.Headers["Retry-After"] = strconv.FormatInt(max(wait, 1), 10)
-	return resp
+// rateLimited is the 429 of an ask inside the cooldown: when the customer can be asked again,
+// in the message, the details and Retry-After.
+func rateLimited(next, now time.Time) error {
+	at := next.UTC().Format(time.RFC3339)
+	return referral.ErrRateLimited.With("the customer was asked in this program less than askCooldownDays ago; they can be asked again from "+at,
+		map[string]string{"nextAskAt": at}).RetryIn(next.Sub(now))
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
@@ -21,7 +22,7 @@ type Codes struct {
 // NewCodes returns the codes function's router.
 func NewCodes(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
 	h := &Codes{Store: s, Programs: programs}
-	return NewRouter(log, Route{"POST /programs/{programId}/codes", ScopeServer, h.create})
+	return NewRouter(log, Route{"POST /programs/{programId}/codes", auth.ScopeServer, h.create})
 }
 
 // CodeInput is the body of POST /programs/{programId}/codes.

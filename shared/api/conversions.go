@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/metrics"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
@@ -27,8 +28,8 @@ type Conversions struct {
 func NewConversions(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
 	h := &Conversions{Store: s, Programs: programs, Conversions: &store.Conversions{Store: s, Programs: programs}, Log: log}
 	return NewRouter(log,
-		Route{"POST /conversions", ScopeServer, h.record},
-		Route{"POST /conversions/{eventId}/reverse", ScopeServer, h.reverse},
+		Route{"POST /conversions", auth.ScopeServer, h.record},
+		Route{"POST /conversions/{eventId}/reverse", auth.ScopeServer, h.reverse},
 	)
 }
 

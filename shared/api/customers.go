@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 )
@@ -19,9 +20,9 @@ type Customers struct {
 func NewCustomers(s *store.Store, log *slog.Logger) *Router {
 	h := &Customers{Store: s}
 	return NewRouter(log,
-		Route{"PUT /customers/{customerId}", ScopeServer, h.put},
-		Route{"GET /customers/{customerId}", ScopeServer, h.get},
-		Route{"DELETE /customers/{customerId}", ScopeAdmin, h.erase},
+		Route{"PUT /customers/{customerId}", auth.ScopeServer, h.put},
+		Route{"GET /customers/{customerId}", auth.ScopeServer, h.get},
+		Route{"DELETE /customers/{customerId}", auth.ScopeAdmin, h.erase},
 	)
 }
 
@@ -68,10 +69,6 @@ func (in *CustomerInput) validate(now time.Time) error {
 		in.FirstPurchaseAt = &t
 	}
 	return nil
-}
-
-func validName(field, s string) error {
-	return referral.ValidText(field, s, 200, false)
 }
 
 func (h *Customers) put(ctx context.Context, req Request) (Response, error) {

@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 )
@@ -29,12 +31,9 @@ type (
 	Response = events.APIGatewayV2HTTPResponse
 )
 
-// Scopes of API keys (SPEC §3). Public routes have no scope.
-const (
-	ScopeAdmin  = "admin"
-	ScopeServer = "server"
-	ScopePublic = ""
-)
+// ScopePublic marks a route that needs no API key; the others need one of the key scopes
+// of package auth (auth.ScopeAdmin, auth.ScopeServer).
+const ScopePublic = ""
 
 // Route is one method and path served by a function, with the scope it needs.
 type Route struct {
@@ -96,7 +95,7 @@ func authorize(req Request, need string) error {
 	switch {
 	case scope == "":
 		return referral.ErrUnauthorized
-	case scope == ScopeAdmin, scope == need:
+	case scope == auth.ScopeAdmin, scope == need:
 		return nil
 	default:
 		return referral.ErrForbidden.With(fmt.Sprintf("this route needs an %s key", need), nil)
@@ -127,7 +126,10 @@ func (r *Router) respond(ctx context.Context, req Request, err error) Response {
 		r.Log.WarnContext(ctx, "request unavailable", "route", req.RouteKey, "requestId", req.RequestContext.RequestID, "error", err.Error())
 	}
 	resp := JSON(de.Status, errorBody{errorDetail{Code: de.Code, Message: de.Msg, Field: de.Field, Details: de.Details}})
-	if de.Status == http.StatusServiceUnavailable {
+	switch {
+	case de.RetryAfter > 0:
+		resp.Headers["Retry-After"] = strconv.FormatInt(max(int64(math.Ceil(de.RetryAfter.Seconds())), 1), 10)
+	case de.Status == http.StatusServiceUnavailable:
 		resp.Headers["Retry-After"] = strconv.Itoa(store.RetryAfterSeconds)
 	}
 	return resp
@@ -158,6 +160,12 @@ func body(req Request) ([]byte, error) {
 		return nil, referral.ErrPayloadTooLarge
 	}
 	return b, nil
+}
+
+// mustBody is the body after decode has accepted it.
+func mustBody(req Request) string {
+	b, _ := body(req)
+	return string(b)
 }
 
 // decode reads a JSON body into v: at most MaxBody bytes, one JSON object, no unknown
@@ -231,6 +239,20 @@ func pageOf(req Request) (store.Page, error) {
 		return p, referral.Invalid("cursor", "the cursor is not one this API returned")
 	}
 	return p, nil
+}
+
+// validName checks a person's name or another short free text (at most 200 characters).
+func validName(field, s string) error {
+	return referral.ValidText(field, s, 200, false)
+}
+
+// validCode normalizes a referral code given in a body and checks its syntax.
+func validCode(field, c string) (string, error) {
+	c = referral.NormalizeCode(c)
+	if !referral.ValidCodeSyntax(c) {
+		return "", referral.Invalid(field, "must be a referral code (4 to 45 letters, digits and hyphens)")
+	}
+	return c, nil
 }
 
 // pathID reads and checks an id path parameter.

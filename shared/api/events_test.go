@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/shared/auth"
 )
 
 // fixturesFile is the table of events/: the state each sample event expects and what it answers.
@@ -324,7 +325,7 @@ func buildState(t *testing.T, s *stack, f *eventFixtures, name string, seen map[
 			if len(step.Body) > 0 {
 				body = string(step.Body)
 			}
-			resp := s.raw(ScopeAdmin, step.Method, step.Path, body)
+			resp := s.raw(auth.ScopeAdmin, step.Method, step.Path, body)
 			if resp.StatusCode >= 300 {
 				t.Fatalf("%s (%s %s): %d %s", where, step.Method, step.Path, resp.StatusCode, resp.Body)
 			}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/insights"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
@@ -22,13 +23,13 @@ type Insights struct {
 func NewInsights(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
 	h := &Insights{Store: s, Programs: programs, Service: &insights.Service{Store: s}}
 	return NewRouter(log,
-		Route{"GET /programs/{programId}/stats", ScopeAdmin, h.stats},
-		Route{"GET /programs/{programId}/leaderboard", ScopeServer, h.leaderboard},
-		Route{"POST /programs/{programId}/contests/{period}/close", ScopeAdmin, h.closeContest},
+		Route{"GET /programs/{programId}/stats", auth.ScopeAdmin, h.stats},
+		Route{"GET /programs/{programId}/leaderboard", auth.ScopeServer, h.leaderboard},
+		Route{"POST /programs/{programId}/contests/{period}/close", auth.ScopeAdmin, h.closeContest},
 	)
 }
 
-// Leaderboard limits (SPEC §3: ?limit=10 by default).
+// Leaderboard limits: ten entries unless ?limit= says otherwise.
 const (
 	defaultLeaderboardLimit = 10
 	maxLeaderboardLimit     = 100

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/devkit/streamtest"
+	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/insights"
 	"github.com/referral/referrals/shared/store"
 )
@@ -230,7 +231,7 @@ func TestStatsConvergeToExactCountsFromConcurrentConversions(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for c := range work {
-				st, b, err := s.send(ScopeServer, "POST", "/conversions", c.body)
+				st, b, err := s.send(auth.ScopeServer, "POST", "/conversions", c.body)
 				if err == nil && st != 201 && st != 200 {
 					err = fmt.Errorf("%s: %d %v", c.event, st, b)
 				}
@@ -397,11 +398,11 @@ func TestLeaderboardShowsFirstNamesAndRanksTiesByWhoGotThereFirst(t *testing.T) 
 		t.Errorf("October = %v, want no entries", got)
 	}
 	for _, q := range []string{"limit=0", "limit=101", "limit=ten", "period=2026-13", "period=november"} {
-		if st, b := s.doAs(ScopeServer, "GET", "/programs/p1/leaderboard?"+q, nil); st != 400 || errCode(b) != "invalid_request" {
+		if st, b := s.doAs(auth.ScopeServer, "GET", "/programs/p1/leaderboard?"+q, nil); st != 400 || errCode(b) != "invalid_request" {
 			t.Errorf("%s: %d %v, want 400", q, st, b)
 		}
 	}
-	if st, b := s.doAs(ScopeServer, "GET", "/programs/nope/leaderboard", nil); st != 404 || errCode(b) != "program_not_found" {
+	if st, b := s.doAs(auth.ScopeServer, "GET", "/programs/nope/leaderboard", nil); st != 404 || errCode(b) != "program_not_found" {
 		t.Errorf("unknown program: %d %v", st, b)
 	}
 }
@@ -430,7 +431,7 @@ func TestContestCloseNeedsPrizesAndAValidPeriod(t *testing.T) {
 	if c := s.must(201, "POST", "/programs/p1/contests/2026-10/close", map[string]any{}); len(c["rewards"].([]any)) != 0 || c["closedAt"] != "2026-11-20T12:01:00Z" {
 		t.Errorf("empty contest = %v", c)
 	}
-	if st, b := s.doAs(ScopeServer, "POST", "/programs/p1/contests/2026-10/close", nil); st != 403 {
+	if st, b := s.doAs(auth.ScopeServer, "POST", "/programs/p1/contests/2026-10/close", nil); st != 403 {
 		t.Errorf("a server key closed a contest: %d %v", st, b)
 	}
 }

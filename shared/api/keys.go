@@ -21,8 +21,8 @@ type Keys struct {
 func NewKeys(s *store.Store, log *slog.Logger) *Router {
 	h := &Keys{Store: s}
 	return NewRouter(log,
-		Route{"POST /keys", ScopeAdmin, h.create},
-		Route{"DELETE /keys/{keyId}", ScopeAdmin, h.revoke},
+		Route{"POST /keys", auth.ScopeAdmin, h.create},
+		Route{"DELETE /keys/{keyId}", auth.ScopeAdmin, h.revoke},
 	)
 }
 

@@ -240,13 +240,13 @@ func TestEveryRouteEnforcesItsScope(t *testing.T) {
 				t.Errorf("no key: %d %v, want 401 unauthorized", st, b)
 			}
 			lesser := "reporting" // a scope this route does not accept
-			if rt.Scope == ScopeAdmin {
-				lesser = ScopeServer
+			if rt.Scope == auth.ScopeAdmin {
+				lesser = auth.ScopeServer
 			}
 			if st, b := s.doAs(lesser, method, target, "{}"); st != 403 || errCode(b) != "forbidden" {
 				t.Errorf("%s key: %d %v, want 403 forbidden", lesser, st, b)
 			}
-			if st, _ := s.doAs(ScopeAdmin, method, target, "{}"); st == 401 || st == 403 {
+			if st, _ := s.doAs(auth.ScopeAdmin, method, target, "{}"); st == 401 || st == 403 {
 				t.Errorf("admin key: %d, want the route to run", st)
 			}
 		})

@@ -22,6 +22,7 @@ import (
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
 	valerrors "github.com/pb33f/libopenapi-validator/errors"
+	"github.com/referral/referrals/shared/auth"
 	"gopkg.in/yaml.v3"
 )
 
@@ -293,7 +294,7 @@ func str(v any) string { s, _ := v.(string); return s }
 func TestHandlersAnswerWhatOpenAPISays(t *testing.T) {
 	s := newStack(t)
 	c := &contract{t: t, s: s, succeeded: map[string]bool{}}
-	const admin, server, public = ScopeAdmin, ScopeServer, ScopePublic
+	const admin, server, public = auth.ScopeAdmin, auth.ScopeServer, ScopePublic
 
 	// Programs: a minimal one (every default must still fit the schema) and a rich one.
 	c.call(admin, "PUT", "/programs/p-min", map[string]any{"name": "Minimal", "currency": "EUR",

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 )
@@ -19,9 +20,9 @@ type Programs struct {
 func NewPrograms(s *store.Store, log *slog.Logger) *Router {
 	h := &Programs{Store: s}
 	return NewRouter(log,
-		Route{"PUT /programs/{programId}", ScopeAdmin, h.put},
-		Route{"GET /programs/{programId}", ScopeServer, h.get},
-		Route{"GET /programs", ScopeAdmin, h.list},
+		Route{"PUT /programs/{programId}", auth.ScopeAdmin, h.put},
+		Route{"GET /programs/{programId}", auth.ScopeServer, h.get},
+		Route{"GET /programs", auth.ScopeAdmin, h.list},
 	)
 }
 
@@ -90,10 +91,4 @@ func (h *Programs) list(ctx context.Context, req Request) (Response, error) {
 		return Response{}, err
 	}
 	return JSON(http.StatusOK, ProgramList{Programs: ps, NextCursor: next}), nil
-}
-
-// mustBody is the body after decode has accepted it.
-func mustBody(req Request) string {
-	b, _ := body(req)
-	return string(b)
 }

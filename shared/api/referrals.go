@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 
+	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 )
@@ -20,8 +21,8 @@ type Referrals struct {
 func NewReferrals(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
 	h := &Referrals{Store: s, Programs: programs}
 	return NewRouter(log,
-		Route{"POST /referrals", ScopeServer, h.create},
-		Route{"GET /customers/{customerId}/referrals", ScopeServer, h.list},
+		Route{"POST /referrals", auth.ScopeServer, h.create},
+		Route{"GET /customers/{customerId}/referrals", auth.ScopeServer, h.list},
 	)
 }
 
@@ -59,14 +60,6 @@ type ReferralInput struct {
 }
 
 var channelRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
-
-func validCode(field, c string) (string, error) {
-	c = referral.NormalizeCode(c)
-	if !referral.ValidCodeSyntax(c) {
-		return "", referral.Invalid(field, "must be a referral code (4 to 45 letters, digits and hyphens)")
-	}
-	return c, nil
-}
 
 func (h *Referrals) create(ctx context.Context, req Request) (Response, error) {
 	var in ReferralInput

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 )
@@ -18,9 +19,9 @@ type Rewards struct {
 func NewRewards(s *store.Store, log *slog.Logger) *Router {
 	h := &Rewards{Store: s}
 	return NewRouter(log,
-		Route{"GET /customers/{customerId}/rewards", ScopeServer, h.list},
-		Route{"POST /rewards/{rewardId}/fulfill", ScopeAdmin, h.fulfill},
-		Route{"POST /rewards/{rewardId}/approve", ScopeAdmin, h.approve},
+		Route{"GET /customers/{customerId}/rewards", auth.ScopeServer, h.list},
+		Route{"POST /rewards/{rewardId}/fulfill", auth.ScopeAdmin, h.fulfill},
+		Route{"POST /rewards/{rewardId}/approve", auth.ScopeAdmin, h.approve},
 	)
 }
 

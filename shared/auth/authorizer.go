@@ -12,7 +12,7 @@ import (
 	"github.com/referral/referrals/shared/store"
 )
 
-// Scopes a key can carry (SPEC §3): admin may do everything, server what the merchant's
+// Scopes a key can carry: admin may do everything, server what the merchant's
 // backend needs.
 const (
 	ScopeAdmin  = "admin"

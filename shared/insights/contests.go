@@ -10,12 +10,6 @@ import (
 	"github.com/referral/referrals/shared/store"
 )
 
-// Contest errors of the API contract.
-var (
-	ErrPeriodNotEnded = &referral.Error{Code: "period_not_ended", Status: 409, Msg: "the contest period has not ended yet"}
-	ErrNoContest      = &referral.Error{Code: "no_contest", Status: 422, Msg: "the program has no contest prizes to award"}
-)
-
 // SettleDelay is how long after a period ends its contest can be closed: the stream counts a
 // conversion within seconds, and this leaves room for retried batches.
 const SettleDelay = 10 * time.Minute

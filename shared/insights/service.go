@@ -75,11 +75,11 @@ func (s *Service) CloseContest(ctx context.Context, p *referral.Program, period 
 		return c, false, err
 	}
 	if len(p.Contest.Prizes) == 0 {
-		return store.Contest{}, false, ErrNoContest
+		return store.Contest{}, false, referral.ErrNoContest
 	}
 	now := s.Store.Now()
 	if at := ClosableAt(start); now.Before(at) {
-		return store.Contest{}, false, ErrPeriodNotEnded.With(fmt.Sprintf("the %s period ends at %s; its contest can be closed from %s",
+		return store.Contest{}, false, referral.ErrPeriodNotEnded.With(fmt.Sprintf("the %s period ends at %s; its contest can be closed from %s",
 			period, PeriodEnd(start).Format(time.RFC3339), at.Format(time.RFC3339)), nil)
 	}
 	entries, err := s.Store.Leaderboard(ctx, p.ProgramID, period, MaxPrizeRank(p))

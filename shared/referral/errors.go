@@ -1,6 +1,9 @@
 package referral
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Error is a domain error that carries its API error code and HTTP status.
 // Field names the offending input field, as a JSON path, when there is one.
@@ -12,6 +15,9 @@ type Error struct {
 	// Details is extra JSON-encodable context returned with the error (for example the
 	// existing referral of an already_referred error).
 	Details any
+	// RetryAfter, when above zero, is how long the client should wait before retrying
+	// (the Retry-After header, in whole seconds, at least 1).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -32,6 +38,13 @@ func Invalid(field, format string, args ...any) *Error {
 	return &Error{Code: "invalid_request", Status: 400, Msg: fmt.Sprintf(format, args...), Field: field}
 }
 
+// RetryIn returns a copy of e that tells the client to retry after d.
+func (e *Error) RetryIn(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
+}
+
 // With returns a copy of e with a message and details for this occurrence.
 func (e *Error) With(msg string, details any) *Error {
 	c := *e
@@ -42,7 +55,8 @@ func (e *Error) With(msg string, details any) *Error {
 	return &c
 }
 
-// Domain errors of the API contract (SPEC §2, §3).
+// The API's error catalogue: every error code the API answers, with its HTTP status. Add new
+// codes here and nowhere else.
 var (
 	ErrInvalid             = &Error{Code: "invalid_request", Status: 400, Msg: "the request is not valid"}
 	ErrUnauthorized        = &Error{Code: "unauthorized", Status: 401, Msg: "a valid API key is required"}
@@ -53,6 +67,8 @@ var (
 	ErrCodeNotFound        = &Error{Code: "code_not_found", Status: 404, Msg: "no referral code like that"}
 	ErrConversionNotFound  = &Error{Code: "conversion_not_found", Status: 404, Msg: "no conversion with that eventId"}
 	ErrRewardNotFound      = &Error{Code: "reward_not_found", Status: 404, Msg: "no reward with that id"}
+	ErrKeyNotFound         = &Error{Code: "key_not_found", Status: 404, Msg: "no API key with that id"}
+	ErrPeriodNotEnded      = &Error{Code: "period_not_ended", Status: 409, Msg: "the contest period has not ended yet"}
 	ErrCodeTaken           = &Error{Code: "code_taken", Status: 409, Msg: "that vanity code belongs to someone else"}
 	ErrAlreadyReferred     = &Error{Code: "already_referred", Status: 409, Msg: "the referee is already attributed in this program"}
 	ErrIdempotencyConflict = &Error{Code: "idempotency_conflict", Status: 409, Msg: "this eventId was used with a different payload"}
@@ -66,6 +82,8 @@ var (
 	ErrAttributionExpired  = &Error{Code: "attribution_expired", Status: 422, Msg: "the conversion happened after the attribution window closed"}
 	ErrProgramInactive     = &Error{Code: "program_inactive", Status: 422, Msg: "the program is not active"}
 	ErrOptedOut            = &Error{Code: "opted_out", Status: 422, Msg: "the customer has opted out of marketing email"}
+	ErrNoEmail             = &Error{Code: "no_email", Status: 422, Msg: "the customer has no email address to send the ask to"}
+	ErrNoContest           = &Error{Code: "no_contest", Status: 422, Msg: "the program has no contest prizes to award"}
 	ErrRateLimited         = &Error{Code: "rate_limited", Status: 429, Msg: "too many requests; try again later"}
 	ErrUnavailable         = &Error{Code: "unavailable", Status: 503, Msg: "the service is busy; retry after the time in Retry-After"}
 )

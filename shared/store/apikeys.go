@@ -19,16 +19,7 @@ import (
 const (
 	TypeAPIKey   = "apikey"
 	TypeAPIKeyID = "apikey_id"
-
-	apiKeySK   = "APIKEY"
-	apiKeyIDSK = "KEY"
 )
-
-func apiKeyPK(hash string) string { return "APIKEY#" + hash }
-func apiKeyIDPK(id string) string { return "KEY#" + id }
-
-// ErrKeyNotFound answers a revocation of an unknown key id.
-var ErrKeyNotFound = &referral.Error{Code: "key_not_found", Status: 404, Msg: "no API key with that id"}
 
 // APIKey is an issued API key without its secret.
 type APIKey struct {
@@ -94,7 +85,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) (APIKey, error) {
 		return APIKey{}, fmt.Errorf("revoke API key %s: %w", id, err)
 	}
 	if !found {
-		return APIKey{}, ErrKeyNotFound
+		return APIKey{}, referral.ErrKeyNotFound
 	}
 	if it.Revoked() {
 		return it.APIKey, nil
