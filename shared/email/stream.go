@@ -219,7 +219,7 @@ func (h *Stream) compose(p plan, r store.Recipient) (out composed, skip string) 
 		ProgramName:       prog.Name,
 		ValueProposition:  prog.Emails.ValueProposition,
 		Code:              code,
-		ShareURL:          store.ShareURL(prog.LandingURL, code),
+		ShareURL:          referral.ShareURL(prog.LandingURL, code),
 		FriendOffer:       headlineReward(prog.RefereeRewards, prog.Currency, lang),
 		AdvocateReward:    headlineReward(prog.AdvocateRewards, prog.Currency, lang),
 	}

@@ -74,3 +74,17 @@ func NewID(now time.Time) string {
 	}
 	return string(out)
 }
+
+// ShareURL is the program's landing URL with ?ref=CODE (or &ref= when it has a query).
+func ShareURL(landing, code string) string {
+	if landing == "" {
+		return ""
+	}
+	sep := "?"
+	for _, c := range landing {
+		if c == '?' {
+			sep = "&"
+		}
+	}
+	return landing + sep + "ref=" + code
+}

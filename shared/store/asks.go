@@ -21,11 +21,6 @@ const (
 	TypeAskCooldown = "ask-cooldown"
 )
 
-const askSK = "ASK"
-
-func askPK(askID string) string             { return "ASK#" + askID }
-func askCooldownSK(programID string) string { return "ASKCOOLDOWN#" + programID }
-
 // Ask is a recorded request to email a customer asking for referrals.
 type Ask struct {
 	AskID      string `json:"askId"`
@@ -100,15 +95,12 @@ func (s *Store) AskState(ctx context.Context, customerID, programID string) (Ask
 		if err := unmarshal(raw, &c); err != nil {
 			return st, fmt.Errorf("ask state of %s: %w", customerID, err)
 		}
-		if t, err := time.Parse(stampLayout, c.LastAskAt); err == nil {
+		if t, err := parseStamp(c.LastAskAt); err == nil {
 			st.LastAskAt = &t
 		}
 	}
 	return st, nil
 }
-
-// stampLayout is the layout of stamp.
-const stampLayout = "2006-01-02T15:04:05.000000Z"
 
 // RecordAsk inserts the ask and moves the customer's cooldown in its program to now, in 1
 // TransactWriteItems. The cooldown item's condition (no earlier ask, or the last one at least

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/referral/referrals/shared/referral"
@@ -61,7 +60,7 @@ type CodeRecord struct {
 
 func (it *codeItem) record(p *referral.Program, now time.Time) CodeRecord {
 	c := referral.Code{Code: it.Code, ProgramID: it.ProgramID, CustomerID: it.CustomerID,
-		ShareURL: ShareURL(p.LandingURL, it.Code), Uses: it.Uses, MaxUses: it.MaxUses,
+		ShareURL: referral.ShareURL(p.LandingURL, it.Code), Uses: it.Uses, MaxUses: it.MaxUses,
 		ExpiresAt: it.ExpiresAt, CreatedAt: it.CreatedAt}
 	switch {
 	case it.Paused || !p.ActiveAt(now):
@@ -192,64 +191,4 @@ func (s *Store) LookupCode(ctx context.Context, code string, programs *ProgramCa
 		return CodeRecord{}, p, fmt.Errorf("program of code: %w", err)
 	}
 	return it.record(&p, s.now()), p, nil
-}
-
-// ShareURL is the program's landing URL with ?ref=CODE (or &ref= when it has a query).
-func ShareURL(landing, code string) string {
-	if landing == "" {
-		return ""
-	}
-	sep := "?"
-	for _, c := range landing {
-		if c == '?' {
-			sep = "&"
-		}
-	}
-	return landing + sep + "ref=" + code
-}
-
-// putNew is a transaction Put that fails when the item already exists.
-func putNew(item any) types.TransactWriteItem {
-	return types.TransactWriteItem{Put: &types.Put{Item: mustMarshal(item),
-		ConditionExpression: aws.String("attribute_not_exists(PK)")}}
-}
-
-func mustMarshal(v any) map[string]types.AttributeValue {
-	m, err := marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("marshal %T: %v", v, err)) // item structs are ours: a failure is a programming error
-	}
-	return m
-}
-
-// transact runs one TransactWriteItems on the store's table.
-func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) error {
-	for i := range items {
-		switch {
-		case items[i].Put != nil:
-			items[i].Put.TableName = aws.String(s.table)
-		case items[i].Update != nil:
-			items[i].Update.TableName = aws.String(s.table)
-		case items[i].ConditionCheck != nil:
-			items[i].ConditionCheck.TableName = aws.String(s.table)
-		case items[i].Delete != nil:
-			items[i].Delete.TableName = aws.String(s.table)
-		}
-	}
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	return err
-}
-
-// update builds a transaction Update from expression builders.
-func update(pk, sk string, upd expression.UpdateBuilder, cond *expression.ConditionBuilder) types.TransactWriteItem {
-	b := expression.NewBuilder().WithUpdate(upd)
-	if cond != nil {
-		b = b.WithCondition(*cond)
-	}
-	expr, err := b.Build()
-	if err != nil {
-		panic(fmt.Sprintf("update %s: %v", pk, err)) // expressions are ours: a failure is a programming error
-	}
-	return types.TransactWriteItem{Update: &types.Update{Key: key(pk, sk), UpdateExpression: expr.Update(),
-		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}
 }

@@ -39,8 +39,6 @@ type contestItem struct {
 	Rewards   []referral.Reward `json:"rewards,omitempty"`
 }
 
-func contestSK(period string) string { return "CONTEST#" + period }
-
 func (it *contestItem) contest() Contest {
 	c := Contest{ProgramID: it.ProgramID, Period: it.Period, ClosedAt: it.ClosedAt, Awards: it.Awards, Rewards: it.Rewards}
 	if c.Awards == nil {

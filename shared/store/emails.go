@@ -16,7 +16,7 @@ import (
 )
 
 // Email markers make each (source item, template) email go out once although the stream
-// delivers records at least once (SPEC §4).
+// delivers records at least once.
 //
 //	item    PK                          SK          GSI1PK  GSI1SK
 //	email   EMAIL#<source PK>|<source SK>  <template>  -       -
@@ -32,8 +32,6 @@ const (
 	EmailSent     = "sent"
 	EmailRejected = "rejected"
 )
-
-func emailPK(sourceKey string) string { return "EMAIL#" + sourceKey }
 
 type emailItem struct {
 	PK         string     `json:"PK"`

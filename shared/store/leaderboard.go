@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,9 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/referral/referrals/shared/referral"
 )
-
-// GSI2 is the sparse leaderboard index: only leaderboard entries carry its keys.
-const GSI2 = "GSI2"
 
 // leaderItem is an advocate's leaderboard entry for one program and month: how many converted
 // referees count for it, when that count was reached, and the latest of those conversions
@@ -39,36 +34,6 @@ type leaderItem struct {
 
 // maxRecent is how many of an entry's latest conversions it remembers.
 const maxRecent = 20
-
-func leaderSK(programID, period string) string { return "LEADER#" + programID + "#" + period }
-func leaderboardPK(programID, period string) string {
-	return "LB#" + programID + "#" + period
-}
-
-// maxRankedCount is the largest count the leaderboard sort key can order (10 digits).
-const maxRankedCount = 9_999_999_999
-
-// leaderboardSK sorts more conversions first, then who reached that count first, then the
-// advocate id (so order is total).
-func leaderboardSK(count int, reached time.Time, advocateID string) string {
-	return fmt.Sprintf("%010d#%s#%s", maxRankedCount-min(count, maxRankedCount), stamp(reached), advocateID)
-}
-
-func parseLeaderboardSK(sk string) (count int, reached time.Time, advocateID string, err error) {
-	parts := strings.SplitN(sk, "#", 3)
-	if len(parts) != 3 {
-		return 0, time.Time{}, "", fmt.Errorf("leaderboard key %q", sk)
-	}
-	inv, err := strconv.Atoi(parts[0])
-	if err != nil {
-		return 0, time.Time{}, "", fmt.Errorf("leaderboard key %q: %w", sk, err)
-	}
-	reached, err = time.Parse("2006-01-02T15:04:05.000000Z", parts[1])
-	if err != nil {
-		return 0, time.Time{}, "", fmt.Errorf("leaderboard key %q: %w", sk, err)
-	}
-	return maxRankedCount - inv, reached, parts[2], nil
-}
 
 // move applies one leaderboard move (the caller applies each move once).
 //

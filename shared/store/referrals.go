@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -190,7 +189,7 @@ func (s *Store) GetReferral(ctx context.Context, refereeID, programID string) (r
 func (s *Store) RefereePrograms(ctx context.Context, refereeID string) ([]string, error) {
 	expr, err := expression.NewBuilder().WithKeyCondition(
 		expression.Key("PK").Equal(expression.Value(customerPK(refereeID))).
-			And(expression.Key("SK").BeginsWith("REFERRAL#"))).
+			And(expression.Key("SK").BeginsWith(referralSK("")))).
 		WithProjection(expression.NamesList(expression.Name("programId"))).Build()
 	if err != nil {
 		return nil, err

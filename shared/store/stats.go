@@ -33,31 +33,9 @@ const (
 	TypeContest = "contest"
 )
 
-const (
-	businessStatsPK = "STATS"
-	totalSK         = "TOTAL"
-	factSK          = "FACT"
-)
-
 // factTTL is how long an applied fact is remembered. A stream record lives 24 hours, so no
 // retry can bring a fact back after three days; TTL then deletes the marker for free.
 const factTTL = 72 * time.Hour
-
-func statsPK(programID string) string {
-	if programID == "" {
-		return businessStatsPK
-	}
-	return "STATS#" + programID
-}
-
-func statsSK(month string) string {
-	if month == "" {
-		return totalSK
-	}
-	return "MONTH#" + month
-}
-
-func factPK(id string) string { return "FACT#" + id }
 
 // Change is one item change read from the table's stream, decoded into what insights need.
 type Change struct {
@@ -179,9 +157,6 @@ type factItem struct {
 	Type string `json:"type"`
 	TTL  int64  `json:"ttl"`
 }
-
-// maxTransactItems is DynamoDB's limit on the items of one TransactWriteItems.
-const maxTransactItems = 100
 
 // ApplyFacts applies facts exactly once, in order, in transactions of at most 100 items:
 // per transaction 1 consistent BatchGetItem (the facts' markers and the leaderboard entries
@@ -380,24 +355,6 @@ func (s *Store) tryChunk(ctx context.Context, facts []Fact) (retry bool, err err
 	default:
 		return false, unavailable(fmt.Errorf("apply facts: %w", err))
 	}
-}
-
-func putWhen(item any, cond expression.ConditionBuilder) types.TransactWriteItem {
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		panic(fmt.Sprintf("put condition: %v", err)) // conditions are ours: a failure is a programming error
-	}
-	return types.TransactWriteItem{Put: &types.Put{Item: mustMarshal(item), ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}
-}
-
-func deleteWhen(pk, sk string, cond expression.ConditionBuilder) types.TransactWriteItem {
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		panic(fmt.Sprintf("delete condition: %v", err))
-	}
-	return types.TransactWriteItem{Delete: &types.Delete{Key: key(pk, sk), ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}
 }
 
 // MonthStats is one stats aggregate: its counters by name.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/referral/referrals/shared/referral"
@@ -242,4 +243,77 @@ func cancellationReasons(err error) []string {
 		out[i] = aws.ToString(r.Code)
 	}
 	return out
+}
+
+// maxTransactItems is DynamoDB's limit on the items of one TransactWriteItems.
+const maxTransactItems = 100
+
+// putNew is a transaction Put that fails when the item already exists.
+func putNew(item any) types.TransactWriteItem {
+	return types.TransactWriteItem{Put: &types.Put{Item: mustMarshal(item),
+		ConditionExpression: aws.String("attribute_not_exists(PK)")}}
+}
+
+func mustMarshal(v any) map[string]types.AttributeValue {
+	m, err := marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("marshal %T: %v", v, err)) // item structs are ours: a failure is a programming error
+	}
+	return m
+}
+
+// transact runs one TransactWriteItems on the store's table.
+func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) error {
+	for i := range items {
+		switch {
+		case items[i].Put != nil:
+			items[i].Put.TableName = aws.String(s.table)
+		case items[i].Update != nil:
+			items[i].Update.TableName = aws.String(s.table)
+		case items[i].ConditionCheck != nil:
+			items[i].ConditionCheck.TableName = aws.String(s.table)
+		case items[i].Delete != nil:
+			items[i].Delete.TableName = aws.String(s.table)
+		}
+	}
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	return err
+}
+
+// update builds a transaction Update from expression builders.
+func update(pk, sk string, upd expression.UpdateBuilder, cond *expression.ConditionBuilder) types.TransactWriteItem {
+	b := expression.NewBuilder().WithUpdate(upd)
+	if cond != nil {
+		b = b.WithCondition(*cond)
+	}
+	expr, err := b.Build()
+	if err != nil {
+		panic(fmt.Sprintf("update %s: %v", pk, err)) // expressions are ours: a failure is a programming error
+	}
+	return types.TransactWriteItem{Update: &types.Update{Key: key(pk, sk), UpdateExpression: expr.Update(),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}
+}
+
+func putWhen(item any, cond expression.ConditionBuilder) types.TransactWriteItem {
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		panic(fmt.Sprintf("put condition: %v", err)) // conditions are ours: a failure is a programming error
+	}
+	return types.TransactWriteItem{Put: &types.Put{Item: mustMarshal(item), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}
+}
+
+func deleteWhen(pk, sk string, cond expression.ConditionBuilder) types.TransactWriteItem {
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		panic(fmt.Sprintf("delete condition: %v", err))
+	}
+	return types.TransactWriteItem{Delete: &types.Delete{Key: key(pk, sk), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}
+}
+
+func unmarshalList(items []map[string]types.AttributeValue, out any) error {
+	return attributevalue.UnmarshalListOfMapsWithOptions(items, out, func(o *attributevalue.DecoderOptions) {
+		o.TagKey = "json"
+	})
 }
