@@ -168,12 +168,10 @@ func Start(cfg Config) (s *Stack, err error) {
 
 	// DynamoDB: tables from the template, then the saved items (which make no stream records).
 	s.dyn = newDynamo(sink)
-	var tableNames []string
 	for _, td := range sortedTables(tmpl) {
 		if err := s.dyn.CreateTable(td); err != nil {
 			return s, err
 		}
-		tableNames = append(tableNames, td.Name)
 	}
 	if cfg.Persist {
 		restored, n, skipped, err := restoreState(filepath.Join(cfg.StateDir, "state.json"), s.dyn)

@@ -117,7 +117,6 @@ func (c *Conversions) keepStanding(programID, advocateID string, a advocateItem,
 // first, it re-reads and retries with jittered backoff, up to maxAttempts, then gives up with
 // ErrUnavailable. A conversion is never half-written, lost or counted twice.
 func (c *Conversions) Record(ctx context.Context, p *referral.Program, in ConversionRequest) (ConversionResult, RecordStats, error) {
-	s := c.Store
 	var st RecordStats
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		st.Attempts = attempt
@@ -131,7 +130,6 @@ func (c *Conversions) Record(ctx context.Context, p *referral.Program, in Conver
 			return res, st, err
 		}
 	}
-	_ = s
 	return ConversionResult{}, st, referral.ErrUnavailable.With("too many concurrent conversions for this advocate; retry shortly", nil)
 }
 
