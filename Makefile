@@ -11,7 +11,7 @@ FUNCTIONS := ProgramsFunction CustomersFunction CodesFunction PublicCodesFunctio
              ReferralsFunction ConversionsFunction RewardsFunction \
              AuthorizerFunction KeysFunction \
              AsksFunction UnsubscribeFunction EmailFunction \
-             InsightsFunction StatsFunction
+             InsightsApiFunction InsightsStreamFunction
 
 .PHONY: dev dev-reset test build emails bench fuzz clean $(addprefix build-,$(FUNCTIONS))
 
@@ -58,8 +58,8 @@ build-KeysFunction:        ; $(call lambda,keys)
 build-AsksFunction:        ; $(call lambda,asks)
 build-UnsubscribeFunction: ; $(call lambda,unsubscribe)
 build-EmailFunction:       ; $(call lambda,email)
-build-InsightsFunction:    ; $(call lambda,insights)
-build-StatsFunction:       ; $(call lambda,stats)
+build-InsightsApiFunction:    ; $(call lambda,insightsapi)
+build-InsightsStreamFunction: ; $(call lambda,insightsstream)
 
 ## emails: render the 5 templates × 5 languages with sample data into .local/emails (HTML + text)
 emails:

@@ -15,7 +15,7 @@ import (
 
 // destructiveAllowed lists the functions that may Scan or DeleteItem, and why.
 var destructiveAllowed = map[string]map[string]string{
-	"StatsFunction": {
+	"InsightsStreamFunction": {
 		"dynamodb:DeleteItem": "a leaderboard entry whose every counted conversion was reversed is deleted, in the stats transaction and conditional on its version",
 	},
 }

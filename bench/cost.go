@@ -165,7 +165,7 @@ func buildCostModel(res *results, fns []function) costModel {
 		conv.rru*priceRRU, (conv.rru+ref.rru+check.rru)*priceRRU)
 
 	// What the stream functions do about it, in full batches (steady traffic).
-	for _, fn := range []string{"EmailFunction", "StatsFunction"} {
+	for _, fn := range []string{"EmailFunction", "InsightsStreamFunction"} {
 		c, r := consumerOf(g, "conversion", fn), consumerOf(g, "referral", fn)
 		ms := billedMs(res.stack, fn)
 		msBasis := fmt.Sprintf("%.1f ms", ms)

@@ -30,7 +30,7 @@ var reliabilityTests = []struct{ test, where, proves string }{
 	{"TestARecordThatKeepsFailingStopsAfterTheConfiguredRetries", "shared/email/stream_test.go",
 		"template.yaml bounds the email stream's retries and record age, bisects, and sends what it gives up on to an alarmed SQS queue; the handler reports a failing record every time, and a redrive sends it once"},
 	{"TestPoisonStreamRecordLandsInTheOnFailureDestination", "local/reliability_test.go",
-		"the real email and stats binaries behind the local runtime, SES refusing every send as a paused account does: the thank-you record is tried 1 + MaximumRetryAttempts times (SES asked as often) and lands once in dlq.jsonl, the local on-failure destination"},
+		"the real email and insights stream binaries behind the local runtime, SES refusing every send as a paused account does: the thank-you record is tried 1 + MaximumRetryAttempts times (SES asked as often) and lands once in dlq.jsonl, the local on-failure destination"},
 	{"TestPoisonRecordIsBisectedOutAndLandsInDLQ", "local/stream_test.go",
 		"the local event source mapping bisects a batch that fails as a whole, delivers the good records and sends the poison one to dlq.jsonl"},
 	{"TestConcurrentConversionsForOneAdvocatePayExactlyTheTierTable", "shared/api/core_test.go",
@@ -350,7 +350,7 @@ func renderThroughput(p printer, res *results) {
 	}
 	p("`make dev`'s runtime (`go run ./local`) on free ports with a fresh table: the real function binaries")
 	p("behind the Lambda Runtime API (at most 10 instances per function), the HTTP API with the Lambda")
-	p("authorizer, minidyn with the table's stream feeding the email and stats functions%s. It was ready",
+	p("authorizer, minidyn with the table's stream feeding the email and insights stream functions%s. It was ready",
 		map[bool]string{true: " and aws-ses-v2-local", false: " (SES not started: run `npm ci`)"}[st.SES])
 	p("%.1f s after launch (building 14 functions for the host). Clients send the demo program's requests",
 		st.Started.Seconds())

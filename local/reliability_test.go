@@ -17,14 +17,14 @@ import (
 )
 
 // TestPoisonStreamRecordLandsInTheOnFailureDestination runs the real email function (and the
-// stats function beside it) behind the local runtime, with SES refusing every send the way a
+// insights stream function beside it) behind the local runtime, with SES refusing every send the way a
 // paused account does (SendingPausedException: worth retrying, so the function reports the
 // record in batchItemFailures). The advocate's thank-you record is tried once and then
 // MaximumRetryAttempts more times, as template.yaml configures the event source mapping, and
 // lands in the on-failure destination (dlq.jsonl) exactly once; no email goes out.
 func TestPoisonStreamRecordLandsInTheOnFailureDestination(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the email and stats functions")
+		t.Skip("builds the email and insights stream functions")
 	}
 	tmpl, err := LoadTemplate("../template.yaml", nil)
 	if err != nil {
@@ -39,8 +39,8 @@ func TestPoisonStreamRecordLandsInTheOnFailureDestination(t *testing.T) {
 		t.Fatalf("EmailFunction's stream event has no MaximumRetryAttempts (%d) or OnFailure destination (%q)", src.MaxRetries, src.OnFailureDestination)
 	}
 	build := map[string]*FunctionDef{"EmailFunction": email}
-	if stats := tmpl.Functions["StatsFunction"]; stats != nil {
-		build["StatsFunction"] = stats
+	if stats := tmpl.Functions["InsightsStreamFunction"]; stats != nil {
+		build["InsightsStreamFunction"] = stats
 	}
 	binDir := t.TempDir()
 	broken, _ := buildFunctions("..", binDir, build, io.Discard)

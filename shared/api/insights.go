@@ -19,7 +19,7 @@ type Insights struct {
 	Service  *insights.Service
 }
 
-// NewInsights returns the insights function's router.
+// NewInsights returns the insights API function's router.
 func NewInsights(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
 	h := &Insights{Store: s, Programs: programs, Service: &insights.Service{Store: s}}
 	return NewRouter(log,

@@ -40,16 +40,16 @@ func newStreamStack(t *testing.T) *streamStack {
 		stats: &insights.Consumer{Store: s.store, Programs: &store.ProgramCache{Store: s.store}, Log: quietLog}}
 }
 
-// statsEventSource reads the StatsFunction's stream filter patterns and batch size from template.yaml.
+// statsEventSource reads the InsightsStreamFunction's stream filter patterns and batch size from template.yaml.
 func statsEventSource(t *testing.T) ([]string, int) {
 	t.Helper()
 	tpl, err := samtemplate.Load(samtemplate.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn, ok := tpl.Functions()["StatsFunction"]
+	fn, ok := tpl.Functions()["InsightsStreamFunction"]
 	if !ok {
-		t.Fatal("template.yaml has no StatsFunction")
+		t.Fatal("template.yaml has no InsightsStreamFunction")
 	}
 	for _, e := range fn.Events() {
 		if e.Type != "DynamoDB" {
@@ -65,15 +65,15 @@ func statsEventSource(t *testing.T) ([]string, int) {
 		}
 		size, _ := strconv.Atoi(fmt.Sprint(e.Properties["BatchSize"]))
 		if len(patterns) == 0 || size == 0 {
-			t.Fatalf("StatsFunction stream: filters %v, batch size %v", patterns, e.Properties["BatchSize"])
+			t.Fatalf("InsightsStreamFunction stream: filters %v, batch size %v", patterns, e.Properties["BatchSize"])
 		}
 		return patterns, size
 	}
-	t.Fatal("StatsFunction has no DynamoDB event")
+	t.Fatal("InsightsStreamFunction has no DynamoDB event")
 	return nil, 0
 }
 
-// drain delivers the stream so far to the stats function as Lambda would: filtered, spread
+// drain delivers the stream so far to the insights stream function as Lambda would: filtered, spread
 // over shards by item key (one consumer per shard, running concurrently), in order within a
 // shard, in batches; every batch is delivered twice (as after a timeout), and a batch that
 // reports item failures is delivered again from the first failed record.
@@ -102,7 +102,7 @@ func (s *streamStack) deliver(batch []events.DynamoDBEventRecord) {
 	for attempt := 1; len(batch) > 0; attempt++ {
 		resp, err := s.stats.Handle(context.Background(), events.DynamoDBEvent{Records: batch})
 		if err != nil {
-			s.t.Errorf("stats function error: %v", err)
+			s.t.Errorf("insights stream function error: %v", err)
 			return
 		}
 		if len(resp.BatchItemFailures) == 0 {
@@ -284,7 +284,7 @@ func TestStatsConvergeToExactCountsFromConcurrentConversions(t *testing.T) {
 	purchasesOf["adv02"]--
 	s.drain(3)
 	if again, _ := streamtest.Batches(s.table.Take(), s.batchSize, s.filters); len(again) != 0 {
-		t.Errorf("the stats function's own writes pass its filter: %d batches", len(again))
+		t.Errorf("the insights stream function's own writes pass its filter: %d batches", len(again))
 	}
 
 	st := s.must(200, "GET", "/programs/p1/stats", nil)
@@ -437,18 +437,18 @@ func TestContestCloseNeedsPrizesAndAValidPeriod(t *testing.T) {
 }
 
 // TestInsightsSamplesWithTheStream runs the insights samples of events/ in their fixture states
-// with the stream delivered to the stats function (as under `make dev`), where the figures
+// with the stream delivered to the insights stream function (as under `make dev`), where the figures
 // the fixture table leaves open are known: the scenario's one advocate, referral and purchase.
 func TestInsightsSamplesWithTheStream(t *testing.T) {
 	f := loadFixtures(t)
 	for name, want := range map[string]map[string]any{
-		"insights-stats.json": {"advocates": 1.0, "activeAdvocates": 1.0, "referrals": 1.0, "conversions.purchase": 1.0,
+		"insightsapi-stats.json": {"advocates": 1.0, "activeAdvocates": 1.0, "referrals": 1.0, "conversions.purchase": 1.0,
 			"conversions.signup": 0.0, "customers": 2.0, "referredRevenue.amount": 5000.0, "rewards.pending.count": 1.0,
 			"rewards.pending.amount.amount": 1000.0, "conversionRate": 1.0, "referralRate": 0.5},
-		"insights-stats-range.json":         {"referrals": 1.0, "conversions.purchase": 1.0},
-		"insights-leaderboard.json":         {"entries.0.customerId": "ana", "entries.0.displayName": "Ana", "entries.0.conversions": 1.0},
-		"insights-close-contest.json":       {"awards.0.customerId": "ana", "rewards.0.rule": "contest", "rewards.0.value.amount": 10000.0},
-		"insights-close-contest-again.json": {"awards.0.customerId": "ana", "rewards.0.rule": "contest", "rewards.0.value.amount": 10000.0},
+		"insightsapi-stats-range.json":         {"referrals": 1.0, "conversions.purchase": 1.0},
+		"insightsapi-leaderboard.json":         {"entries.0.customerId": "ana", "entries.0.displayName": "Ana", "entries.0.conversions": 1.0},
+		"insightsapi-close-contest.json":       {"awards.0.customerId": "ana", "rewards.0.rule": "contest", "rewards.0.value.amount": 10000.0},
+		"insightsapi-close-contest-again.json": {"awards.0.customerId": "ana", "rewards.0.rule": "contest", "rewards.0.value.amount": 10000.0},
 	} {
 		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
 			c := f.Events[name]

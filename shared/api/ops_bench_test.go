@@ -31,7 +31,7 @@ type perfEnv struct {
 	store *store.Store
 	n     int
 
-	stream *streamtest.Table // when set, aggregate feeds its records to the stats function
+	stream *streamtest.Table // when set, aggregate feeds its records to the insights stream function
 }
 
 // demoProgram is the program `make dev` seeds (local/seed/program-demo.json): tiered advocate
@@ -351,7 +351,7 @@ func opCases() []opCase {
 	}
 }
 
-// aggregate runs the stats function over the stream records written so far, so the
+// aggregate runs the insights stream function over the stream records written so far, so the
 // leaderboard and stats have something to show.
 func (e *perfEnv) aggregate() {
 	e.tb.Helper()

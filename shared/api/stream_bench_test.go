@@ -60,7 +60,7 @@ func streamMappingOf(tb testing.TB, function string) (int, []string) {
 }
 
 // BenchmarkStreamConsumers measures what the table's two stream consumers (the email function
-// and the stats function) spend per API operation, for the cost model: the operation's stream
+// and the insights stream function) spend per API operation, for the cost model: the operation's stream
 // records are filtered and batched as each function's event source mapping in template.yaml
 // does, in full batches (steady traffic), and handed to the real handlers over a metered
 // client. It reports invocations, DynamoDB round trips, request units and emails per
@@ -79,7 +79,7 @@ func BenchmarkStreamConsumers(b *testing.B) {
 			}{
 				{"EmailFunction", (&email.Stream{Store: e.store, Programs: programs, Sender: sender, Unsubscribe: sampleSigner,
 					PublicURL: "https://api.example.com", Log: quietLog}).Handle},
-				{"StatsFunction", (&insights.Consumer{Store: e.store, Programs: programs, Log: quietLog}).Handle},
+				{"InsightsStreamFunction", (&insights.Consumer{Store: e.store, Programs: programs, Log: quietLog}).Handle},
 			}
 
 			// b.N operations on fresh data, spread over advocates of ten referees each.

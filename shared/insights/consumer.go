@@ -10,7 +10,7 @@ import (
 	"github.com/referral/referrals/shared/store"
 )
 
-// Consumer is the stats function: it aggregates a batch of the table's stream records into the
+// Consumer is the insights stream function: it aggregates a batch of the table's stream records into the
 // insights items. Records are processed in order; when one cannot be (a store failure, an
 // undecodable image), it and every later record of the batch are reported as batch item
 // failures, so Lambda retries from it (facts already applied are skipped then) and, once its

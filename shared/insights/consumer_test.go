@@ -101,11 +101,11 @@ func checkDemoStats(t *testing.T, st Stats) {
 	}
 }
 
-// TestSampleStreamBatchIsAggregatedOnce runs events/stats-batch.json (the stream of the fixture
+// TestSampleStreamBatchIsAggregatedOnce runs events/insightsstream-batch.json (the stream of the fixture
 // scenario up to state "converted": ana's code, bo referred, bo's purchase) twice.
 func TestSampleStreamBatchIsAggregatedOnce(t *testing.T) {
 	f := newConsumer(t)
-	ev := loadStreamEvent(t, "stats-batch.json")
+	ev := loadStreamEvent(t, "insightsstream-batch.json")
 	for range 2 {
 		if failed := f.handle(t, ev); len(failed) != 0 {
 			t.Fatalf("failures: %v", failed)
@@ -120,7 +120,7 @@ func TestSampleStreamBatchIsAggregatedOnce(t *testing.T) {
 
 func TestAFailedWriteReportsTheRecordsFromItOnwards(t *testing.T) {
 	f := newConsumer(t)
-	ev := loadStreamEvent(t, "stats-batch.json")
+	ev := loadStreamEvent(t, "insightsstream-batch.json")
 	f.db.failures.Store(1)
 	failed := f.handle(t, ev)
 	if len(failed) != len(ev.Records) || failed[0] != ev.Records[0].Change.SequenceNumber {
@@ -135,7 +135,7 @@ func TestAFailedWriteReportsTheRecordsFromItOnwards(t *testing.T) {
 
 func TestAnUndecodableRecordStopsTheBatchThereAndTheRestIsRetried(t *testing.T) {
 	f := newConsumer(t)
-	ev := loadStreamEvent(t, "stats-batch.json")
+	ev := loadStreamEvent(t, "insightsstream-batch.json")
 	bad := ev.Records[5] // the purchase: its amount becomes a string
 	if bad.EventName != "INSERT" || bad.Change.NewImage["type"].String() != "event" {
 		t.Fatalf("record 5 is %s %v, want the event insert", bad.EventName, bad.Change.NewImage["type"])

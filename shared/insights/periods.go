@@ -1,7 +1,7 @@
 // Package insights turns the table's stream into program KPIs and monthly leaderboards, and
 // closes contests on them (SPEC §2 "Gamified programs", §5).
 //
-// Nothing here runs on the request path. A second consumer of the table's stream (functions/stats)
+// Nothing here runs on the request path. A second consumer of the table's stream (functions/insightsstream)
 // derives a Fact from each relevant item change (Facts, pure) and the store applies a whole
 // batch of them exactly once, with one ADD update per program×month aggregate touched, so no
 // program-wide item is written per conversion. Reads sum the monthly aggregates (Summarize,

@@ -15,7 +15,7 @@ import (
 // leaderItem is an advocate's leaderboard entry for one program and month: how many converted
 // referees count for it, when that count was reached, and the latest of those conversions
 // (eventId → when recorded), so that a refund of one of them moves the time back exactly. Its
-// size is bounded whatever the count. Only the stats consumer writes it; Version guards it
+// size is bounded whatever the count. Only the insights stream consumer writes it; Version guards it
 // against a concurrent batch from another shard.
 type leaderItem struct {
 	PK          string               `json:"PK"`

@@ -17,7 +17,7 @@ import (
 	"github.com/referral/referrals/shared/referral"
 )
 
-// Insights items. The stats consumer reads the stream filtered to the request path's item
+// Insights items. The insights stream consumer reads the stream filtered to the request path's item
 // types, so it never sees (and never loops on) these, which only it and contest closing write.
 //
 //	item              PK                   SK                      GSI2PK            GSI2SK
@@ -47,7 +47,7 @@ type Change struct {
 	New  *Image    // nil on REMOVE
 }
 
-// Image is an item as the stats consumer sees it: the stats-relevant attributes of the item
+// Image is an item as the insights stream consumer sees it: the stats-relevant attributes of the item
 // types it reads (customer, advocate, code, referral, event, reward), by their stored names.
 type Image struct {
 	Type        string          `json:"type"`

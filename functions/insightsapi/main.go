@@ -1,4 +1,5 @@
-// Command insights serves a program's stats and leaderboard and closes its contests.
+// Command insightsapi serves a program's stats and leaderboard and closes its contests, from
+// the figures the insightsstream function aggregates.
 package main
 
 import (
@@ -13,9 +14,9 @@ import (
 func main() {
 	env, err := platform.Load(context.Background())
 	if err != nil {
-		log.Fatalf("insights: %v", err)
+		log.Fatalf("insightsapi: %v", err)
 	}
 	s := store.New(env.DynamoDB, env.Table, nil)
 	programs := &store.ProgramCache{Store: s, TTL: platform.ProgramCacheTTL}
-	platform.Start("insights", api.NewInsights(s, programs, env.Log).Handle)
+	platform.Start("insightsapi", api.NewInsights(s, programs, env.Log).Handle)
 }

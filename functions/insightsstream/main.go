@@ -1,5 +1,6 @@
-// Command stats is the second consumer of the table's stream: it aggregates conversions,
-// referrals, advocates and rewards into per-program monthly stats and leaderboards.
+// Command insightsstream is the second consumer of the table's stream: it aggregates
+// conversions, referrals, advocates and rewards into per-program monthly stats and leaderboards
+// (the figures the insightsapi function serves).
 package main
 
 import (
@@ -14,9 +15,9 @@ import (
 func main() {
 	env, err := platform.Load(context.Background())
 	if err != nil {
-		log.Fatalf("stats: %v", err)
+		log.Fatalf("insightsstream: %v", err)
 	}
 	s := store.New(env.DynamoDB, env.Table, nil)
 	c := &insights.Consumer{Store: s, Programs: &store.ProgramCache{Store: s, TTL: platform.ProgramCacheTTL}, Log: env.Log}
-	platform.Start("stats", c.Handle)
+	platform.Start("insightsstream", c.Handle)
 }
