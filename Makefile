@@ -6,14 +6,11 @@ GO ?= go
 LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-# Every function in template.yaml: logical ID → ./functions/<lower-case name without Function>.
-FUNCTIONS := ProgramsFunction CustomersFunction CodesFunction PublicCodesFunction \
-             ReferralsFunction ConversionsFunction RewardsFunction \
-             AuthorizerFunction KeysFunction \
-             AsksFunction UnsubscribeFunction EmailFunction \
-             InsightsApiFunction InsightsStreamFunction
+# Every function of template.yaml, read from it (only `make build` needs the list).
+FUNCTIONS = $(shell awk '/^  [A-Za-z0-9]+:$$/ { id = substr($$1, 1, length($$1) - 1) } \
+                         /^    Type: AWS::Serverless::Function$$/ { print id }' template.yaml)
 
-.PHONY: dev dev-reset test build emails bench fuzz clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: dev dev-reset test build emails bench fuzz clean
 
 ## dev: the whole stack on this machine (HTTP API :3000, DynamoDB :8000, SES viewer :8005)
 # The stack runs as a built binary, not under `go run`, so Ctrl-C reaches it once (a second
@@ -41,25 +38,15 @@ test: node_modules/.package-lock.json
 ## build: every function for Lambda into .aws-sam-like folders under .build/
 build: $(addprefix build-,$(FUNCTIONS))
 
-# sam build (BuildMethod: makefile) runs build-<LogicalId> with ARTIFACTS_DIR set; one target
-# per function in template.yaml (the template test checks they match).
+# sam build (BuildMethod: makefile) runs `make build-<LogicalId>` with ARTIFACTS_DIR set. A
+# function's logical ID names its folder: XxxYyyFunction is ./functions/xxxyyy (a logical ID
+# without that folder has no build target).
 ARTIFACTS_DIR ?= .build/$(@:build-%=%)
-lambda = mkdir -p "$(ARTIFACTS_DIR)" && $(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" ./functions/$(1)
+function_dir = functions/$(shell echo '$(1)' | tr '[:upper:]' '[:lower:]')
 
-build-ProgramsFunction:    ; $(call lambda,programs)
-build-CustomersFunction:   ; $(call lambda,customers)
-build-CodesFunction:       ; $(call lambda,codes)
-build-PublicCodesFunction: ; $(call lambda,publiccodes)
-build-ReferralsFunction:   ; $(call lambda,referrals)
-build-ConversionsFunction: ; $(call lambda,conversions)
-build-RewardsFunction:     ; $(call lambda,rewards)
-build-AuthorizerFunction:  ; $(call lambda,authorizer)
-build-KeysFunction:        ; $(call lambda,keys)
-build-AsksFunction:        ; $(call lambda,asks)
-build-UnsubscribeFunction: ; $(call lambda,unsubscribe)
-build-EmailFunction:       ; $(call lambda,email)
-build-InsightsApiFunction:    ; $(call lambda,insightsapi)
-build-InsightsStreamFunction: ; $(call lambda,insightsstream)
+.SECONDEXPANSION:
+build-%Function: $$(call function_dir,$$*)/main.go
+	mkdir -p "$(ARTIFACTS_DIR)" && $(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" ./$(call function_dir,$*)
 
 ## emails: render the 5 templates × 5 languages with sample data into .local/emails (HTML + text)
 emails:

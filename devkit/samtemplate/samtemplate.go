@@ -49,7 +49,8 @@ func Path() string {
 
 // Decode turns template bytes into plain Go values (maps, slices, strings, int64, float64,
 // bool, nil), with short-form tags in their long form: !Ref X → {"Ref": "X"}, !GetAtt A.B →
-// {"Fn::GetAtt": ["A", "B"]}, !Sub s → {"Fn::Sub": s}, !Name v → {"Fn::Name": v}.
+// {"Fn::GetAtt": ["A", "B"]}, !Sub s → {"Fn::Sub": s}, !Name v → {"Fn::Name": v}; and with
+// its Fn::ForEach loops expanded, so resources a loop generates are there by their names.
 func Decode(b []byte) (map[string]any, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
@@ -62,7 +63,11 @@ func Decode(b []byte) (map[string]any, error) {
 	if !ok {
 		return nil, fmt.Errorf("template: not a mapping")
 	}
-	return doc, nil
+	expanded, err := expandForEach(doc)
+	if err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	return expanded.(map[string]any), nil
 }
 
 // Parse parses template bytes.
