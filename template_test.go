@@ -256,15 +256,7 @@ func TestTemplateGlobalsTableAndOutputs(t *testing.T) {
 }
 
 func TestSamconfigBuildsInSourceWithAProdEnvironment(t *testing.T) {
-	f, err := os.Open("samconfig.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cfg, err := parseSamconfig(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := readSamconfig(t)
 	if cfg["default.build.parameters"]["build_in_source"] != "true" {
 		t.Errorf("[default.build.parameters] lacks build_in_source = true (sam build would copy the repository per function)")
 	}
