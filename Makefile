@@ -10,7 +10,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUNCTIONS = $(shell awk '/^  [A-Za-z0-9]+:$$/ { id = substr($$1, 1, length($$1) - 1) } \
                          /^    Type: AWS::Serverless::Function$$/ { print id }' template.yaml)
 
-.PHONY: dev dev-reset test build emails bench fuzz clean
+.PHONY: dev dev-reset lint test build emails bench fuzz clean
 
 ## dev: the whole stack on this machine (HTTP API :3000, DynamoDB :8000, SES viewer :8005)
 # The stack runs as a built binary, not under `go run`, so Ctrl-C reaches it once (a second
@@ -28,11 +28,16 @@ dev-reset:
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-## test: format, vet, and every test with the race detector (needs Node for the SES emulator)
-test: node_modules/.package-lock.json
+## lint: gofmt, go vet and staticcheck (the version pinned by go.mod's tool directive)
+lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+## test: lint, then every test with the race detector (needs Node for the SES emulator, and
+## cfn-lint and aws-sam-translator for the template tests: .ci/run finds them)
+test: lint node_modules/.package-lock.json
 	$(GO) test -race -count=1 -timeout 8m ./...
 
 ## build: every function for Lambda into .aws-sam-like folders under .build/

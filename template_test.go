@@ -512,10 +512,15 @@ func constString(e ast.Expr, consts map[string]string) (string, bool) {
 // shared/api: the Route{"METHOD /path", ...} literals in NewX).
 func TestTemplateRoutesAreTheRoutersRoutes(t *testing.T) {
 	tpl := loadTemplate(t)
-	routes := routerRoutes(t)
+	fset := token.NewFileSet()
+	pkgs := map[string]goPackage{}
+	for _, p := range goList(t, "./functions/...", "./shared/api") {
+		pkgs[p.ImportPath] = p
+	}
+	routes := routerRoutes(t, fset, buildFiles(t, fset, pkgs[module+"/shared/api"]))
 	for _, id := range sortedIDs(tpl.Functions()) {
 		dir := samtemplate.FunctionDir(id)
-		ctors := apiConstructorsCalled(t, dir)
+		ctors := apiConstructorsCalled(buildFiles(t, fset, pkgs[module+"/"+filepath.ToSlash(dir)]))
 		var served []string
 		for _, c := range ctors {
 			rs, ok := routes[c]
@@ -537,82 +542,80 @@ func TestTemplateRoutesAreTheRoutersRoutes(t *testing.T) {
 	}
 }
 
-// apiConstructorsCalled lists the api.NewX functions a function's main package calls.
-func apiConstructorsCalled(t *testing.T, dir string) []string {
+// buildFiles parses the files of a package that its Lambda build compiles (as go list says).
+func buildFiles(t *testing.T, fset *token.FileSet, p goPackage) []*ast.File {
 	t.Helper()
-	pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi os.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
-	if err != nil {
-		t.Fatal(err)
+	if len(p.GoFiles) == 0 {
+		t.Fatalf("package %q has no Go files in the Lambda build", p.ImportPath)
 	}
-	var out []string
-	for _, pkg := range pkgs {
-		for _, f := range pkg.Files {
-			apiName := ""
-			for _, im := range f.Imports {
-				if path, _ := strconv.Unquote(im.Path.Value); path == module+"/shared/api" {
-					apiName = "api"
-					if im.Name != nil {
-						apiName = im.Name.Name
-					}
-				}
-			}
-			if apiName == "" {
-				continue
-			}
-			ast.Inspect(f, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok {
-					return true
-				}
-				sel, ok := call.Fun.(*ast.SelectorExpr)
-				if !ok {
-					return true
-				}
-				if x, ok := sel.X.(*ast.Ident); ok && x.Name == apiName && strings.HasPrefix(sel.Sel.Name, "New") && sel.Sel.Name != "NewRouter" {
-					out = append(out, sel.Sel.Name)
-				}
-				return true
-			})
+	var files []*ast.File
+	for _, name := range p.GoFiles {
+		f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, 0)
+		if err != nil {
+			t.Fatal(err)
 		}
+		files = append(files, f)
+	}
+	return files
+}
+
+// apiConstructorsCalled lists the api.NewX functions a function's main package calls.
+func apiConstructorsCalled(files []*ast.File) []string {
+	var out []string
+	for _, f := range files {
+		apiName := ""
+		for _, im := range f.Imports {
+			if path, _ := strconv.Unquote(im.Path.Value); path == module+"/shared/api" {
+				apiName = "api"
+				if im.Name != nil {
+					apiName = im.Name.Name
+				}
+			}
+		}
+		if apiName == "" {
+			continue
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); ok && x.Name == apiName && strings.HasPrefix(sel.Sel.Name, "New") && sel.Sel.Name != "NewRouter" {
+				out = append(out, sel.Sel.Name)
+			}
+			return true
+		})
 	}
 	sort.Strings(out)
 	return slices.Compact(out)
 }
 
 // routerRoutes maps each func NewX of shared/api to the route keys of the Route literals in it.
-func routerRoutes(t *testing.T) map[string][]string {
+func routerRoutes(t *testing.T, fset *token.FileSet, files []*ast.File) map[string][]string {
 	t.Helper()
-	dir := filepath.Join("shared", "api")
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	consts := map[string]string{}
 	var funcs []*ast.FuncDecl
-	for _, pkg := range pkgs {
-		for _, f := range pkg.Files {
-			for _, d := range f.Decls {
-				switch d := d.(type) {
-				case *ast.FuncDecl:
-					if d.Recv == nil && strings.HasPrefix(d.Name.Name, "New") {
-						funcs = append(funcs, d)
-					}
-				case *ast.GenDecl:
-					if d.Tok != token.CONST {
-						continue
-					}
-					for _, s := range d.Specs {
-						vs := s.(*ast.ValueSpec)
-						for i, n := range vs.Names {
-							if i < len(vs.Values) {
-								if s, ok := constString(vs.Values[i], nil); ok {
-									consts[n.Name] = s
-								}
+	for _, f := range files {
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil && strings.HasPrefix(d.Name.Name, "New") {
+					funcs = append(funcs, d)
+				}
+			case *ast.GenDecl:
+				if d.Tok != token.CONST {
+					continue
+				}
+				for _, s := range d.Specs {
+					vs := s.(*ast.ValueSpec)
+					for i, n := range vs.Names {
+						if i < len(vs.Values) {
+							if s, ok := constString(vs.Values[i], nil); ok {
+								consts[n.Name] = s
 							}
 						}
 					}

@@ -45,25 +45,14 @@ type env struct {
 	filters   []string
 }
 
-// clock runs in real time from a fixed start (so leases expire while tests wait) and can be
-// moved forward.
+// clock runs in real time from a fixed start (so leases expire while tests wait).
 type clock struct {
-	mu     sync.Mutex
-	start  time.Time
-	base   time.Time
-	offset time.Duration
+	start time.Time
+	base  time.Time
 }
 
 func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.base.Add(time.Since(c.start) + c.offset)
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
+	return c.base.Add(time.Since(c.start))
 }
 
 func newEnv(t *testing.T) *env {
