@@ -52,8 +52,7 @@ var runtimeVariables = map[string]bool{"_HANDLER": true, "_X_AMZN_TRACE_ID": tru
 // deliberately never set by the template. platform.Getenv is for deployed configuration, so
 // reading one of these through it fails.
 var devOnlyVariables = map[string]string{
-	"BOOTSTRAP_ADMIN_KEY": "the dev admin key (dev-admin-key) of make dev; a stack uses the Secrets Manager secret",
-	"UNSUBSCRIBE_SECRET":  "the unsubscribe signing key itself, for tests and sam local invoke; a stack reads UNSUBSCRIBE_SECRET_ARN",
+	"UNSUBSCRIBE_SECRET": "the unsubscribe signing key itself, for tests and sam local invoke; a stack reads UNSUBSCRIBE_SECRET_ARN",
 }
 
 func loadTemplate(t *testing.T) *samtemplate.Template {

@@ -52,7 +52,7 @@ func TestEndToEndReferralLoop(t *testing.T) {
 	cfg := Config{
 		Root: "..", StateDir: stateDir, BinDir: t.TempDir(),
 		APIAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0", SecretsAddr: "127.0.0.1:0",
-		Log: logs, SES: emailFn != "", Persist: true, RetryBase: 500 * time.Millisecond, Env: withDevKey(nil),
+		Log: logs, SES: emailFn != "", Persist: true, RetryBase: 500 * time.Millisecond,
 	}
 	// SES fails the thank-you email until the email function has failed once on it: the
 	// record must be retried and the email sent exactly once.

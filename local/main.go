@@ -98,8 +98,6 @@ func run() error {
 		}
 	}
 
-	cfg.Env = withDevKey(cfg.Env)
-
 	started := time.Now()
 	s, err := Start(cfg)
 	if err != nil {

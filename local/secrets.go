@@ -26,10 +26,6 @@ type secretsServer struct {
 	created time.Time
 }
 
-// adminSecretValue is what a secret whose logical ID mentions "Admin" holds locally, unless
-// the dev config says otherwise: the documented dev admin key.
-const adminSecretValue = "dev-admin-key"
-
 func newSecretsServer(t *Template, configured map[string]string, storePath string, sink *logSink) *secretsServer {
 	s := &secretsServer{secrets: t.Secrets, values: map[string]string{}, params: map[string]string{}, created: time.Now()}
 	stored := map[string]string{}
@@ -50,8 +46,9 @@ func newSecretsServer(t *Template, configured map[string]string, storePath strin
 		case sd.Value != "":
 			s.values[id] = sd.Value
 		case strings.Contains(strings.ToLower(id), "admin"):
-			s.values[id] = adminSecretValue
-			sink.printf("secrets", "%s holds the dev admin key %q", id, adminSecretValue)
+			// The bootstrap admin key: the documented dev key, unless the dev config says otherwise.
+			s.values[id] = DevAdminKey
+			sink.printf("secrets", "%s holds the dev admin key %q", id, DevAdminKey)
 		case stored[id] != "":
 			s.values[id] = stored[id]
 		default:

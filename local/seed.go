@@ -10,27 +10,9 @@ import (
 	"time"
 )
 
-// DevAdminKey is the admin API key `make dev` accepts (SPEC §3).
+// DevAdminKey is the admin API key of `make dev`: the local Secrets Manager serves it as the
+// template's bootstrap admin key secret, which the authorizer reads as it does when deployed.
 const DevAdminKey = "dev-admin-key"
-
-// devKeyEnv is the variable through which the authorizer accepts DevAdminKey (shared/auth's
-// DevKeyEnv); template.yaml never sets it, so only the local stack does.
-const devKeyEnv = "BOOTSTRAP_ADMIN_KEY"
-
-// withDevKey returns env (sam local's --env-vars format) with the dev admin key added for
-// every function, unless env sets it already.
-func withDevKey(env map[string]map[string]string) map[string]map[string]string {
-	out := map[string]map[string]string{}
-	for scope, vars := range env {
-		out[scope] = vars
-	}
-	all := map[string]string{devKeyEnv: DevAdminKey}
-	for k, v := range out["Parameters"] {
-		all[k] = v
-	}
-	out["Parameters"] = all
-	return out
-}
 
 var (
 	//go:embed seed/program-demo.json

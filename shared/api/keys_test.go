@@ -62,8 +62,18 @@ type gateway struct {
 	auth *auth.Authorizer
 }
 
-func newGateway(s *stack, b *auth.Bootstrap) *gateway {
-	return &gateway{s: s, auth: &auth.Authorizer{Keys: s.store, Bootstrap: b, Log: quietLog}}
+// newGateway puts the authorizer in front of the stack and issues an admin key in the table;
+// it returns that key's Authorization header.
+func newGateway(t *testing.T, s *stack) (*gateway, string) {
+	t.Helper()
+	secret, err := auth.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.store.CreateAPIKey(context.Background(), auth.Hash(secret), auth.ScopeAdmin, "test admin"); err != nil {
+		t.Fatal(err)
+	}
+	return &gateway{s: s, auth: &auth.Authorizer{Keys: s.store, Log: quietLog}}, "Bearer " + secret
 }
 
 func (g *gateway) call(t *testing.T, header, method, target string, body any) (int, map[string]any) {
@@ -164,8 +174,7 @@ func TestKeyRequestsAreValidated(t *testing.T) {
 // authorizer → context → router scope check.
 func TestAKeyWorksThroughTheAuthorizerUntilRevoked(t *testing.T) {
 	s := newStack(t)
-	g := newGateway(s, &auth.Bootstrap{Dev: "dev-admin-key"})
-	const admin = "Bearer dev-admin-key"
+	g, admin := newGateway(t, s)
 	if st, b := g.call(t, admin, "PUT", "/programs/p1", tieredProgram()); st != 201 {
 		t.Fatalf("admin PUT program: %d %v", st, b)
 	}

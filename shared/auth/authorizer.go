@@ -26,11 +26,8 @@ const (
 	ContextKeyID = "keyId"
 )
 
-// Key ids of the keys that are not in the table.
-const (
-	BootstrapKeyID = "bootstrap"
-	DevKeyID       = "dev"
-)
+// BootstrapKeyID is the key id of the one key that is not in the table, the bootstrap secret.
+const BootstrapKeyID = "bootstrap"
 
 // Keys finds an issued key by the hash of its secret; *store.Store satisfies it.
 type Keys interface {
@@ -92,9 +89,6 @@ func (a *Authorizer) Decide(ctx context.Context, header string) (Decision, error
 	token, ok := BearerToken(header)
 	if !ok {
 		return Decision{Reason: "the Authorization header is not \"Bearer <key>\""}, nil
-	}
-	if a.Bootstrap.matchesDev(token) {
-		return Decision{Scope: ScopeAdmin, KeyID: DevKeyID}, nil
 	}
 	if strings.HasPrefix(token, SecretPrefix) {
 		k, found, err := a.Keys.APIKeyByHash(ctx, Hash(token))

@@ -62,11 +62,12 @@ func loadAuthorizerEvent(t *testing.T, name string) events.APIGatewayV2CustomAut
 }
 
 func TestSampleAuthorizerEvents(t *testing.T) {
-	a, _ := newAuthorizer(t, &Bootstrap{Dev: "dev-admin-key"})
+	// The samples use make dev's admin key, which its Secrets Manager serves as the secret.
+	a, _ := newAuthorizer(t, &Bootstrap{Secrets: &fakeSecrets{value: "dev-admin-key"}, SecretID: secretARN})
 	for _, c := range []struct {
 		event, scope, keyID string
 	}{
-		{"authorizer-admin-key.json", ScopeAdmin, DevKeyID},
+		{"authorizer-admin-key.json", ScopeAdmin, BootstrapKeyID},
 		{"authorizer-unknown-key.json", "", ""},
 		{"authorizer-malformed.json", "", ""},
 	} {
@@ -112,7 +113,7 @@ func TestIssuedKeysResolveToTheirScopeUntilRevoked(t *testing.T) {
 }
 
 func TestMalformedAndUnknownKeysHaveNoScope(t *testing.T) {
-	a, _ := newAuthorizer(t, &Bootstrap{Dev: "dev-admin-key", Secrets: &fakeSecrets{value: "bootstrap-secret-value"}, SecretID: secretARN})
+	a, _ := newAuthorizer(t, &Bootstrap{Secrets: &fakeSecrets{value: "bootstrap-secret-value"}, SecretID: secretARN})
 	secret, _ := NewSecret()
 	for _, h := range []string{
 		"", "Bearer", "Bearer ", "Basic ZGV2OmFkbWlu", "dev-admin-key", "Bearer dev-admin-key extra",
@@ -140,6 +141,26 @@ func TestBootstrapSecretIsAnAdminKeyReadOncePerContainer(t *testing.T) {
 	}
 	if n := sm.reads.Load(); n != 1 {
 		t.Fatalf("Secrets Manager read %d times, want once per container", n)
+	}
+}
+
+// TestNoKeyFromTheEnvironmentIsAccepted: the bootstrap secret in Secrets Manager is the only
+// admin key outside the table. The variable that once let development skip it
+// (BOOTSTRAP_ADMIN_KEY) grants nothing, set or not.
+func TestNoKeyFromTheEnvironmentIsAccepted(t *testing.T) {
+	t.Setenv("BOOTSTRAP_ADMIN_KEY", "dev-admin-key")
+	sm := &fakeSecrets{value: "Xq7pLr2mN9vB4tY8wZ3kH6jD1fG5sA0c"}
+	a, _ := newAuthorizer(t, NewBootstrap(sm, secretARN))
+	ctx := context.Background()
+	if d, err := a.Decide(ctx, "Bearer dev-admin-key"); err != nil || d.Scope != "" {
+		t.Errorf("BOOTSTRAP_ADMIN_KEY's value as a key: %+v %v, want no scope", d, err)
+	}
+	if d, err := a.Decide(ctx, "Bearer Xq7pLr2mN9vB4tY8wZ3kH6jD1fG5sA0c"); err != nil || d.Scope != ScopeAdmin || d.KeyID != BootstrapKeyID {
+		t.Errorf("the secret's value: %+v %v, want the bootstrap admin key", d, err)
+	}
+	noSecret, _ := newAuthorizer(t, NewBootstrap(nil, ""))
+	if d, err := noSecret.Decide(ctx, "Bearer dev-admin-key"); err != nil || d.Scope != "" {
+		t.Errorf("without a secret: %+v %v, want no scope", d, err)
 	}
 }
 

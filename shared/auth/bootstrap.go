@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -11,11 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
-
-// DevKeyEnv names an environment variable whose value, when set, is accepted as an admin key.
-// It exists for `make dev` (dev-admin-key) and tests; template.yaml never sets it, so a
-// deployed stack only knows the Secrets Manager bootstrap key and the keys in the table.
-const DevKeyEnv = "BOOTSTRAP_ADMIN_KEY"
 
 // BootstrapRefresh is how long the authorizer trusts the bootstrap secret it fetched: a
 // rotated secret takes effect within this time (plus the authorizer cache TTL).
@@ -29,10 +23,10 @@ type SecretsManager interface {
 var _ SecretsManager = (*secretsmanager.Client)(nil)
 
 // Bootstrap is the admin key that exists before any key was issued: the Secrets Manager secret
-// the template creates (fetched on first use, then once per BootstrapRefresh per container),
-// and in development the value of DevKeyEnv.
+// the template creates, fetched on first use, then once per BootstrapRefresh per container.
+// It is the only key outside the table, in every environment: `make dev` serves its
+// dev-admin-key through its local Secrets Manager, so development runs this same path.
 type Bootstrap struct {
-	Dev      string         // accepted as admin when not empty (development only)
 	Secrets  SecretsManager // nil: no secret
 	SecretID string         // ARN or name of the secret; "" = no secret
 	Now      func() time.Time
@@ -42,14 +36,9 @@ type Bootstrap struct {
 	fetched time.Time
 }
 
-// NewBootstrap returns the bootstrap key of a container: the secret secretID read through sm,
-// and DevKeyEnv from the environment.
+// NewBootstrap returns the bootstrap key of a container: the secret secretID read through sm.
 func NewBootstrap(sm SecretsManager, secretID string) *Bootstrap {
-	return &Bootstrap{Dev: os.Getenv(DevKeyEnv), Secrets: sm, SecretID: secretID, Now: time.Now}
-}
-
-func (b *Bootstrap) matchesDev(token string) bool {
-	return b != nil && b.Dev != "" && equalSecrets(token, b.Dev)
+	return &Bootstrap{Secrets: sm, SecretID: secretID, Now: time.Now}
 }
 
 // matches reports whether token is the bootstrap secret.
