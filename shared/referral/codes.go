@@ -75,16 +75,20 @@ func NewID(now time.Time) string {
 	return string(out)
 }
 
-// ShareURL is the program's landing URL with ?ref=CODE (or &ref= when it has a query).
+// ShareURL is the program's landing URL with ref=CODE added to its query (?ref= or &ref=),
+// before any #fragment, so that the page receives it.
 func ShareURL(landing, code string) string {
 	if landing == "" {
 		return ""
 	}
+	base, fragment, hasFragment := strings.Cut(landing, "#")
 	sep := "?"
-	for _, c := range landing {
-		if c == '?' {
-			sep = "&"
-		}
+	if strings.Contains(base, "?") {
+		sep = "&"
 	}
-	return landing + sep + "ref=" + code
+	out := base + sep + "ref=" + code
+	if hasFragment {
+		out += "#" + fragment
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,6 +17,48 @@ type AdvocateState struct {
 	RewardAmount     int64          // sum of monetary advocate reward amounts created so far (minor units)
 	Day              string         // "2006-01-02" UTC day that ConversionsOnDay refers to
 	ConversionsOnDay int            // qualifying conversions recorded for this advocate on Day
+	// Thresholds names the one-time threshold bonuses paid and standing (ThresholdKey), so a
+	// count that drops after a reversal and climbs again does not pay a bonus twice.
+	Thresholds []string
+}
+
+// ThresholdKey names a threshold bonus in an advocate's standing: its milestone and count.
+func ThresholdKey(r Rule) string { return fmt.Sprintf("%s@%d", r.Milestone, r.AtCount) }
+
+// Reversed is the standing after a counted conversion of milestone is reversed: the referee no
+// longer counts for the milestone, the advocate rewards it created no longer count toward the
+// limits, and the threshold bonuses it paid may be earned again. The velocity window is left
+// as it is: it counts conversions recorded, not conversions that stand.
+func (st AdvocateState) Reversed(milestone string, rewards []Reward, thresholds []string) AdvocateState {
+	out := st
+	out.Counts = maps.Clone(st.Counts)
+	if out.Counts[milestone] > 0 {
+		out.Counts[milestone]--
+	}
+	for _, r := range rewards {
+		if r.Role != RoleAdvocate {
+			continue
+		}
+		out.RewardCount = max(out.RewardCount-1, 0)
+		if r.Value != nil {
+			out.RewardAmount = max(out.RewardAmount-r.Value.Amount, 0)
+		}
+	}
+	out.Thresholds = slices.DeleteFunc(slices.Clone(st.Thresholds), func(k string) bool { return slices.Contains(thresholds, k) })
+	return out
+}
+
+// InitialStatus is the status a new reward is written with: review when a fraud rule holds it,
+// approved when the program has no hold period, pending otherwise.
+func InitialStatus(p *Program, review bool) string {
+	switch {
+	case review:
+		return RewardReview
+	case p.HoldDays == 0:
+		return RewardApproved
+	default:
+		return RewardPending
+	}
 }
 
 // Evaluation is one conversion to price: the program, who converted and the advocate's state.
@@ -38,6 +81,9 @@ type Outcome struct {
 	Rewards   []Reward      // RewardID and EventID are left empty for the store to fill
 	Advocate  AdvocateState // the state after this conversion (what the store writes back)
 	Counted   bool          // the conversion counted (new referee×milestone): counters moved
+	// Thresholds are the threshold bonuses this conversion paid (ThresholdKey), which a
+	// reversal of it releases.
+	Thresholds []string
 }
 
 // Evaluate applies a program's reward rules to one conversion. It is pure: the same Evaluation
@@ -83,11 +129,11 @@ func Evaluate(in Evaluation) Outcome {
 	}
 	out.Counted = true
 
-	status, velocity := RewardPending, ""
+	velocity := ""
 	if limit := p.Limits.MaxConversionsPerAdvocatePerDay; limit > 0 && st.ConversionsOnDay > limit {
-		status = RewardReview
 		velocity = fmt.Sprintf("velocity: %d conversions today > limit %d", st.ConversionsOnDay, limit)
 	}
+	status := InitialStatus(p, velocity != "")
 
 	c := ruleInput{
 		currency:   p.Currency,
@@ -105,6 +151,9 @@ func Evaluate(in Evaluation) Outcome {
 				continue
 			}
 			a, skip := c.price(r)
+			if skip == "" && r.Type == RuleThreshold && s.role == RoleAdvocate && slices.Contains(st.Thresholds, ThresholdKey(r)) {
+				skip = fmt.Sprintf("already rewarded: the bonus at %d referrals was paid and still stands", r.AtCount)
+			}
 			if skip == "" && s.role == RoleAdvocate {
 				skip = applyLimits(&a, p.Limits, st, p.Currency)
 			}
@@ -121,6 +170,10 @@ func Evaluate(in Evaluation) Outcome {
 
 			customer := in.AdvocateID
 			if s.role == RoleAdvocate {
+				if r.Type == RuleThreshold {
+					st.Thresholds = append(slices.Clone(st.Thresholds), ThresholdKey(r))
+					out.Thresholds = append(out.Thresholds, ThresholdKey(r))
+				}
 				st.RewardCount++
 				if a.monetary {
 					st.RewardAmount = addSaturating(st.RewardAmount, a.amount)

@@ -107,7 +107,7 @@ func TestTieredRewardsSwitchAfterFifthReferral(t *testing.T) {
 		}
 		r := out.Rewards[0]
 		if r.CustomerID != "ana" || r.Role != RoleAdvocate || r.RefereeID != fmt.Sprintf("friend-%d", n) ||
-			r.Rule != RuleTiered || r.Kind != "gift_card" || r.Value.Currency != "USD" || r.Status != RewardPending {
+			r.Rule != RuleTiered || r.Kind != "gift_card" || r.Value.Currency != "USD" || r.Status != RewardApproved {
 			t.Errorf("referral %d: reward %+v", n, r)
 		}
 	}
@@ -395,11 +395,11 @@ func TestVelocityHoldsRewardsForReview(t *testing.T) {
 		day    string
 		today  int
 	}{
-		{RewardPending, "2026-11-22", 1},
-		{RewardPending, "2026-11-22", 2},
+		{RewardApproved, "2026-11-22", 1},
+		{RewardApproved, "2026-11-22", 2},
 		{RewardReview, "2026-11-22", 3},
 		{"", "2026-11-22", 3},
-		{RewardPending, "2026-11-23", 1},
+		{RewardApproved, "2026-11-23", 1},
 	}
 	for i, out := range outs {
 		if st := out.Advocate; st.Day != want[i].day || st.ConversionsOnDay != want[i].today {

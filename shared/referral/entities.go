@@ -18,8 +18,10 @@ type Customer struct {
 	PurchaseCount   int        `json:"purchaseCount"`
 	FirstPurchaseAt *time.Time `json:"firstPurchaseAt"`
 	MarketingOptOut bool       `json:"marketingOptOut"`
-	CreatedAt       time.Time  `json:"createdAt"`
-	UpdatedAt       time.Time  `json:"updatedAt"`
+	// Blocked customers can neither refer nor be referred (PUT /blocklist/{customerId}).
+	Blocked   bool      `json:"blocked"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // Code statuses.

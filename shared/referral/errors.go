@@ -45,6 +45,13 @@ func (e *Error) RetryIn(d time.Duration) *Error {
 	return &c
 }
 
+// At returns a copy of e naming the field at fault (a JSON path).
+func (e *Error) At(field string) *Error {
+	c := *e
+	c.Field = field
+	return &c
+}
+
 // With returns a copy of e with a message and details for this occurrence.
 func (e *Error) With(msg string, details any) *Error {
 	c := *e
@@ -58,32 +65,36 @@ func (e *Error) With(msg string, details any) *Error {
 // The API's error catalogue: every error code the API answers, with its HTTP status. Add new
 // codes here and nowhere else.
 var (
-	ErrInvalid             = &Error{Code: "invalid_request", Status: 400, Msg: "the request is not valid"}
-	ErrUnauthorized        = &Error{Code: "unauthorized", Status: 401, Msg: "a valid API key is required"}
-	ErrForbidden           = &Error{Code: "forbidden", Status: 403, Msg: "this API key may not do that"}
-	ErrNotFound            = &Error{Code: "not_found", Status: 404, Msg: "no such route"}
-	ErrProgramNotFound     = &Error{Code: "program_not_found", Status: 404, Msg: "no program with that id"}
-	ErrCustomerNotFound    = &Error{Code: "customer_not_found", Status: 404, Msg: "no customer with that id"}
-	ErrCodeNotFound        = &Error{Code: "code_not_found", Status: 404, Msg: "no referral code like that"}
-	ErrConversionNotFound  = &Error{Code: "conversion_not_found", Status: 404, Msg: "no conversion with that eventId"}
-	ErrRewardNotFound      = &Error{Code: "reward_not_found", Status: 404, Msg: "no reward with that id"}
-	ErrKeyNotFound         = &Error{Code: "key_not_found", Status: 404, Msg: "no API key with that id"}
-	ErrPeriodNotEnded      = &Error{Code: "period_not_ended", Status: 409, Msg: "the contest period has not ended yet"}
-	ErrCodeTaken           = &Error{Code: "code_taken", Status: 409, Msg: "that vanity code belongs to someone else"}
-	ErrAlreadyReferred     = &Error{Code: "already_referred", Status: 409, Msg: "the referee is already attributed in this program"}
-	ErrIdempotencyConflict = &Error{Code: "idempotency_conflict", Status: 409, Msg: "this eventId was used with a different payload"}
-	ErrRewardState         = &Error{Code: "invalid_state", Status: 409, Msg: "the reward is not in a state that allows this"}
-	ErrCodeInactive        = &Error{Code: "code_inactive", Status: 410, Msg: "the code is paused, expired or used up, or its program is not active"}
-	ErrRewardExpired       = &Error{Code: "reward_expired", Status: 410, Msg: "the reward expired before it was fulfilled"}
-	ErrPayloadTooLarge     = &Error{Code: "payload_too_large", Status: 413, Msg: "the request body is larger than 64 KiB"}
-	ErrSelfReferral        = &Error{Code: "self_referral", Status: 422, Msg: "an advocate cannot refer themselves"}
-	ErrNotNewCustomer      = &Error{Code: "not_new_customer", Status: 422, Msg: "this program only rewards new customers and the referee has purchased before"}
-	ErrNotReferred         = &Error{Code: "not_referred", Status: 422, Msg: "the referee has no referral in this program"}
-	ErrAttributionExpired  = &Error{Code: "attribution_expired", Status: 422, Msg: "the conversion happened after the attribution window closed"}
-	ErrProgramInactive     = &Error{Code: "program_inactive", Status: 422, Msg: "the program is not active"}
-	ErrOptedOut            = &Error{Code: "opted_out", Status: 422, Msg: "the customer has opted out of marketing email"}
-	ErrNoEmail             = &Error{Code: "no_email", Status: 422, Msg: "the customer has no email address to send the ask to"}
-	ErrNoContest           = &Error{Code: "no_contest", Status: 422, Msg: "the program has no contest prizes to award"}
-	ErrRateLimited         = &Error{Code: "rate_limited", Status: 429, Msg: "too many requests; try again later"}
-	ErrUnavailable         = &Error{Code: "unavailable", Status: 503, Msg: "the service is busy; retry after the time in Retry-After"}
+	ErrInvalid                  = &Error{Code: "invalid_request", Status: 400, Msg: "the request is not valid"}
+	ErrInvalidField             = &Error{Code: "invalid_field", Status: 400, Msg: "a field holds a well-formed value that is not acceptable"}
+	ErrUnauthorized             = &Error{Code: "unauthorized", Status: 401, Msg: "a valid API key is required"}
+	ErrForbidden                = &Error{Code: "forbidden", Status: 403, Msg: "this API key may not do that"}
+	ErrNotFound                 = &Error{Code: "not_found", Status: 404, Msg: "no such route"}
+	ErrProgramNotFound          = &Error{Code: "program_not_found", Status: 404, Msg: "no program with that id"}
+	ErrCustomerNotFound         = &Error{Code: "customer_not_found", Status: 404, Msg: "no customer with that id"}
+	ErrCodeNotFound             = &Error{Code: "code_not_found", Status: 404, Msg: "no referral code like that"}
+	ErrConversionNotFound       = &Error{Code: "conversion_not_found", Status: 404, Msg: "no conversion with that eventId"}
+	ErrRewardNotFound           = &Error{Code: "reward_not_found", Status: 404, Msg: "no reward with that id"}
+	ErrKeyNotFound              = &Error{Code: "key_not_found", Status: 404, Msg: "no API key with that id"}
+	ErrPeriodNotEnded           = &Error{Code: "period_not_ended", Status: 409, Msg: "the contest period has not ended yet"}
+	ErrCodeTaken                = &Error{Code: "code_taken", Status: 409, Msg: "that vanity code belongs to someone else"}
+	ErrAlreadyReferred          = &Error{Code: "already_referred", Status: 409, Msg: "the referee is already attributed in this program"}
+	ErrIdempotencyConflict      = &Error{Code: "idempotency_conflict", Status: 409, Msg: "this eventId was used with a different payload"}
+	ErrRewardState              = &Error{Code: "invalid_state", Status: 409, Msg: "the reward is not in a state that allows this"}
+	ErrCodeInactive             = &Error{Code: "code_inactive", Status: 410, Msg: "the code is paused, expired or used up, or its program is not active"}
+	ErrRewardExpired            = &Error{Code: "reward_expired", Status: 410, Msg: "the reward expired before it was fulfilled"}
+	ErrPayloadTooLarge          = &Error{Code: "payload_too_large", Status: 413, Msg: "the request body is larger than 64 KiB"}
+	ErrSelfReferral             = &Error{Code: "self_referral", Status: 422, Msg: "an advocate cannot refer themselves"}
+	ErrNotNewCustomer           = &Error{Code: "not_new_customer", Status: 422, Msg: "this program only rewards new customers and the referee has purchased before"}
+	ErrNotReferred              = &Error{Code: "not_referred", Status: 422, Msg: "the referee has no referral in this program"}
+	ErrAttributionExpired       = &Error{Code: "attribution_expired", Status: 422, Msg: "the conversion happened after the attribution window closed"}
+	ErrProgramInactive          = &Error{Code: "program_inactive", Status: 422, Msg: "the program is not active"}
+	ErrConversionBeforeReferral = &Error{Code: "conversion_before_referral", Status: 422, Msg: "the conversion occurred before the referee was referred or before the program started"}
+	ErrCustomerBlocked          = &Error{Code: "customer_blocked", Status: 422, Msg: "the customer is blocked from the referral programs"}
+	ErrEmailDomainBlocked       = &Error{Code: "email_domain_blocked", Status: 422, Msg: "the program does not accept referees with this email domain"}
+	ErrOptedOut                 = &Error{Code: "opted_out", Status: 422, Msg: "the customer has opted out of marketing email"}
+	ErrNoEmail                  = &Error{Code: "no_email", Status: 422, Msg: "the customer has no email address to send the ask to"}
+	ErrNoContest                = &Error{Code: "no_contest", Status: 422, Msg: "the program has no contest prizes to award"}
+	ErrRateLimited              = &Error{Code: "rate_limited", Status: 429, Msg: "too many requests; try again later"}
+	ErrUnavailable              = &Error{Code: "unavailable", Status: 503, Msg: "the service is busy; retry after the time in Retry-After"}
 )

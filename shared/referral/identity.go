@@ -20,8 +20,9 @@ func ValidID(field, id string) error {
 // gmailLike are providers that ignore dots and +tags in the local part.
 var gmailLike = map[string]string{"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 
-// NormalizeEmail is the form two addresses are compared in for self-referral: trimmed, lower
-// case, and for Gmail-style providers without dots or +tag in the local part.
+// NormalizeEmail is the form two addresses are compared in for self-referral and duplicate
+// referees: trimmed, lower case, a +tag stripped from the local part for every domain, and for
+// Gmail (googlemail.com being the same mailbox) without dots in the local part.
 func NormalizeEmail(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
 	at := strings.LastIndexByte(s, '@')
@@ -29,10 +30,10 @@ func NormalizeEmail(s string) string {
 		return s
 	}
 	local, domain := s[:at], s[at+1:]
+	if i := strings.IndexByte(local, '+'); i > 0 {
+		local = local[:i]
+	}
 	if canon, ok := gmailLike[domain]; ok {
-		if i := strings.IndexByte(local, '+'); i >= 0 {
-			local = local[:i]
-		}
 		local = strings.ReplaceAll(local, ".", "")
 		domain = canon
 	}

@@ -33,6 +33,8 @@ type Program struct {
 	LandingURL            string       `json:"landingUrl"`
 	AttributionWindowDays int          `json:"attributionWindowDays"`
 	NewCustomersOnly      bool         `json:"newCustomersOnly"`
+	HonorReferralsDays    int          `json:"honorReferralsDays"`
+	BlockedEmailDomains   []string     `json:"blockedEmailDomains"`
 	HoldDays              int          `json:"holdDays"`
 	RewardExpiresInDays   int          `json:"rewardExpiresInDays"`
 	Codes                 CodePolicy   `json:"codes"`
@@ -45,6 +47,9 @@ type Program struct {
 	Emails                Emails       `json:"emails"`
 	CreatedAt             time.Time    `json:"createdAt"`
 	UpdatedAt             time.Time    `json:"updatedAt"`
+	// EndedAt is when an admin last paused or archived the program (nil while it is active);
+	// honorReferralsDays counts from it. It is set by the API, not by the PUT body.
+	EndedAt *time.Time `json:"endedAt"`
 }
 
 // CodePolicy says how codes of a program look and how long they live. Zero means no limit.
@@ -131,7 +136,8 @@ func (p *Program) MilestoneIndex(m string) int {
 	return -1
 }
 
-// ActiveAt reports whether the program accepts new codes and referrals at t.
+// ActiveAt reports whether the program accepts new codes, referrals and conversions at t: its
+// status is active and t lies between startsAt and endsAt.
 func (p *Program) ActiveAt(t time.Time) bool {
 	if p.Status != ProgramActive {
 		return false
@@ -162,4 +168,27 @@ func (p *Program) Normalize() {
 	if p.Contest.Prizes == nil {
 		p.Contest.Prizes = []Prize{}
 	}
+	if p.BlockedEmailDomains == nil {
+		p.BlockedEmailDomains = []string{}
+	}
+}
+
+// endAt is when the program stopped being active, as of now: the earlier of the time an admin
+// paused or archived it and a past endsAt. ok is false when it never ran (not started yet).
+func (p *Program) endAt(now time.Time) (end time.Time, ok bool) {
+	if p.Status != ProgramActive {
+		switch {
+		case p.EndedAt != nil:
+			end, ok = *p.EndedAt, true
+		default: // stored before endedAt was kept: the last edit is when it stopped
+			end, ok = p.UpdatedAt, !p.UpdatedAt.IsZero()
+		}
+	}
+	if p.EndsAt != nil && !now.Before(*p.EndsAt) && (!ok || p.EndsAt.Before(end)) {
+		end, ok = *p.EndsAt, true
+	}
+	if ok && p.StartsAt != nil && !end.After(*p.StartsAt) {
+		return time.Time{}, false
+	}
+	return end, ok
 }

@@ -12,19 +12,21 @@ import (
 
 // Bounds of a program's settings.
 const (
-	maxDays         = 3650              // any setting in days: ten years
-	maxMinorUnits   = 1_000_000_000_000 // any amount: 10 billion in a two-decimal currency
-	maxMilestones   = 20
-	maxRulesPerSide = 50
-	maxTiers        = 20
-	maxMultipliers  = 50
-	maxPrizes       = 100
-	maxURLLength    = 2048
+	maxDays           = 3650              // any setting in days: ten years
+	maxMinorUnits     = 1_000_000_000_000 // any amount: 10 billion in a two-decimal currency
+	maxMilestones     = 20
+	maxRulesPerSide   = 50
+	maxTiers          = 20
+	maxMultipliers    = 50
+	maxPrizes         = 100
+	maxURLLength      = 2048
+	maxBlockedDomains = 100
 )
 
 var (
 	milestoneRE  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 	codePrefixRE = regexp.MustCompile(`^[A-Za-z0-9]{0,12}-?$`)
+	domainRE     = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 )
 
 // Validate checks a program as an admin submitted it and returns an invalid_request *Error
@@ -52,6 +54,7 @@ func (p *Program) Validate() error {
 		{"attributionWindowDays", p.AttributionWindowDays},
 		{"holdDays", p.HoldDays},
 		{"rewardExpiresInDays", p.RewardExpiresInDays},
+		{"honorReferralsDays", p.HonorReferralsDays},
 	} {
 		if err := checkRange(f.field, int64(f.v), 0, maxDays); err != nil {
 			return err
@@ -59,6 +62,19 @@ func (p *Program) Validate() error {
 	}
 	if p.StartsAt != nil && p.EndsAt != nil && !p.StartsAt.Before(*p.EndsAt) {
 		return Invalid("endsAt", "endsAt must be after startsAt")
+	}
+
+	if len(p.BlockedEmailDomains) > maxBlockedDomains {
+		return Invalid("blockedEmailDomains", "at most %d blocked email domains", maxBlockedDomains)
+	}
+	for i, d := range p.BlockedEmailDomains {
+		field := fmt.Sprintf("blockedEmailDomains[%d]", i)
+		if len(d) > 253 || !domainRE.MatchString(d) {
+			return Invalid(field, "a blocked email domain is a lower-case domain name like mailinator.com")
+		}
+		if slices.Index(p.BlockedEmailDomains, d) < i {
+			return Invalid(field, "domain %q is listed twice", d)
+		}
 	}
 
 	if !codePrefixRE.MatchString(p.Codes.Prefix) {

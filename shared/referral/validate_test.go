@@ -228,3 +228,27 @@ func TestEveryCurrencyCodeIsThreeUpperCaseLetters(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateChecksTheRulesAndEdgesFields(t *testing.T) {
+	for _, c := range []struct {
+		change func(*Program)
+		field  string
+	}{
+		{func(p *Program) { p.HonorReferralsDays = -1 }, "honorReferralsDays"},
+		{func(p *Program) { p.HonorReferralsDays = 3651 }, "honorReferralsDays"},
+		{func(p *Program) { p.BlockedEmailDomains = []string{"mailinator.com", "Bad Domain"} }, "blockedEmailDomains[1]"},
+		{func(p *Program) { p.BlockedEmailDomains = []string{"x.io", "x.io"} }, "blockedEmailDomains[1]"},
+	} {
+		p := testProgram([]Rule{{Milestone: "purchase", Type: RuleFixed, Amount: 1000, Kind: "cash"}}, nil)
+		c.change(p)
+		var de *Error
+		if err := p.Validate(); !errors.As(err, &de) || de.Field != c.field {
+			t.Errorf("%s: got %v", c.field, err)
+		}
+	}
+	p := testProgram([]Rule{{Milestone: "purchase", Type: RuleFixed, Amount: 1000, Kind: "cash"}}, nil)
+	p.HonorReferralsDays, p.BlockedEmailDomains = 30, []string{"mailinator.com", "temp-mail.org"}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
