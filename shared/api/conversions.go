@@ -97,8 +97,8 @@ func (in *ConversionInput) validate(now time.Time) error {
 		}
 	}
 	if in.OccurredAt != nil {
-		if in.OccurredAt.After(now.Add(5*time.Minute)) || in.OccurredAt.Year() < 2000 {
-			return referral.Invalid("occurredAt", "must not be in the future")
+		if err := referral.ValidTime("occurredAt", *in.OccurredAt); err != nil {
+			return err
 		}
 	}
 	if in.ProgramID != "" {
@@ -138,23 +138,31 @@ func (h *Conversions) record(ctx context.Context, req Request) (Response, error)
 	if in.OccurredAt != nil {
 		occurred = in.OccurredAt.UTC()
 	}
+	newReferral := false
 	if in.Code != "" {
-		// Checkout: attribute first if the referee is new; a referee already attributed keeps
-		// the first advocate (attribution is once per program).
-		nr := store.NewReferral{Code: in.Code, Channel: "checkout",
+		// Checkout: attribute first if the referee is new. A referee already attributed to
+		// this code's advocate proceeds; one attributed to another advocate is a 409.
+		nr := store.NewReferral{Code: in.Code, Channel: "checkout", Checkout: true,
 			Referee: store.Referee{ID: in.Referee.ID, Email: in.Referee.Email, Name: in.Referee.Name, Locale: in.Referee.Locale}}
-		var err error
-		if code != nil { // read already to find the program: not read again
-			_, err = h.Store.Attribute(ctx, *code, nr)
-		} else {
-			_, err = h.Store.CreateReferral(ctx, nr, h.Programs)
+		if code == nil { // not read yet to find the program
+			rc, err := h.Store.ReadReferralCode(ctx, in.Code, h.Programs)
+			if err != nil {
+				return Response{}, err
+			}
+			if rc.Program.ProgramID != p.ProgramID {
+				return Response{}, referral.Invalid("code", "the code belongs to another program than programId")
+			}
+			code = &rc
 		}
-		if err != nil && !errors.Is(err, referral.ErrAlreadyReferred) {
+		_, reused, err := h.Store.Attribute(ctx, *code, nr)
+		if err != nil {
 			return Response{}, err
 		}
+		newReferral = !reused
 	}
 	res, st, err := h.Conversions.Record(ctx, &p, store.ConversionRequest{EventID: in.EventID, ProgramID: p.ProgramID,
-		RefereeID: in.RefereeID, Milestone: in.Milestone, Amount: in.Amount, OccurredAt: occurred, PayloadHash: hash})
+		RefereeID: in.RefereeID, Milestone: in.Milestone, Amount: in.Amount, OccurredAt: occurred, PayloadHash: hash,
+		NewReferral: newReferral})
 	metrics.Add(ctx, metrics.ContentionRetries, float64(max(st.Attempts-1, 0)))
 	h.Log.InfoContext(ctx, "conversion", "eventId", in.EventID, "programId", p.ProgramID, "attempts", st.Attempts,
 		"replay", st.Replay, "rewards", len(res.Rewards), "ok", err == nil)
@@ -208,7 +216,7 @@ func (h *Conversions) reverse(ctx context.Context, req Request) (Response, error
 	if _, err := optionalText(req, "reason"); err != nil {
 		return Response{}, err
 	}
-	res, err := h.Store.Reverse(ctx, id)
+	res, err := h.Store.Reverse(ctx, id, h.Programs)
 	if err != nil {
 		return Response{}, err
 	}

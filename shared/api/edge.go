@@ -118,7 +118,10 @@ type errorDetail struct {
 // status; anything else is logged and answered 500 without its text.
 func (r *Router) respond(ctx context.Context, req Request, err error) Response {
 	var de *referral.Error
-	if !errors.As(err, &de) {
+	if !errors.As(err, &de) && errors.Is(err, context.DeadlineExceeded) {
+		de = referral.ErrUnavailable // out of time: the client retries, never a 500
+	}
+	if de == nil {
 		r.Log.ErrorContext(ctx, "request failed", "route", req.RouteKey, "requestId", req.RequestContext.RequestID, "error", err.Error())
 		return JSON(http.StatusInternalServerError, errorBody{errorDetail{Code: "internal", Message: "something went wrong on our side; it has been logged"}})
 	}

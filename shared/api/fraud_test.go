@@ -30,7 +30,7 @@ func TestSelfReferralIsCaughtByIdAndNormalizedEmail(t *testing.T) {
 		{"googlemail is gmail", code, map[string]any{"id": "r4", "email": "a.n.a.l.i.m.a+x@GoogleMail.com"}, 422, "self_referral"},
 		{"the referee's stored address counts too", code, map[string]any{"id": "twin"}, 422, "self_referral"},
 		{"other providers keep dots", deeCode["code"].(string), map[string]any{"id": "r5", "email": "deeray@example.com"}, 201, ""},
-		{"other providers keep +tags", deeCode["code"].(string), map[string]any{"id": "r6", "email": "dee.ray+1@example.com"}, 201, ""},
+		{"+tags are stripped for every provider", deeCode["code"].(string), map[string]any{"id": "r6", "email": "dee.ray+1@example.com"}, 422, "self_referral"},
 		{"a different person", code, map[string]any{"id": "r7", "email": "ana.lima@example.com"}, 201, ""},
 	}
 	for _, c := range cases {
@@ -70,11 +70,14 @@ func TestARefereeIsAttributedOncePerProgramToTheFirstAdvocate(t *testing.T) {
 			t.Fatalf("second referral of bo with %s: %d %v", code, st, b)
 		}
 	}
-	// Checkout with another advocate's code converts for the first advocate only.
+	// Checkout with another advocate's code is refused as POST /referrals is: nobody is paid.
 	st, b := s.doAs("server", "POST", "/conversions", map[string]any{"eventId": "o-1", "code": deeCode, "milestone": "purchase",
 		"referee": map[string]any{"id": "bo"}, "amount": map[string]any{"amount": 5000, "currency": "USD"}})
-	if st != 201 || b["conversion"].(map[string]any)["advocateId"] != "ana" {
+	if d, _ := b["error"].(map[string]any)["details"].(map[string]any); st != 409 || errCode(b) != "already_referred" || d["advocateId"] != "ana" {
 		t.Fatalf("checkout with a second code: %d %v", st, b)
+	}
+	if _, list := s.do("GET", "/customers/ana/rewards", nil); len(list["rewards"].([]any)) != 0 {
+		t.Fatalf("the first advocate was rewarded for a checkout with another's code: %v", list)
 	}
 	if _, list := s.do("GET", "/customers/dee/rewards", nil); len(list["rewards"].([]any)) != 0 {
 		t.Fatalf("the second advocate was rewarded: %v", list)

@@ -385,7 +385,7 @@ func TestHandlersAnswerWhatOpenAPISays(t *testing.T) {
 	}
 	c.call(server, "POST", "/conversions", order, 200)
 	c.call(server, "POST", "/conversions", map[string]any{"eventId": "order-1", "refereeId": "bo", "milestone": "purchase"}, 409)
-	c.call(server, "POST", "/conversions", map[string]any{"eventId": "signup-bo", "refereeId": "bo", "milestone": "signup", "occurredAt": "2026-11-20T11:00:00Z"}, 201)
+	c.call(server, "POST", "/conversions", map[string]any{"eventId": "signup-bo", "refereeId": "bo", "milestone": "signup", "occurredAt": "2026-11-20T12:00:00Z"}, 201)
 	c.call(server, "POST", "/conversions", map[string]any{"eventId": "demo-bo", "refereeId": "bo", "milestone": "demo"}, 201)
 	c.call(server, "POST", "/conversions", map[string]any{"eventId": "order-2", "code": code, "referee": map[string]any{"id": "cy", "email": "cy.park@example.com", "name": "Cy Park"},
 		"milestone": "purchase", "amount": map[string]any{"amount": 500, "currency": "USD"}}, 201)
@@ -478,7 +478,7 @@ func TestHandlersAnswerWhatOpenAPISays(t *testing.T) {
 	c.call(admin, "PUT", "/programs/p1", paused, 200)
 	c.call(public, "GET", "/codes/"+code, nil, 200)
 	c.call(public, "GET", "/r/"+code, nil, 410)
-	c.call(server, "POST", "/referrals", map[string]any{"code": code, "referee": map[string]any{"id": "fay"}}, 410)
+	c.call(server, "POST", "/referrals", map[string]any{"code": code, "referee": map[string]any{"id": "fay"}}, 422)
 	c.call(server, "POST", "/programs/p1/codes", map[string]any{"customerId": "eve"}, 422)
 
 	s.advance(400 * 24 * time.Hour)

@@ -27,7 +27,7 @@ func NewPrograms(s *store.Store, log *slog.Logger) *Router {
 }
 
 // readOnlyProgramFields are response fields a PUT body may not set.
-var readOnlyProgramFields = []string{"programId", "createdAt", "updatedAt"}
+var readOnlyProgramFields = []string{"programId", "createdAt", "updatedAt", "endedAt"}
 
 func (h *Programs) put(ctx context.Context, req Request) (Response, error) {
 	id, err := pathID(req, "programId")

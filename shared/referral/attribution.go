@@ -55,13 +55,13 @@ type Attribution struct {
 // normalized email → ErrAlreadyReferred.
 func Attribute(in Attribution) (r Referral, reused bool, err error) {
 	p, now := in.Program, in.Now
+	if e := in.Existing; e != nil && in.Checkout && e.AdvocateID == in.Code.CustomerID {
+		return *e, true, nil // the conversion decides whether the program still pays
+	}
 	if !p.ActiveAt(now) {
 		return r, false, ErrProgramInactive.With(fmt.Sprintf("the program %s is not running: new referrals are not accepted", p.ProgramID), nil)
 	}
 	if e := in.Existing; e != nil {
-		if in.Checkout && e.AdvocateID == in.Code.CustomerID {
-			return *e, true, nil
-		}
 		msg := ""
 		if in.Checkout {
 			msg = "the referee is already attributed to another advocate in this program"

@@ -104,24 +104,42 @@ var RewardStatuses = []string{RewardPending, RewardReview, RewardApproved, Rewar
 
 // Reward is a ledger entry for an advocate or a referee. Value is nil for non-monetary rewards.
 type Reward struct {
-	RewardID    string     `json:"rewardId"`
-	ProgramID   string     `json:"programId"`
-	CustomerID  string     `json:"customerId"`
-	Role        string     `json:"role"`
-	RefereeID   string     `json:"refereeId"`
-	EventID     string     `json:"eventId"`
-	Milestone   string     `json:"milestone"`
-	Rule        string     `json:"rule"`
-	Kind        string     `json:"kind"`
-	Value       *Money     `json:"value"`
-	Description string     `json:"description"`
-	Charity     string     `json:"charity,omitempty"`
-	Status      string     `json:"status"`
-	Reference   string     `json:"reference,omitempty"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	AvailableAt time.Time  `json:"availableAt"`
-	ExpiresAt   *time.Time `json:"expiresAt"`
-	UpdatedAt   *time.Time `json:"updatedAt,omitempty"`
+	RewardID    string `json:"rewardId"`
+	ProgramID   string `json:"programId"`
+	CustomerID  string `json:"customerId"`
+	Role        string `json:"role"`
+	RefereeID   string `json:"refereeId"`
+	EventID     string `json:"eventId"`
+	Milestone   string `json:"milestone"`
+	Rule        string `json:"rule"`
+	Kind        string `json:"kind"`
+	Value       *Money `json:"value"`
+	Description string `json:"description"`
+	Charity     string `json:"charity,omitempty"`
+	Status      string `json:"status"`
+	Reference   string `json:"reference,omitempty"`
+	// Fulfilment is how the reward is being delivered, when a provider handles it.
+	Fulfilment  *Fulfilment `json:"fulfilment,omitempty"`
+	CreatedAt   time.Time   `json:"createdAt"`
+	AvailableAt time.Time   `json:"availableAt"`
+	ExpiresAt   *time.Time  `json:"expiresAt"`
+	UpdatedAt   *time.Time  `json:"updatedAt,omitempty"`
+}
+
+// Fulfilment statuses.
+const (
+	FulfilmentPending = "pending"
+	FulfilmentDone    = "done"
+	FulfilmentFailed  = "failed"
+)
+
+// Fulfilment is the delivery of a reward by a provider (manual, coupon_pool, stripe).
+type Fulfilment struct {
+	Provider  string     `json:"provider"`
+	Status    string     `json:"status"`
+	Reference string     `json:"reference,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	At        *time.Time `json:"at,omitempty"`
 }
 
 // EffectiveStatus is the status a reward has at now: a pending reward whose hold has passed is

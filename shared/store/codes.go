@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/referral/referrals/shared/referral"
@@ -22,6 +23,7 @@ type codeItem struct {
 	CustomerID        string     `json:"customerId"`
 	AdvocateFirstName string     `json:"advocateFirstName"`
 	Paused            bool       `json:"paused"`
+	Blocked           bool       `json:"blocked,omitempty"` // the advocate is on the blocklist
 	Uses              int        `json:"uses"`
 	MaxUses           int        `json:"maxUses"`
 	ExpiresAt         *time.Time `json:"expiresAt"`
@@ -42,13 +44,39 @@ type advocateItem struct {
 	RewardAmount     int64          `json:"rewardAmount"`
 	Day              string         `json:"day"`
 	ConversionsOnDay int            `json:"conversionsOnDay"`
+	Thresholds       []string       `json:"thresholds,omitempty"` // threshold bonuses paid and standing
+	Blocked          bool           `json:"blocked,omitempty"`    // the advocate is on the blocklist
 	Version          int64          `json:"version"`
 	CreatedAt        time.Time      `json:"createdAt"`
 }
 
 func (a *advocateItem) state() referral.AdvocateState {
 	return referral.AdvocateState{Counts: a.Counts, RewardCount: a.RewardCount, RewardAmount: a.RewardAmount,
-		Day: a.Day, ConversionsOnDay: a.ConversionsOnDay}
+		Day: a.Day, ConversionsOnDay: a.ConversionsOnDay, Thresholds: a.Thresholds}
+}
+
+// standingUpdate writes a standing's counters as st says, if the item is still at version.
+func standingUpdate(a advocateItem, st referral.AdvocateState) types.TransactWriteItem {
+	cond := expression.Name("version").Equal(expression.Value(a.Version))
+	upd := expression.Set(expression.Name("counts"), expression.Value(st.Counts)).
+		Set(expression.Name("rewardCount"), expression.Value(st.RewardCount)).
+		Set(expression.Name("rewardAmount"), expression.Value(st.RewardAmount)).
+		Set(expression.Name("day"), expression.Value(st.Day)).
+		Set(expression.Name("conversionsOnDay"), expression.Value(st.ConversionsOnDay)).
+		Set(expression.Name("version"), expression.Value(a.Version+1))
+	if len(st.Thresholds) > 0 {
+		upd = upd.Set(expression.Name("thresholds"), expression.Value(st.Thresholds))
+	} else if len(a.Thresholds) > 0 { // NULL rather than REMOVE, which minidyn ignores
+		upd = upd.Set(expression.Name("thresholds"), expression.Value(&types.AttributeValueMemberNULL{Value: true}))
+	}
+	return update(a.PK, a.SK, upd, &cond)
+}
+
+// withState is the standing after a write of st at the next version.
+func (a advocateItem) withState(st referral.AdvocateState) advocateItem {
+	a.Counts, a.RewardCount, a.RewardAmount = st.Counts, st.RewardCount, st.RewardAmount
+	a.Day, a.ConversionsOnDay, a.Thresholds, a.Version = st.Day, st.ConversionsOnDay, st.Thresholds, a.Version+1
+	return a
 }
 
 // CodeRecord is a code with what the API needs around it.
@@ -58,20 +86,16 @@ type CodeRecord struct {
 	Paused            bool
 }
 
+// code is the domain's view of the item (without status).
+func (it *codeItem) code() referral.Code {
+	return referral.Code{Code: it.Code, ProgramID: it.ProgramID, CustomerID: it.CustomerID, Uses: it.Uses,
+		MaxUses: it.MaxUses, ExpiresAt: it.ExpiresAt, CreatedAt: it.CreatedAt}
+}
+
 func (it *codeItem) record(p *referral.Program, now time.Time) CodeRecord {
-	c := referral.Code{Code: it.Code, ProgramID: it.ProgramID, CustomerID: it.CustomerID,
-		ShareURL: referral.ShareURL(p.LandingURL, it.Code), Uses: it.Uses, MaxUses: it.MaxUses,
-		ExpiresAt: it.ExpiresAt, CreatedAt: it.CreatedAt}
-	switch {
-	case it.Paused || !p.ActiveAt(now):
-		c.Status = referral.CodeInactive
-	case it.ExpiresAt != nil && !now.Before(*it.ExpiresAt):
-		c.Status = referral.CodeExpired
-	case it.MaxUses > 0 && it.Uses >= it.MaxUses:
-		c.Status = referral.CodeExhausted
-	default:
-		c.Status = referral.CodeActive
-	}
+	c := it.code()
+	c.ShareURL = referral.ShareURL(p.LandingURL, it.Code)
+	c.Status = referral.CodeStatus(p, c, it.Paused || it.Blocked, now)
 	return CodeRecord{Code: c, AdvocateFirstName: it.AdvocateFirstName, Paused: it.Paused}
 }
 
@@ -98,6 +122,9 @@ func (s *Store) CreateCode(ctx context.Context, p *referral.Program, customerID,
 	}
 	if !p.ActiveAt(now) {
 		return CodeRecord{}, false, referral.ErrProgramInactive
+	}
+	if cust.Blocked {
+		return CodeRecord{}, false, referral.ErrCustomerBlocked
 	}
 	for attempt := 1; ; attempt++ {
 		code := vanity

@@ -29,6 +29,7 @@ type eventItem struct {
 	PayloadHash string          `json:"payloadHash"`
 	Result      string          `json:"result"`
 	RewardIDs   []string        `json:"rewardIds,omitempty"`
+	Thresholds  []string        `json:"thresholds,omitempty"` // threshold bonuses this conversion paid
 	Reversed    bool            `json:"reversed"`
 	ReversedAt  *time.Time      `json:"reversedAt"`
 	CreatedAt   time.Time       `json:"createdAt"`
@@ -43,6 +44,8 @@ type ConversionRequest struct {
 	Amount      *referral.Money
 	OccurredAt  time.Time
 	PayloadHash string // hash of the request as sent; a replay must match it
+	// NewReferral is set when this request made the referee's referral (checkout).
+	NewReferral bool
 }
 
 // ConversionResult is what POST /conversions answers.
@@ -116,21 +119,60 @@ func (c *Conversions) keepStanding(programID, advocateID string, a advocateItem,
 // referral and advocate items are version-checked; when a concurrent conversion moved them
 // first, it re-reads and retries with jittered backoff, up to maxAttempts, then gives up with
 // ErrUnavailable. A conversion is never half-written, lost or counted twice.
+//
+// Retries stop in time to answer: when ctx has a deadline (the Lambda's), the work ends
+// ReplyMargin before it and the answer is 503 with Retry-After, never a timeout. A transaction
+// still in flight at that point may have committed: one read of the event tells, and a
+// committed conversion is answered with its result, as a retry with the same eventId would be.
 func (c *Conversions) Record(ctx context.Context, p *referral.Program, in ConversionRequest) (ConversionResult, RecordStats, error) {
 	var st RecordStats
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
+	work, cancel := budget(ctx)
+	defer cancel()
+	limit := maxAttempts
+	if _, ok := ctx.Deadline(); ok {
+		limit = maxAttemptsInBudget // the deadline bounds the retries
+	}
+	for attempt := 1; attempt <= limit; attempt++ {
 		st.Attempts = attempt
 		if attempt > 1 {
-			if err := backoff(ctx, attempt); err != nil {
-				return ConversionResult{}, st, err
+			if err := backoff(work, attempt); err != nil {
+				return c.settle(ctx, in, st, err)
 			}
 		}
-		res, retry, err := c.try(ctx, p, in, &st)
+		res, retry, err := c.try(work, p, in, &st)
+		if work.Err() != nil && err != nil {
+			return c.settle(ctx, in, st, err)
+		}
 		if !retry {
 			return res, st, err
 		}
 	}
 	return ConversionResult{}, st, referral.ErrUnavailable.With("too many concurrent conversions for this advocate; retry shortly", nil)
+}
+
+// settle answers a conversion whose work ran out of time: its committed result if its
+// transaction went through after all, else 503.
+func (c *Conversions) settle(ctx context.Context, in ConversionRequest, st RecordStats, cause error) (ConversionResult, RecordStats, error) {
+	busy := referral.ErrUnavailable.With("the conversion could not be recorded in time; retry with the same eventId", nil)
+	if dl, ok := ctx.Deadline(); ok { // the read must not eat the last second either
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-time.Second))
+		defer cancel()
+	}
+	if ctx.Err() != nil {
+		return ConversionResult{}, st, busy
+	}
+	var ev eventItem
+	found, err := c.Store.getItem(ctx, eventPK(in.EventID), eventSK, &ev)
+	if err != nil || !found {
+		return ConversionResult{}, st, busy
+	}
+	raw, err := marshal(ev)
+	if err != nil {
+		return ConversionResult{}, st, busy
+	}
+	res, err := replay(raw, in.PayloadHash)
+	return res, st, err
 }
 
 func (c *Conversions) try(ctx context.Context, p *referral.Program, in ConversionRequest, st *RecordStats) (res ConversionResult, retry bool, err error) {
@@ -160,11 +202,6 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 	if err := unmarshal(rawRef, &ref); err != nil {
 		return res, false, fmt.Errorf("decode referral: %w", err)
 	}
-	if ref.AttributionExpiresAt != nil && in.OccurredAt.After(*ref.AttributionExpiresAt) {
-		return res, false, referral.ErrAttributionExpired.With(fmt.Sprintf(
-			"the conversion occurred at %s, after the attribution window closed at %s",
-			in.OccurredAt.Format(time.RFC3339), ref.AttributionExpiresAt.Format(time.RFC3339)), nil)
-	}
 	c.remember(p.ProgramID, in.RefereeID, ref.AdvocateID)
 	already := slices.Contains(ref.Reached, in.Milestone)
 	var adv advocateItem
@@ -185,6 +222,10 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 	if err != nil {
 		return res, false, fmt.Errorf("record conversion %s: advocate: %w", in.EventID, err)
 	}
+	if err := referral.CheckConversion(referral.ConversionCheck{Program: p, Referral: ref.Referral, OccurredAt: in.OccurredAt,
+		Now: now, NewReferral: in.NewReferral, AdvocateBlocked: adv.Blocked, RefereeBlocked: ref.Blocked}); err != nil {
+		return res, false, err
+	}
 
 	out := referral.Evaluate(referral.Evaluation{Program: p, AdvocateID: ref.AdvocateID, RefereeID: in.RefereeID,
 		Milestone: in.Milestone, Amount: in.Amount, OccurredAt: in.OccurredAt, Now: now,
@@ -195,7 +236,7 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 	res.Rewards = out.Rewards
 	ev := eventItem{PK: eventPK(in.EventID), SK: eventSK, Type: TypeEvent, EventID: in.EventID, ProgramID: p.ProgramID,
 		RefereeID: in.RefereeID, AdvocateID: ref.AdvocateID, Milestone: in.Milestone, Amount: in.Amount, Counted: out.Counted,
-		PayloadHash: in.PayloadHash, CreatedAt: now}
+		PayloadHash: in.PayloadHash, Thresholds: out.Thresholds, CreatedAt: now}
 	items := []types.TransactWriteItem{{}} // the event goes first; it is filled in below
 	for i := range res.Rewards {
 		r := &res.Rewards[i]
@@ -205,21 +246,7 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 		items = append(items, putNew(newRewardItem(*r)))
 	}
 	if out.Counted {
-		reached := append(slices.Clone(ref.Reached), in.Milestone)
-		refCond := expression.Name("version").Equal(expression.Value(ref.Version))
-		items = append(items, update(ref.PK, ref.SK,
-			expression.Set(expression.Name("reached"), expression.Value(reached)).
-				Set(expression.Name("stage"), expression.Value(furthest(p, reached))).
-				Set(expression.Name("version"), expression.Value(ref.Version+1)), &refCond))
-		advCond := expression.Name("version").Equal(expression.Value(adv.Version))
-		a := out.Advocate
-		items = append(items, update(adv.PK, adv.SK,
-			expression.Set(expression.Name("counts"), expression.Value(a.Counts)).
-				Set(expression.Name("rewardCount"), expression.Value(a.RewardCount)).
-				Set(expression.Name("rewardAmount"), expression.Value(a.RewardAmount)).
-				Set(expression.Name("day"), expression.Value(a.Day)).
-				Set(expression.Name("conversionsOnDay"), expression.Value(a.ConversionsOnDay)).
-				Set(expression.Name("version"), expression.Value(adv.Version+1)), &advCond))
+		items = append(items, reachUpdate(p, ref, referral.Reached(ref.Reached, in.Milestone)), standingUpdate(adv, out.Advocate))
 	}
 	if len(items) > 100 {
 		return res, false, referral.Invalid("", "this conversion would create %d rewards; a program may create at most 97 per conversion", len(res.Rewards))
@@ -236,10 +263,7 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 	switch {
 	case err == nil:
 		if out.Counted {
-			next := adv
-			next.Counts, next.RewardCount, next.RewardAmount = out.Advocate.Counts, out.Advocate.RewardCount, out.Advocate.RewardAmount
-			next.Day, next.ConversionsOnDay, next.Version = out.Advocate.Day, out.Advocate.ConversionsOnDay, adv.Version+1
-			c.keepStanding(p.ProgramID, ref.AdvocateID, next, true)
+			c.keepStanding(p.ProgramID, ref.AdvocateID, adv.withState(out.Advocate), true)
 		}
 		return res, false, nil
 	case reasons != nil && reasons[0] == "ConditionalCheckFailed":
@@ -295,52 +319,116 @@ func furthest(p *referral.Program, reached []string) string {
 	return best
 }
 
-// Reverse marks a conversion reversed and all its rewards reversed, in one
-// TransactWriteItems after 1 consistent GetItem. Reversing again changes nothing and answers
-// the same.
-func (s *Store) Reverse(ctx context.Context, eventID string) (ConversionResult, error) {
+// reachUpdate writes a referral's reached milestones and stage, if it is still at its version.
+func reachUpdate(p *referral.Program, ref referralItem, reached []string) types.TransactWriteItem {
+	cond := expression.Name("version").Equal(expression.Value(ref.Version))
+	upd := expression.Set(expression.Name("stage"), expression.Value(furthest(p, reached))).
+		Set(expression.Name("version"), expression.Value(ref.Version+1))
+	if len(reached) > 0 {
+		upd = upd.Set(expression.Name("reached"), expression.Value(reached))
+	} else { // NULL, not an empty list or REMOVE: minidyn mishandles both (docs/DATA-MODEL.md)
+		upd = upd.Set(expression.Name("reached"), expression.Value(&types.AttributeValueMemberNULL{Value: true}))
+	}
+	return update(ref.PK, ref.SK, upd, &cond)
+}
+
+// Reverse marks a conversion reversed and all its rewards reversed, and when the conversion
+// counted, takes it off the advocate's standing (the milestone count, the reward count and
+// amount, the threshold bonuses it paid) and off the referral's reached milestones, so a later
+// conversion of that referee and milestone is priced again. Cost: 1 consistent GetItem (event),
+// 1 BatchGetItem (referral, standing) when it counted, and 1 TransactWriteItems; the referral
+// and standing are version-checked and a concurrent conversion makes it retry from a fresh
+// read, bounded as recording is. Reversing again changes nothing and answers the same.
+func (s *Store) Reverse(ctx context.Context, eventID string, programs *ProgramCache) (ConversionResult, error) {
+	work, cancel := budget(ctx)
+	defer cancel()
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		if attempt > 1 {
+			if err := backoff(work, attempt); err != nil {
+				return ConversionResult{}, referral.ErrUnavailable.With("the reversal could not be recorded in time; retry it", nil)
+			}
+		}
+		res, retry, err := s.tryReverse(work, eventID, programs)
+		if !retry {
+			return res, err
+		}
+	}
+	return ConversionResult{}, referral.ErrUnavailable.With("too many concurrent changes to this advocate; retry the reversal shortly", nil)
+}
+
+func (s *Store) tryReverse(ctx context.Context, eventID string, programs *ProgramCache) (res ConversionResult, retry bool, err error) {
 	now := s.now()
 	var ev eventItem
 	found, err := s.getItem(ctx, eventPK(eventID), eventSK, &ev)
 	if err != nil {
-		return ConversionResult{}, fmt.Errorf("reverse %s: %w", eventID, err)
+		return res, false, fmt.Errorf("reverse %s: %w", eventID, err)
 	}
 	if !found {
-		return ConversionResult{}, referral.ErrConversionNotFound
+		return res, false, referral.ErrConversionNotFound
 	}
-	var res ConversionResult
 	if err := json.Unmarshal([]byte(ev.Result), &res); err != nil {
-		return res, fmt.Errorf("reverse %s: stored result: %w", eventID, err)
+		return res, false, fmt.Errorf("reverse %s: stored result: %w", eventID, err)
 	}
 	at := now
 	if ev.Reversed && ev.ReversedAt != nil {
 		at = *ev.ReversedAt
 	}
+	rewards := slices.Clone(res.Rewards)
 	res.Conversion.Reversed = true
 	for i := range res.Rewards {
 		res.Rewards[i].Status = referral.RewardReversed
 		res.Rewards[i].UpdatedAt = &at
 	}
 	if ev.Reversed {
-		return res, nil
+		return res, false, nil
 	}
 	notReversed := expression.Name("reversed").Equal(expression.Value(false))
 	items := []types.TransactWriteItem{update(ev.PK, ev.SK,
 		expression.Set(expression.Name("reversed"), expression.Value(true)).
 			Set(expression.Name("reversedAt"), expression.Value(now)), &notReversed)}
 	exists := expression.AttributeExists(expression.Name("PK"))
-	for _, id := range ev.RewardIDs {
-		items = append(items, update(rewardPK(id), rewardSK,
-			expression.Set(expression.Name("previousStatus"), expression.Name("status")).
+	for _, r := range rewards {
+		items = append(items, update(rewardPK(r.RewardID), rewardSK,
+			requeue(expression.Set(expression.Name("previousStatus"), expression.Name("status")).
 				Set(expression.Name("status"), expression.Value(referral.RewardReversed)).
-				Set(expression.Name("updatedAt"), expression.Value(now)), &exists))
+				Set(expression.Name("updatedAt"), expression.Value(now)), r, referral.RewardReversed), &exists))
+	}
+	if ev.Counted {
+		refKey, advKey := key(customerPK(ev.RefereeID), referralSK(ev.ProgramID)), key(customerPK(ev.AdvocateID), advocateSK(ev.ProgramID))
+		got, err := s.batchGet(ctx, refKey, advKey)
+		if err != nil {
+			return res, false, fmt.Errorf("reverse %s: %w", eventID, err)
+		}
+		var ref referralItem
+		var adv advocateItem
+		rawRef, okRef := got[itemKey(refKey)]
+		rawAdv, okAdv := got[itemKey(advKey)]
+		if !okRef || !okAdv {
+			return res, false, fmt.Errorf("reverse %s: the referral or the advocate's standing is missing", eventID)
+		}
+		if err := unmarshal(rawRef, &ref); err != nil {
+			return res, false, fmt.Errorf("reverse %s: %w", eventID, err)
+		}
+		if err := unmarshal(rawAdv, &adv); err != nil {
+			return res, false, fmt.Errorf("reverse %s: %w", eventID, err)
+		}
+		p, err := programs.Get(ctx, ev.ProgramID) // for the order of milestones (the stage)
+		if err != nil {
+			return res, false, fmt.Errorf("reverse %s: %w", eventID, err)
+		}
+		items = append(items, reachUpdate(&p, ref, referral.Unreached(ref.Reached, ev.Milestone)),
+			standingUpdate(adv, adv.state().Reversed(ev.Milestone, rewards, ev.Thresholds)))
 	}
 	err = s.transact(ctx, items...)
-	if reasons := cancellationReasons(err); reasons != nil && reasons[0] == "ConditionalCheckFailed" {
-		return s.Reverse(ctx, eventID) // reversed concurrently: answer what is stored
+	reasons := cancellationReasons(err)
+	switch {
+	case err == nil:
+		return res, false, nil
+	case reasons != nil && reasons[0] == "ConditionalCheckFailed":
+		return res, true, nil // reversed concurrently: the next attempt answers what is stored
+	case reasons != nil:
+		return res, true, nil // a conversion moved the referral or the standing: read again
+	default:
+		return res, false, unavailable(fmt.Errorf("reverse %s: %w", eventID, err))
 	}
-	if err != nil {
-		return ConversionResult{}, unavailable(fmt.Errorf("reverse %s: %w", eventID, err))
-	}
-	return res, nil
 }

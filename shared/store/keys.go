@@ -22,13 +22,27 @@
 //	leaderboard entry CUSTOMER#<advocate>  LEADER#<pid>#<YYYY-MM>  LB#<pid>#<YYYY-MM>      <inverted count>#<reachedAt>#<advocate>  (GSI2)
 //	applied fact      FACT#<factId>        FACT                    -                       -
 //	contest           PROGRAM#<pid>        CONTEST#<YYYY-MM>       -                       -
+//	referee email     REFEREEEMAIL#<pid>#<sha256 of the normalized address>  REFEREEEMAIL
+//
+// GSI3 lists by program (projection ALL):
+//
+//	referral          GSI3PK PROGRAMREFERRALS#<pid>    GSI3SK <createdAt>#<referee>   (read newest first)
+//	reward            GSI3PK RQ#<pid>#<queue>          GSI3SK <due>#<rewardId>
+//
+// A reward's queue is its stored status, or "failed" while its fulfilment failed; its due time
+// is when the scheduler next has work on it (a pending reward's hold end, an unfulfilled
+// reward's expiry; "~" for never), so due work is one Query with GSI3SK <= now.
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/referral/referrals/shared/referral"
 )
 
 // Item types, stored in the "type" attribute so stream consumers can filter on it.
@@ -40,6 +54,8 @@ const (
 	TypeCode     = "code"
 	TypeEvent    = "event"
 	TypeReward   = "reward"
+	// TypeRefereeEmail reserves a normalized referee email in a program.
+	TypeRefereeEmail = "referee-email"
 )
 
 // The table's secondary indexes.
@@ -48,6 +64,8 @@ const (
 	GSI1 = "GSI1"
 	// GSI2 is the sparse leaderboard index: only leaderboard entries carry its keys.
 	GSI2 = "GSI2"
+	// GSI3 lists by program: its referrals, its rewards by queue and due time.
+	GSI3 = "GSI3"
 )
 
 const (
@@ -63,6 +81,9 @@ const (
 	programsPK      = "PROGRAMS"
 	businessStatsPK = "STATS"
 	totalSK         = "TOTAL"
+	refereeEmailSK  = "REFEREEEMAIL"
+	// never sorts after every stamp: the due time of a reward with nothing due.
+	never = "~"
 )
 
 func programPK(id string) string         { return "PROGRAM#" + id }
@@ -92,6 +113,51 @@ func referralsByAdvocateSK(created time.Time, programID, refereeID string) strin
 func rewardsByCustomerPK(customerID string) string { return "REWARDS#" + customerID }
 func rewardsByCustomerSK(created time.Time, rewardID string) string {
 	return stamp(created) + "#" + rewardID
+}
+
+// refereeEmailPK is the reservation of a normalized referee email in a program. The address
+// itself is not in the key, only its SHA-256.
+func refereeEmailPK(programID, normalizedEmail string) string {
+	sum := sha256.Sum256([]byte(normalizedEmail))
+	return "REFEREEEMAIL#" + programID + "#" + hex.EncodeToString(sum[:])
+}
+
+func programReferralsPK(programID string) string { return "PROGRAMREFERRALS#" + programID }
+func programReferralsSK(created time.Time, refereeID string) string {
+	return stamp(created) + "#" + refereeID
+}
+
+// Reward queues: a stored status, or QueueFailed for an approved reward whose fulfilment failed.
+const QueueFailed = "failed"
+
+// rewardQueue is the queue a reward is listed in.
+func rewardQueue(r referral.Reward) string {
+	if r.Fulfilment != nil && r.Fulfilment.Status == referral.FulfilmentFailed {
+		return QueueFailed
+	}
+	return r.Status
+}
+
+func rewardQueuePK(programID, queue string) string { return "RQ#" + programID + "#" + queue }
+
+// rewardQueueSK orders a queue by when the scheduler next has work on the reward: the end of
+// a pending reward's hold (or its expiry if sooner), an unfulfilled reward's expiry, never for
+// the others.
+func rewardQueueSK(r referral.Reward) string {
+	due := never
+	switch r.Status {
+	case referral.RewardPending:
+		t := r.AvailableAt
+		if r.ExpiresAt != nil && r.ExpiresAt.Before(t) {
+			t = *r.ExpiresAt
+		}
+		due = stamp(t)
+	case referral.RewardReview, referral.RewardApproved:
+		if r.ExpiresAt != nil {
+			due = stamp(*r.ExpiresAt)
+		}
+	}
+	return due + "#" + r.RewardID
 }
 
 // statsPK is a program's stats partition, or the business-wide one for "".

@@ -21,10 +21,26 @@ type programItem struct {
 	referral.Program
 }
 
-// PutProgram creates or replaces a program (1 UpdateItem) and reports whether it is new.
+// PutProgram creates or replaces a program (1 GetItem for when it stopped, 1 UpdateItem) and
+// reports whether it is new. endedAt records when the status left active (kept while it stays
+// paused or archived, cleared when it is active again).
 func (s *Store) PutProgram(ctx context.Context, p referral.Program) (referral.Program, bool, error) {
 	now := s.now()
 	p.UpdatedAt = now
+	p.EndedAt = nil
+	if p.Status != referral.ProgramActive {
+		var stored programItem
+		found, err := s.getItem(ctx, programPK(p.ProgramID), programSK, &stored)
+		if err != nil {
+			return p, false, fmt.Errorf("put program %s: %w", p.ProgramID, err)
+		}
+		switch {
+		case found && stored.Status != referral.ProgramActive && stored.EndedAt != nil:
+			p.EndedAt = stored.EndedAt
+		default:
+			p.EndedAt = &now
+		}
+	}
 	item, err := marshal(programItem{PK: programPK(p.ProgramID), SK: programSK, GSI1PK: programsPK, GSI1SK: p.ProgramID, Type: TypeProgram, Program: p})
 	if err != nil {
 		return p, false, fmt.Errorf("put program %s: %w", p.ProgramID, err)

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/referral/referrals/shared/referral"
 )
 
@@ -15,10 +16,23 @@ type referralItem struct {
 	SK     string `json:"SK"`
 	GSI1PK string `json:"GSI1PK"`
 	GSI1SK string `json:"GSI1SK"`
+	GSI3PK string `json:"GSI3PK,omitempty"`
+	GSI3SK string `json:"GSI3SK,omitempty"`
 	Type   string `json:"type"`
 	referral.Referral
 	Reached []string `json:"reached,omitempty"` // milestones reached, each rewarded at most once
+	Blocked bool     `json:"blocked,omitempty"` // the referee is on the blocklist
 	Version int64    `json:"version"`
+}
+
+// refereeEmailItem reserves a normalized referee email in a program for the first referee who
+// used it, so the same mailbox cannot be referred again under another customer id. It holds
+// that referral (for the 409's details) and only the SHA-256 of the address.
+type refereeEmailItem struct {
+	PK   string `json:"PK"`
+	SK   string `json:"SK"`
+	Type string `json:"type"`
+	referral.Referral
 }
 
 // Referee is the person being referred, as given by the merchant.
@@ -34,6 +48,9 @@ type NewReferral struct {
 	Code    string
 	Referee Referee
 	Channel string
+	// Checkout marks an attribution made by a conversion (code + referee): a referee already
+	// attributed to the same advocate proceeds with that referral.
+	Checkout bool
 }
 
 // ReferralCode is a code read for an attribution, with its program.
@@ -65,70 +82,106 @@ func (s *Store) CreateReferral(ctx context.Context, in NewReferral, programs *Pr
 	if err != nil {
 		return referral.Referral{}, err
 	}
-	return s.Attribute(ctx, rc, in)
+	r, _, err := s.Attribute(ctx, rc, in)
+	return r, err
 }
 
 // Attribute attributes a referee to a code already read: 1 consistent BatchGetItem (advocate,
-// referee, existing referral) and 1 TransactWriteItems that puts the referral only if the
-// referee has none in the program, counts the code's use within maxUses, and upserts the
-// referee. A referee already attributed gets ErrAlreadyReferred carrying the existing referral.
-func (s *Store) Attribute(ctx context.Context, rc ReferralCode, in NewReferral) (referral.Referral, error) {
+// referee, the referee's referral in the program, the referee email's reservation), the
+// decision of referral.Attribute, and 1 TransactWriteItems that puts the referral only if the
+// referee has none in the program, counts the code's use within maxUses while the code and its
+// advocate are not paused or blocked, reserves the referee's normalized email in the program,
+// and fills the referee's empty customer fields (never overwriting stored ones) unless the
+// referee is blocked. reused is true at checkout when the referee was attributed to the same
+// advocate before: that referral comes back and nothing is written.
+func (s *Store) Attribute(ctx context.Context, rc ReferralCode, in NewReferral) (r referral.Referral, reused bool, err error) {
+	for attempt := 1; ; attempt++ {
+		r, reused, retry, err := s.tryAttribute(ctx, rc, in)
+		if !retry || attempt == 3 {
+			if retry {
+				err = referral.ErrUnavailable.With("the referee changed while being referred; retry shortly", nil)
+			}
+			return r, reused, err
+		}
+	}
+}
+
+func (s *Store) tryAttribute(ctx context.Context, rc ReferralCode, in NewReferral) (r referral.Referral, reused, retry bool, err error) {
 	now := s.now()
 	code, p := rc.item, rc.Program
-	if rec := code.record(&p, now); rec.Status != referral.CodeActive {
-		return referral.Referral{}, referral.ErrCodeInactive.With(fmt.Sprintf("the code is %s", rec.Status), nil)
+	emailSource := in.Referee.Email
+	advKey, refKey, existingKey := key(customerPK(code.CustomerID), customerSK), key(customerPK(in.Referee.ID), customerSK),
+		key(customerPK(in.Referee.ID), referralSK(p.ProgramID))
+	keys := []map[string]types.AttributeValue{advKey, refKey, existingKey}
+	if emailSource != "" {
+		keys = append(keys, key(refereeEmailPK(p.ProgramID, referral.NormalizeEmail(emailSource)), refereeEmailSK))
 	}
-	if in.Referee.ID == code.CustomerID {
-		return referral.Referral{}, referral.ErrSelfReferral
-	}
-	got, err := s.batchGet(ctx,
-		key(customerPK(code.CustomerID), customerSK),
-		key(customerPK(in.Referee.ID), customerSK),
-		key(customerPK(in.Referee.ID), referralSK(p.ProgramID)))
+	got, err := s.batchGet(ctx, keys...)
 	if err != nil {
-		return referral.Referral{}, fmt.Errorf("create referral: %w", err)
+		return r, false, false, fmt.Errorf("create referral: %w", err)
 	}
-	if raw, ok := got[customerPK(in.Referee.ID)+"|"+referralSK(p.ProgramID)]; ok {
+	dec := referral.Attribution{Program: &p, Code: code.code(), CodePaused: code.Paused, Channel: in.Channel,
+		Checkout: in.Checkout, Now: now}
+	if raw, ok := got[itemKey(advKey)]; ok {
+		c, err := decodeCustomer(raw)
+		if err != nil {
+			return r, false, false, err
+		}
+		dec.Advocate = &c
+	}
+	if code.Blocked {
+		dec.Advocate = &referral.Customer{CustomerID: code.CustomerID, Blocked: true}
+	}
+	if raw, ok := got[itemKey(refKey)]; ok {
+		c, err := decodeCustomer(raw)
+		if err != nil {
+			return r, false, false, err
+		}
+		dec.RefereeStored = &c
+	}
+	given := referral.Customer{CustomerID: in.Referee.ID, Email: in.Referee.Email, Name: in.Referee.Name, Locale: in.Referee.Locale}
+	dec.Referee = referral.MergeReferee(dec.RefereeStored, given)
+	if raw, ok := got[itemKey(existingKey)]; ok {
 		var existing referralItem
 		if err := unmarshal(raw, &existing); err != nil {
-			return referral.Referral{}, err
+			return r, false, false, err
 		}
-		return referral.Referral{}, referral.ErrAlreadyReferred.With("", existing.Referral)
+		dec.Existing = &existing.Referral
 	}
-	refereeEmail := in.Referee.Email
-	var referee referral.Customer
-	if raw, ok := got[customerPK(in.Referee.ID)+"|"+customerSK]; ok {
-		if referee, err = decodeCustomer(raw); err != nil {
-			return referral.Referral{}, err
-		}
-		if refereeEmail == "" {
-			refereeEmail = referee.Email
-		}
-		if p.NewCustomersOnly && referee.PurchaseCount > 0 {
-			return referral.Referral{}, referral.ErrNotNewCustomer
+	email := referral.NormalizeEmail(dec.Referee.Email)
+	var emailKey map[string]types.AttributeValue
+	if email != "" {
+		emailKey = key(refereeEmailPK(p.ProgramID, email), refereeEmailSK)
+		if raw, ok := got[itemKey(emailKey)]; ok {
+			var owner refereeEmailItem
+			if err := unmarshal(raw, &owner); err != nil {
+				return r, false, false, err
+			}
+			dec.EmailOwner = &owner.Referral
+		} else if email != referral.NormalizeEmail(emailSource) {
+			// The address comes from the stored customer, not the request: read its reservation.
+			var owner refereeEmailItem
+			found, err := s.getItem(ctx, refereeEmailPK(p.ProgramID, email), refereeEmailSK, &owner)
+			if err != nil {
+				return r, false, false, err
+			}
+			if found {
+				dec.EmailOwner = &owner.Referral
+			}
 		}
 	}
-	if raw, ok := got[customerPK(code.CustomerID)+"|"+customerSK]; ok && refereeEmail != "" {
-		adv, err := decodeCustomer(raw)
-		if err != nil {
-			return referral.Referral{}, err
-		}
-		if adv.Email != "" && referral.NormalizeEmail(adv.Email) == referral.NormalizeEmail(refereeEmail) {
-			return referral.Referral{}, referral.ErrSelfReferral
-		}
+	r, reused, err = referral.Attribute(dec)
+	if err != nil || reused {
+		return r, reused, false, err
 	}
-
-	r := referral.Referral{ReferralID: referral.NewID(now), ProgramID: p.ProgramID, Code: code.Code,
-		AdvocateID: code.CustomerID, RefereeID: in.Referee.ID, Channel: in.Channel, CreatedAt: now}
-	if p.AttributionWindowDays > 0 {
-		t := now.AddDate(0, 0, p.AttributionWindowDays)
-		r.AttributionExpiresAt = &t
-	}
+	r.ReferralID = referral.NewID(now)
 	item := referralItem{PK: customerPK(r.RefereeID), SK: referralSK(p.ProgramID),
 		GSI1PK: referralsByAdvocatePK(r.AdvocateID), GSI1SK: referralsByAdvocateSK(now, p.ProgramID, r.RefereeID),
+		GSI3PK: programReferralsPK(p.ProgramID), GSI3SK: programReferralsSK(now, r.RefereeID),
 		Type: TypeReferral, Referral: r}
 
-	useCond := expression.AttributeExists(expression.Name("PK")).And(expression.Name("paused").Equal(expression.Value(false)))
+	notBlocked := expression.Or(expression.AttributeNotExists(expression.Name("blocked")), expression.Name("blocked").Equal(expression.Value(false)))
+	useCond := expression.AttributeExists(expression.Name("PK")).And(expression.Name("paused").Equal(expression.Value(false)), notBlocked)
 	if code.MaxUses > 0 {
 		useCond = useCond.And(expression.Name("uses").LessThan(expression.Value(code.MaxUses)))
 	}
@@ -141,33 +194,44 @@ func (s *Store) Attribute(ctx context.Context, rc ReferralCode, in NewReferral) 
 		Set(expression.Name("segment"), expression.IfNotExists(expression.Name("segment"), expression.Value(referral.SegmentCurrent))).
 		Set(expression.Name("purchaseCount"), expression.IfNotExists(expression.Name("purchaseCount"), expression.Value(0))).
 		Set(expression.Name("marketingOptOut"), expression.IfNotExists(expression.Name("marketingOptOut"), expression.Value(false)))
-	for name, v := range map[string]string{"email": in.Referee.Email, "name": in.Referee.Name} {
-		if v != "" {
-			refUpd = refUpd.Set(expression.Name(name), expression.Value(v))
+	refCond := notBlocked
+	fill := referral.FillCustomer(dec.RefereeStored, given)
+	for _, name := range []string{"email", "name", "locale"} {
+		v, ok := fill[name]
+		if !ok {
+			continue
 		}
+		refUpd = refUpd.Set(expression.Name(name), expression.Value(v))
+		// Filled only while still empty: a concurrent write of the field wins over ours.
+		refCond = refCond.And(expression.Or(expression.AttributeNotExists(expression.Name(name)), expression.Name(name).Equal(expression.Value(""))))
 	}
-	if in.Referee.Locale != "" {
-		refUpd = refUpd.Set(expression.Name("locale"), expression.Value(in.Referee.Locale))
-	} else {
+	if _, ok := fill["locale"]; !ok {
 		refUpd = refUpd.Set(expression.Name("locale"), expression.IfNotExists(expression.Name("locale"), expression.Value("en")))
 	}
-	upsertReferee := update(customerPK(in.Referee.ID), customerSK, refUpd, nil)
+	items := []types.TransactWriteItem{putNew(item), useCode, update(customerPK(in.Referee.ID), customerSK, refUpd, &refCond)}
+	if emailKey != nil {
+		items = append(items, putNew(refereeEmailItem{PK: refereeEmailPK(p.ProgramID, email), SK: refereeEmailSK,
+			Type: TypeRefereeEmail, Referral: r}))
+	}
 
-	err = s.transact(ctx, putNew(item), useCode, upsertReferee)
+	err = s.transact(ctx, items...)
 	reasons := cancellationReasons(err)
+	failed := func(i int) bool { return i < len(reasons) && reasons[i] == "ConditionalCheckFailed" }
 	switch {
 	case err == nil:
-		return r, nil
-	case reasons != nil && reasons[0] == "ConditionalCheckFailed":
-		existing, gerr := s.GetReferral(ctx, in.Referee.ID, p.ProgramID)
-		if gerr != nil {
-			return referral.Referral{}, gerr
-		}
-		return referral.Referral{}, referral.ErrAlreadyReferred.With("", existing)
-	case reasons != nil && reasons[1] == "ConditionalCheckFailed":
-		return referral.Referral{}, referral.ErrCodeInactive.With("the code reached its maximum number of uses", nil)
+		return r, false, false, nil
+	case failed(0), failed(3):
+		// Another request attributed this referee, or another referee with this email, first:
+		// decide again on what is stored now.
+		return r, false, true, nil
+	case failed(1):
+		return r, false, false, referral.ErrCodeInactive.With("the code reached its maximum number of uses, or it or its advocate was paused or blocked", nil)
+	case failed(2):
+		return r, false, true, nil
+	case reasons != nil:
+		return r, false, true, nil
 	default:
-		return referral.Referral{}, unavailable(fmt.Errorf("create referral: %w", err))
+		return r, false, false, unavailable(fmt.Errorf("create referral: %w", err))
 	}
 }
 

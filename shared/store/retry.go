@@ -9,6 +9,10 @@ import (
 // maxAttempts bounds optimistic-concurrency retries and unprocessed-key retries.
 const maxAttempts = 8
 
+// maxAttemptsInBudget bounds a conversion's retries when its context has a deadline (in
+// Lambda, always): retrying goes on while the budget lasts, up to this many attempts.
+const maxAttemptsInBudget = 40
+
 // RetryAfterSeconds is what a 503 tells the client to wait.
 const RetryAfterSeconds = 1
 
@@ -25,4 +29,17 @@ func backoff(ctx context.Context, attempt int) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// ReplyMargin is how long before its deadline a function stops working on a request, so it
+// answers (503 with Retry-After at worst) at least a second before Lambda would time it out.
+const ReplyMargin = 1500 * time.Millisecond
+
+// budget is ctx ending ReplyMargin before ctx's deadline, for work that retries; ctx itself
+// stays usable for the answer.
+func budget(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-ReplyMargin))
+	}
+	return context.WithCancel(ctx)
 }

@@ -16,6 +16,8 @@ type rewardItem struct {
 	SK     string `json:"SK"`
 	GSI1PK string `json:"GSI1PK"`
 	GSI1SK string `json:"GSI1SK"`
+	GSI3PK string `json:"GSI3PK"`
+	GSI3SK string `json:"GSI3SK"`
 	Type   string `json:"type"`
 	referral.Reward
 	PreviousStatus string     `json:"previousStatus,omitempty"`
@@ -24,7 +26,15 @@ type rewardItem struct {
 
 func newRewardItem(r referral.Reward) rewardItem {
 	return rewardItem{PK: rewardPK(r.RewardID), SK: rewardSK, GSI1PK: rewardsByCustomerPK(r.CustomerID),
-		GSI1SK: rewardsByCustomerSK(r.CreatedAt, r.RewardID), Type: TypeReward, Reward: r}
+		GSI1SK: rewardsByCustomerSK(r.CreatedAt, r.RewardID), GSI3PK: rewardQueuePK(r.ProgramID, rewardQueue(r)),
+		GSI3SK: rewardQueueSK(r), Type: TypeReward, Reward: r}
+}
+
+// requeue sets a reward's queue keys for the status it moves to.
+func requeue(upd expression.UpdateBuilder, r referral.Reward, status string) expression.UpdateBuilder {
+	r.Status = status
+	return upd.Set(expression.Name("GSI3PK"), expression.Value(rewardQueuePK(r.ProgramID, rewardQueue(r)))).
+		Set(expression.Name("GSI3SK"), expression.Value(rewardQueueSK(r)))
 }
 
 // Totals are reward amounts by currency, then by status.
@@ -125,13 +135,13 @@ func (s *Store) FulfillReward(ctx context.Context, id, reference string) (referr
 		return r, referral.ErrRewardState.With("the reward was already fulfilled with another reference", nil)
 	case referral.RewardExpired:
 		if r.Status != referral.RewardExpired {
-			if err := s.setStatus(ctx, id, r.Status, referral.RewardExpired, "expiredAt", now, ""); err != nil {
+			if err := s.setStatus(ctx, r, referral.RewardExpired, "expiredAt", now, ""); err != nil {
 				return r, err
 			}
 		}
 		return r, referral.ErrRewardExpired
 	case referral.RewardApproved:
-		if err := s.setStatus(ctx, id, r.Status, referral.RewardFulfilled, "fulfilledAt", now, reference); err != nil {
+		if err := s.setStatus(ctx, it.Reward, referral.RewardFulfilled, "fulfilledAt", now, reference); err != nil {
 			return r, err
 		}
 		r.Status, r.Reference, r.UpdatedAt = referral.RewardFulfilled, reference, &now
@@ -155,7 +165,7 @@ func (s *Store) ApproveReward(ctx context.Context, id string) (referral.Reward, 
 	case referral.RewardApproved:
 		return r, nil
 	case referral.RewardReview:
-		if err := s.setStatus(ctx, id, referral.RewardReview, referral.RewardApproved, "approvedAt", now, ""); err != nil {
+		if err := s.setStatus(ctx, r, referral.RewardApproved, "approvedAt", now, ""); err != nil {
 			return r, err
 		}
 		r.Status, r.UpdatedAt = referral.RewardApproved, &now
@@ -165,9 +175,11 @@ func (s *Store) ApproveReward(ctx context.Context, id string) (referral.Reward, 
 	}
 }
 
-// setStatus moves a reward from one stored status to another, stamping when.
-func (s *Store) setStatus(ctx context.Context, id, from, to, stampName string, now time.Time, reference string) error {
-	upd := expression.Set(expression.Name("status"), expression.Value(to)).
+// setStatus moves a reward from its stored status (r.Status) to another, stamping when, and
+// moves it to the queue of its new status.
+func (s *Store) setStatus(ctx context.Context, r referral.Reward, to, stampName string, now time.Time, reference string) error {
+	id, from := r.RewardID, r.Status
+	upd := requeue(expression.Set(expression.Name("status"), expression.Value(to)), r, to).
 		Set(expression.Name("updatedAt"), expression.Value(now)).
 		Set(expression.Name(stampName), expression.Value(now))
 	if reference != "" {
