@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -184,6 +185,9 @@ func decode(req Request, v any) error {
 	if ct := req.Headers["content-type"]; ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return referral.Invalid("", "the body must be JSON (Content-Type: application/json)")
 	}
+	if err := wellFormed(b); err != nil {
+		return err
+	}
 	var raw any
 	if err := json.Unmarshal(b, &raw); err != nil {
 		var se *json.SyntaxError
@@ -198,6 +202,9 @@ func decode(req Request, v any) error {
 	if field := unknownField(raw, v); field != "" {
 		return referral.Invalid(field, "unknown field %q", field)
 	}
+	if field, want := mistyped(raw, reflect.TypeOf(v), ""); want != "" {
+		return referral.Invalid(field, "%s must be %s", field, want)
+	}
 	if err := json.Unmarshal(b, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
@@ -207,7 +214,7 @@ func decode(req Request, v any) error {
 		if errors.As(err, &pe) {
 			return referral.Invalid(timeField(raw, pe.Value), "must be an RFC 3339 time like 2026-11-22T10:00:00Z")
 		}
-		return referral.Invalid("", "the body does not fit the expected shape: %s", strings.TrimPrefix(err.Error(), "json: "))
+		return referral.Invalid("", "the body does not fit the expected shape")
 	}
 	return nil
 }
@@ -267,9 +274,12 @@ func pathID(req Request, name string) (string, error) {
 	return id, nil
 }
 
+// maxNoteLength is the longest reversal reason or approval note.
+const maxNoteLength = 200
+
 // optionalText reads an optional body holding one free-text field (a reversal's reason, an
-// approval's note): no body is fine; a body may hold that field only, a string of at most 500
-// characters.
+// approval's note): no body is fine; a body may hold that field only, a string of at most
+// maxNoteLength characters.
 func optionalText(req Request, field string) (string, error) {
 	b, err := body(req)
 	if err != nil || len(strings.TrimSpace(string(b))) == 0 {
@@ -288,5 +298,5 @@ func optionalText(req Request, field string) (string, error) {
 	if _, present := in[field]; present && !ok {
 		return "", referral.Invalid(field, "must be a string")
 	}
-	return text, referral.ValidText(field, text, 500, false)
+	return text, referral.ValidText(field, text, maxNoteLength, false)
 }

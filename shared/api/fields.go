@@ -1,10 +1,16 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/referral/referrals/shared/referral"
 )
 
 // unknownField returns the JSON path of the first field in raw (decoded JSON) that the Go value
@@ -121,4 +127,180 @@ func timeField(raw any, value string) string {
 		}
 	}
 	return ""
+}
+
+// wellFormed checks what encoding/json lets through silently: invalid UTF-8 (replaced by
+// U+FFFD), lone UTF-16 surrogates in \u escapes (replaced too) and duplicate object keys
+// (the last one wins). Each is a 400: the body does not say one thing.
+func wellFormed(b []byte) error {
+	if !utf8.Valid(b) {
+		return referral.Invalid("", "the body is not valid UTF-8")
+	}
+	if err := checkSurrogates(b); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		keys    map[string]bool
+		object  bool
+		wantKey bool
+		path    string
+		index   int
+	}
+	var stack []*frame
+	path := ""
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return nil // json.Unmarshal reports syntax errors with their offset
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.wantKey {
+			if k, ok := tok.(string); ok {
+				if top.keys[k] {
+					return referral.Invalid(join(top.path, k), "%s is given twice", join(top.path, k))
+				}
+				top.keys[k] = true
+				top.wantKey = false
+				path = join(top.path, k)
+				continue
+			}
+		}
+		if top != nil && !top.object {
+			path = top.path + "[" + strconv.Itoa(top.index) + "]"
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, object: true, wantKey: true, path: path})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{path: path})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+			if top.object {
+				top.wantKey = true
+			} else {
+				top.index++
+			}
+		}
+	}
+}
+
+// checkSurrogates refuses \u escapes that encode half of a UTF-16 surrogate pair.
+func checkSurrogates(b []byte) error {
+	hex4 := func(i int) (rune, bool) {
+		if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
+		return rune(n), err == nil
+	}
+	inString := false
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == '"':
+			inString = !inString
+		case inString && b[i] == '\\' && i+1 < len(b) && b[i+1] != 'u':
+			i++ // \" \\ and friends
+		case inString && b[i] == '\\':
+			r, ok := hex4(i)
+			if !ok {
+				continue
+			}
+			switch {
+			case r >= 0xD800 && r <= 0xDBFF:
+				lo, ok := hex4(i + 6)
+				if !ok || lo < 0xDC00 || lo > 0xDFFF {
+					return referral.Invalid("", "the body holds a lone UTF-16 surrogate (\\u%04x): not valid text", r)
+				}
+				i += 11
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return referral.Invalid("", "the body holds a lone UTF-16 surrogate (\\u%04x): not valid text", r)
+			default:
+				i += 5
+			}
+		}
+	}
+	return nil
+}
+
+// mistyped finds the first value in raw (decoded JSON) whose JSON type does not fit the Go
+// type t, and says what it must be in words; path carries array indexes.
+func mistyped(raw any, t reflect.Type, path string) (field, want string) {
+	for t.Kind() == reflect.Pointer {
+		if raw == nil {
+			return "", ""
+		}
+		t = t.Elem()
+	}
+	if raw == nil {
+		return "", "" // null leaves a value as it is
+	}
+	if t == timeType {
+		if _, ok := raw.(string); !ok {
+			return path, "an RFC 3339 time string like 2026-11-22T10:00:00Z"
+		}
+		return "", ""
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		return "", ""
+	case reflect.String:
+		if _, ok := raw.(string); !ok {
+			return path, "a string"
+		}
+	case reflect.Bool:
+		if _, ok := raw.(bool); !ok {
+			return path, "true or false"
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		if _, ok := raw.(float64); !ok {
+			return path, "a number"
+		}
+	case reflect.Slice, reflect.Array:
+		a, ok := raw.([]any)
+		if !ok {
+			return path, "an array"
+		}
+		for i, v := range a {
+			if f, w := mistyped(v, t.Elem(), path+"["+strconv.Itoa(i)+"]"); w != "" {
+				return f, w
+			}
+		}
+	case reflect.Map:
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return path, "an object"
+		}
+		for k, v := range m {
+			if f, w := mistyped(v, t.Elem(), join(path, k)); w != "" {
+				return f, w
+			}
+		}
+	case reflect.Struct:
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return path, "an object"
+		}
+		fields := jsonFields(t)
+		for k, v := range m {
+			if ft, ok := fields[k]; ok {
+				if f, w := mistyped(v, ft, join(path, k)); w != "" {
+					return f, w
+				}
+			}
+		}
+	}
+	return "", ""
 }

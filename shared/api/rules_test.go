@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -271,5 +272,62 @@ func TestContendedConversionsUnderAShortDeadlineAnswer503NeverATimeout(t *testin
 	counts, _ := adv["counts"].(map[string]any)
 	if len(l.events) != n || fmt.Sprint(counts["purchase"]) != fmt.Sprint(n) {
 		t.Fatalf("after retries: %d events, standing %v; want %d", len(l.events), adv["counts"], n)
+	}
+}
+
+// Item 8.
+func TestBadJSONIsRefusedWithTheFieldNamedAndNothingStored(t *testing.T) {
+	s := newStack(t)
+	code := s.setup(tieredProgram())
+	cases := []struct {
+		name, method, path, body string
+		field                    string
+	}{
+		{"raw invalid UTF-8", "PUT", "/customers/zed", "{\"name\":\"Ann \xff\xfe Lee\"}", ""},
+		{"a lone surrogate", "PUT", "/customers/zed", `{"name":"Ann \ud800 Lee"}`, ""},
+		{"a lone low surrogate", "PUT", "/customers/zed", `{"name":"Ann \udc00 Lee"}`, ""},
+		{"a duplicate key", "PUT", "/customers/zed", `{"name":"Ann","name":"Bob"}`, "name"},
+		{"a duplicate nested key", "POST", "/referrals", `{"code":"` + code + `","referee":{"id":"zed","id":"zed2"}}`, "referee.id"},
+		{"a number for a time", "PUT", "/customers/zed", `{"firstPurchaseAt":1700000000}`, "firstPurchaseAt"},
+		{"a string for a number in a list", "PUT", "/programs/p2", `{"name":"x","currency":"USD","landingUrl":"https://x.example","milestones":["purchase"],` +
+			`"advocateRewards":[{"milestone":"purchase","type":"fixed","kind":"cash","amount":"ten"}]}`, "advocateRewards[0].amount"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st, b := s.do(c.method, c.path, c.body)
+			msg, _ := b["error"].(map[string]any)["message"].(string)
+			if st != 400 || errCode(b) != "invalid_request" || errField(b) != c.field {
+				t.Fatalf("%d %v, want 400 invalid_request field %q", st, b, c.field)
+			}
+			for _, goType := range []string{"Time.UnmarshalJSON", "int64", "Go value", "json:"} {
+				if strings.Contains(msg, goType) {
+					t.Fatalf("the message leaks a Go type: %q", msg)
+				}
+			}
+		})
+	}
+	if st, _ := s.do("GET", "/customers/zed", nil); st != 404 {
+		t.Fatalf("a refused body stored a customer: %d", st)
+	}
+	// A pair of surrogates is a valid character.
+	if st, b := s.do("PUT", "/customers/zed", `{"name":"Ann \ud83d\ude00 Lee"}`); st != 201 || b["name"] != "Ann 😀 Lee" {
+		t.Fatalf("a surrogate pair: %d %v", st, b)
+	}
+	// The reversal reason limit is the documented 200 characters.
+	refer(s, code, "bo")
+	purchase(s, "o-1", "bo")
+	if st, b := s.doAs("server", "POST", "/conversions/o-1/reverse", map[string]any{"reason": strings.Repeat("r", 201)}); st != 400 || errField(b) != "reason" {
+		t.Fatalf("a 201-character reason: %d %v", st, b)
+	}
+	// The share URL keeps ?ref= before a fragment; a taken vanity code names its field.
+	p := tieredProgram()
+	p["landingUrl"] = "https://shop.example.com/invite#top"
+	s.do("PUT", "/programs/p3", p)
+	if _, c := s.do("POST", "/programs/p3/codes", map[string]any{"customerId": "ana", "code": "ANA-TOP"}); c["shareUrl"] != "https://shop.example.com/invite?ref=ANA-TOP#top" {
+		t.Fatalf("share URL %v", c["shareUrl"])
+	}
+	s.do("PUT", "/customers/bea", map[string]any{"name": "Bea"})
+	if st, b := s.do("POST", "/programs/p3/codes", map[string]any{"customerId": "bea", "code": "ANA-TOP"}); st != 409 || errCode(b) != "code_taken" || errField(b) != "code" {
+		t.Fatalf("a taken vanity code: %d %v", st, b)
 	}
 }

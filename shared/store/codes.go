@@ -155,7 +155,7 @@ func (s *Store) CreateCode(ctx context.Context, p *referral.Program, customerID,
 			return s.codeOf(ctx, p, stored.Code, vanity, now)
 		case reasons != nil && reasons[0] == "ConditionalCheckFailed":
 			if vanity != "" {
-				return CodeRecord{}, false, referral.ErrCodeTaken
+				return CodeRecord{}, false, referral.ErrCodeTaken.At("code")
 			}
 			if attempt >= 3 { // 50 random bits colliding thrice means something else is wrong
 				return CodeRecord{}, false, fmt.Errorf("create code: %d collisions in a row", attempt)
@@ -177,7 +177,7 @@ func (s *Store) existingCode(ctx context.Context, p *referral.Program, raw map[s
 // codeOf reads the advocate's existing code; asking for a different vanity code is a conflict.
 func (s *Store) codeOf(ctx context.Context, p *referral.Program, code, vanity string, now time.Time) (CodeRecord, bool, error) {
 	if vanity != "" && vanity != code {
-		return CodeRecord{}, false, referral.ErrCodeTaken.With(fmt.Sprintf("the advocate already has the code %s in this program", code), nil)
+		return CodeRecord{}, false, referral.ErrCodeTaken.With(fmt.Sprintf("the advocate already has the code %s in this program", code), nil).At("code")
 	}
 	var it codeItem
 	found, err := s.getItem(ctx, codePK(code), codeSK, &it)

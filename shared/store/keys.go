@@ -24,7 +24,7 @@
 //	contest           PROGRAM#<pid>        CONTEST#<YYYY-MM>       -                       -
 //	referee email     REFEREEEMAIL#<pid>#<sha256 of the normalized address>  REFEREEEMAIL
 //
-// GSI3 lists by program (projection ALL):
+// GSI3 keys (lists by program; the index itself comes with the routes that query it):
 //
 //	referral          GSI3PK PROGRAMREFERRALS#<pid>    GSI3SK <createdAt>#<referee>   (read newest first)
 //	reward            GSI3PK RQ#<pid>#<queue>          GSI3SK <due>#<rewardId>
