@@ -215,7 +215,7 @@ func TestErrorCodes(t *testing.T) {
 		{"unknown program", "server", "GET", "/programs/nope", nil, 404, "program_not_found", ""},
 		{"unknown customer", "server", "GET", "/customers/nope", nil, 404, "customer_not_found", ""},
 		{"code for unknown customer", "server", "POST", "/programs/p1/codes", map[string]any{"customerId": "nope"}, 404, "customer_not_found", ""},
-		{"vanity code taken", "server", "POST", "/programs/newonly/codes", map[string]any{"customerId": "bo", "code": code}, 409, "code_taken", ""},
+		{"vanity code taken", "server", "POST", "/programs/newonly/codes", map[string]any{"customerId": "bo", "code": code}, 409, "code_taken", "code"},
 		{"bad vanity code", "server", "POST", "/programs/p1/codes", map[string]any{"customerId": "bo", "code": "a b"}, 400, "invalid_request", "code"},
 		{"bad id", "server", "GET", "/customers/" + strings.Repeat("x", 129), nil, 400, "invalid_request", "customerId"},
 		{"bad limit", "server", "GET", "/customers/ana/rewards?limit=0", nil, 400, "invalid_request", "limit"},

@@ -156,7 +156,7 @@ func (c *Conversions) settle(ctx context.Context, in ConversionRequest, st Recor
 	busy := referral.ErrUnavailable.With("the conversion could not be recorded in time; retry with the same eventId", nil)
 	if dl, ok := ctx.Deadline(); ok { // the read must not eat the last second either
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-time.Second))
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-settleMargin))
 		defer cancel()
 	}
 	if ctx.Err() != nil {

@@ -35,6 +35,10 @@ func backoff(ctx context.Context, attempt int) error {
 // answers (503 with Retry-After at worst) at least a second before Lambda would time it out.
 const ReplyMargin = 1500 * time.Millisecond
 
+// settleMargin is when the last read of a conversion that ran out of time must be done: a
+// quarter second after the work stopped, still more than a second before the deadline.
+const settleMargin = 1250 * time.Millisecond
+
 // budget is ctx ending ReplyMargin before ctx's deadline, for work that retries; ctx itself
 // stays usable for the answer.
 func budget(ctx context.Context) (context.Context, context.CancelFunc) {
