@@ -33,11 +33,12 @@ func backoff(ctx context.Context, attempt int) error {
 
 // ReplyMargin is how long before its deadline a function stops working on a request, so it
 // answers (503 with Retry-After at worst) at least a second before Lambda would time it out.
-const ReplyMargin = 1500 * time.Millisecond
+const ReplyMargin = 2 * time.Second
 
 // settleMargin is when the last read of a conversion that ran out of time must be done: a
-// quarter second after the work stopped, still more than a second before the deadline.
-const settleMargin = 1250 * time.Millisecond
+// half second after the work stopped, still well over a second before the deadline (a busy
+// machine is slow to hand the answer back).
+const settleMargin = 1500 * time.Millisecond
 
 // budget is ctx ending ReplyMargin before ctx's deadline, for work that retries; ctx itself
 // stays usable for the answer.
