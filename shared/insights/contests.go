@@ -31,7 +31,8 @@ func MaxPrizeRank(p *referral.Program) int {
 
 // Awards gives each prize of the program to the advocate ranked there in entries (ranked 1..n,
 // ties already broken): one advocate reward per prize, in the ledger's shape with rule
-// "contest", pending for the program's hold period like any other reward. Prizes below the
+// "contest", held for the program's hold period like any other reward (approved at once
+// without one) and delivered by the prize's provider. Prizes below the
 // last ranked advocate are not given. Prize rewards are outside the per-advocate limits, which
 // cap what conversions earn.
 func Awards(p *referral.Program, period string, entries []store.LeaderboardEntry, now time.Time) ([]store.ContestAward, []referral.Reward) {
@@ -45,7 +46,7 @@ func Awards(p *referral.Program, period string, entries []store.LeaderboardEntry
 		e := entries[z.Rank-1]
 		r := referral.Reward{RewardID: referral.NewID(now), ProgramID: p.ProgramID, CustomerID: e.AdvocateID,
 			Role: referral.RoleAdvocate, Rule: RuleContest, Kind: z.Kind, Description: z.Description, Charity: z.Charity,
-			Status: referral.RewardPending, CreatedAt: now, AvailableAt: now.AddDate(0, 0, p.HoldDays)}
+			Status: referral.InitialStatus(p, false), CreatedAt: now, AvailableAt: now.AddDate(0, 0, p.HoldDays)}
 		if r.Description == "" {
 			r.Description = fmt.Sprintf("rank %d in the %s contest", z.Rank, period)
 		}
@@ -56,6 +57,7 @@ func Awards(p *referral.Program, period string, entries []store.LeaderboardEntry
 			t := now.AddDate(0, 0, p.RewardExpiresInDays)
 			r.ExpiresAt = &t
 		}
+		r = r.Deliver(p, z.DeliveryOf(), now)
 		awards = append(awards, store.ContestAward{Rank: z.Rank, CustomerID: e.AdvocateID, Conversions: e.Conversions, RewardID: r.RewardID})
 		rewards = append(rewards, r)
 	}

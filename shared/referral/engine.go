@@ -232,7 +232,7 @@ func newReward(p *Program, r Rule, a award, role, customer string, in Evaluation
 		t := now.AddDate(0, 0, p.RewardExpiresInDays)
 		rw.ExpiresAt = &t
 	}
-	return rw
+	return rw.Deliver(p, r.DeliveryOf(), now)
 }
 
 // addSaturating adds two non-negative amounts; the running total only feeds the amount limit,

@@ -18,6 +18,9 @@ type Customer struct {
 	PurchaseCount   int        `json:"purchaseCount"`
 	FirstPurchaseAt *time.Time `json:"firstPurchaseAt"`
 	MarketingOptOut bool       `json:"marketingOptOut"`
+	// StripeCustomerID is the customer's id in the merchant's Stripe account (cus_…), for
+	// programs whose rewards Stripe delivers.
+	StripeCustomerID string `json:"stripeCustomerId,omitempty"`
 	// Blocked customers can neither refer nor be referred (PUT /blocklist/{customerId}).
 	Blocked   bool      `json:"blocked"`
 	CreatedAt time.Time `json:"createdAt"`
@@ -56,6 +59,9 @@ type Referral struct {
 	Stage                string     `json:"stage"`
 	CreatedAt            time.Time  `json:"createdAt"`
 	AttributionExpiresAt *time.Time `json:"attributionExpiresAt"`
+	// FriendCoupon is the friend's promotion code, in programs whose friend offer Stripe
+	// delivers.
+	FriendCoupon *FriendCoupon `json:"friendCoupon,omitempty"`
 }
 
 // Conversion is a milestone event for a referee, with the engine's decision record.
@@ -133,13 +139,20 @@ const (
 	FulfilmentFailed  = "failed"
 )
 
-// Fulfilment is the delivery of a reward by a provider (manual, coupon_pool, stripe).
+// Fulfilment is the delivery of a reward by a provider (coupon_pool, stripe): pending until
+// the provider delivered it (done, with its reference: the coupon code, the Stripe balance
+// transaction or promotion code) or could not (failed, with the reason). At is when it last
+// changed. Auto marks a reward the scheduler fulfils (its program fulfils automatically).
+// Reversal is the taking back of a delivered credit after the reward was reversed.
 type Fulfilment struct {
 	Provider  string     `json:"provider"`
+	Pool      string     `json:"pool,omitempty"`
 	Status    string     `json:"status"`
 	Reference string     `json:"reference,omitempty"`
 	Reason    string     `json:"reason,omitempty"`
 	At        *time.Time `json:"at,omitempty"`
+	Auto      bool       `json:"auto,omitempty"`
+	Reversal  *Reversal  `json:"reversal,omitempty"`
 }
 
 // EffectiveStatus is the status a reward has at now: a pending reward whose hold has passed is

@@ -45,8 +45,12 @@ type Program struct {
 	Limits                Limits       `json:"limits"`
 	Contest               Contest      `json:"contest"`
 	Emails                Emails       `json:"emails"`
-	CreatedAt             time.Time    `json:"createdAt"`
-	UpdatedAt             time.Time    `json:"updatedAt"`
+	// AutoFulfil has the scheduler deliver rewards through their provider as soon as they
+	// are approved (manual rewards still wait for the merchant's reference).
+	AutoFulfil bool           `json:"autoFulfil"`
+	Stripe     StripeSettings `json:"stripe"`
+	CreatedAt  time.Time      `json:"createdAt"`
+	UpdatedAt  time.Time      `json:"updatedAt"`
 	// EndedAt is when an admin last paused or archived the program (nil while it is active);
 	// honorReferralsDays counts from it. It is set by the API, not by the PUT body.
 	EndedAt *time.Time `json:"endedAt"`
@@ -72,6 +76,8 @@ type Rule struct {
 	Kind        string `json:"kind"`
 	Description string `json:"description,omitempty"`
 	Charity     string `json:"charity,omitempty"`
+	// Fulfilment is how the rule's rewards are delivered (manual when absent).
+	Fulfilment *Delivery `json:"fulfilment,omitempty"`
 }
 
 // Tier is one step of a tiered rule: Amount for counts up to UpTo (inclusive); UpTo 0 = no upper bound.
@@ -95,10 +101,16 @@ type Limits struct {
 	MaxConversionsPerAdvocatePerDay int   `json:"maxConversionsPerAdvocatePerDay"`
 }
 
-// Contest lists the prizes awarded to the top ranks of a period's leaderboard.
+// Contest lists the prizes awarded to the top ranks of a period's leaderboard. The scheduler
+// closes a month's contest CloseAfterHours after the month ends.
 type Contest struct {
-	Prizes []Prize `json:"prizes"`
+	Prizes          []Prize `json:"prizes"`
+	CloseAfterHours int     `json:"closeAfterHours"`
 }
+
+// DefaultContestCloseAfterHours is when a month's contest closes by itself when the program
+// does not say.
+const DefaultContestCloseAfterHours = 24
 
 // Prize is awarded to the advocate at Rank when a contest period is closed.
 type Prize struct {
@@ -107,6 +119,8 @@ type Prize struct {
 	Amount      int64  `json:"amount,omitempty"`
 	Description string `json:"description,omitempty"`
 	Charity     string `json:"charity,omitempty"`
+	// Fulfilment is how the prize is delivered (manual when absent).
+	Fulfilment *Delivery `json:"fulfilment,omitempty"`
 }
 
 // Emails holds a program's email settings.
@@ -170,6 +184,12 @@ func (p *Program) Normalize() {
 	}
 	if p.BlockedEmailDomains == nil {
 		p.BlockedEmailDomains = []string{}
+	}
+	if p.Contest.CloseAfterHours == 0 {
+		p.Contest.CloseAfterHours = DefaultContestCloseAfterHours
+	}
+	if p.Stripe.CustomerIDField == "" {
+		p.Stripe.CustomerIDField = StripeFieldStripeCustomerID
 	}
 }
 

@@ -21,6 +21,8 @@ const (
 	maxPrizes         = 100
 	maxURLLength      = 2048
 	maxBlockedDomains = 100
+	// maxContestCloseAfterHours: a month's contest closes by itself within 30 days of its end.
+	maxContestCloseAfterHours = 720
 )
 
 var (
@@ -103,15 +105,29 @@ func (p *Program) Validate() error {
 	for _, side := range []struct {
 		field string
 		rules []Rule
-	}{{"advocateRewards", p.AdvocateRewards}, {"refereeRewards", p.RefereeRewards}} {
+		role  string
+	}{{"advocateRewards", p.AdvocateRewards, RoleAdvocate}, {"refereeRewards", p.RefereeRewards, RoleReferee}} {
 		if len(side.rules) > maxRulesPerSide {
 			return Invalid(side.field, "at most %d rules per side", maxRulesPerSide)
 		}
 		for i, r := range side.rules {
-			if err := p.validateRule(fmt.Sprintf("%s[%d]", side.field, i), r); err != nil {
+			path := fmt.Sprintf("%s[%d]", side.field, i)
+			if err := p.validateRule(path, r); err != nil {
+				return err
+			}
+			if err := validateDelivery(path, side.role, r); err != nil {
 				return err
 			}
 		}
+	}
+	if err := p.checkStripeFriendOffer(); err != nil {
+		return err
+	}
+	switch p.Stripe.CustomerIDField {
+	case "", StripeFieldStripeCustomerID, StripeFieldCustomerID:
+	default:
+		return Invalid("stripe.customerIdField", "stripe.customerIdField must be %s (the customer's stripeCustomerId attribute) or %s (our customer id is the Stripe customer id)",
+			StripeFieldStripeCustomerID, StripeFieldCustomerID)
 	}
 
 	if len(p.Multipliers) > maxMultipliers {
@@ -163,6 +179,12 @@ func (p *Program) Validate() error {
 		if err := checkText(field+".description", z.Description, 500, false); err != nil {
 			return err
 		}
+		if err := validateDelivery(field, RoleAdvocate, Rule{Type: RuleFixed, Kind: z.Kind, Amount: z.Amount, Fulfilment: z.Fulfilment}); err != nil {
+			return err
+		}
+	}
+	if err := checkRange("contest.closeAfterHours", int64(p.Contest.CloseAfterHours), 0, maxContestCloseAfterHours); err != nil {
+		return err
 	}
 
 	e := p.Emails
