@@ -18,6 +18,12 @@ var destructiveAllowed = map[string]map[string]string{
 	"InsightsStreamFunction": {
 		"dynamodb:DeleteItem": "a leaderboard entry whose every counted conversion was reversed is deleted, in the stats transaction and conditional on its version",
 	},
+	"RewardsFunction": {
+		"dynamodb:DeleteItem": "drawing a coupon code deletes its available item (only if it exists) in the transaction that puts it back as used and records the reward fulfilled",
+	},
+	"SchedulerFunction": {
+		"dynamodb:DeleteItem": "drawing a coupon code deletes its available item (only if it exists) in the transaction that puts it back as used and records the reward fulfilled",
+	},
 }
 
 // readOnlyFunctions are functions without GET-only routes that must still only read.

@@ -53,6 +53,8 @@ var runtimeVariables = map[string]bool{"_HANDLER": true, "_X_AMZN_TRACE_ID": tru
 // reading one of these through it fails.
 var devOnlyVariables = map[string]string{
 	"UNSUBSCRIBE_SECRET": "the unsubscribe signing key itself, for tests and sam local invoke; a stack reads UNSUBSCRIBE_SECRET_ARN",
+	"STRIPE_SECRET_KEY":  "the Stripe key itself, for stripe-mock under make dev and sam local invoke; a stack reads STRIPE_SECRET_ARN",
+	"STRIPE_API_URL":     "where stripe-mock listens, under make dev and sam local invoke; a stack calls Stripe's API",
 }
 
 func loadTemplate(t *testing.T) *samtemplate.Template {

@@ -35,6 +35,8 @@ type CustomerInput struct {
 	PurchaseCount   int        `json:"purchaseCount"`
 	FirstPurchaseAt *time.Time `json:"firstPurchaseAt"`
 	MarketingOptOut *bool      `json:"marketingOptOut"`
+	// StripeCustomerID links the customer to the merchant's Stripe account (cus_…).
+	StripeCustomerID string `json:"stripeCustomerId"`
 }
 
 func (in *CustomerInput) validate(now time.Time) error {
@@ -57,6 +59,11 @@ func (in *CustomerInput) validate(now time.Time) error {
 	case referral.SegmentCurrent, referral.SegmentPast:
 	default:
 		return referral.Invalid("segment", "must be current or past")
+	}
+	if in.StripeCustomerID != "" {
+		if err := referral.ValidStripeCustomerID("stripeCustomerId", in.StripeCustomerID); err != nil {
+			return err
+		}
 	}
 	if in.PurchaseCount < 0 || in.PurchaseCount > 1_000_000 {
 		return referral.Invalid("purchaseCount", "must be from 0 to 1000000")
@@ -85,7 +92,7 @@ func (h *Customers) put(ctx context.Context, req Request) (Response, error) {
 	}
 	c, created, err := h.Store.PutCustomer(ctx, id, store.CustomerUpdate{Email: in.Email, Name: in.Name,
 		Locale: in.Locale, Segment: in.Segment, PurchaseCount: in.PurchaseCount,
-		FirstPurchaseAt: in.FirstPurchaseAt, MarketingOptOut: in.MarketingOptOut})
+		FirstPurchaseAt: in.FirstPurchaseAt, MarketingOptOut: in.MarketingOptOut, StripeCustomerID: in.StripeCustomerID})
 	if err != nil {
 		return Response{}, err
 	}

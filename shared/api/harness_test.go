@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/referral/referrals/devkit/dynamotest"
+	"github.com/referral/referrals/shared/fulfil"
 	"github.com/referral/referrals/shared/store"
 )
 
@@ -23,6 +24,7 @@ type stack struct {
 	t       testing.TB
 	db      *dynamotest.DB
 	store   *store.Store
+	fulfil  *fulfil.Service    // Stripe is not configured until a test points it at stripe-mock
 	routers map[string]*Router // route key → router
 	mu      sync.Mutex
 	now     time.Time
@@ -41,11 +43,12 @@ func newStackOn(t testing.TB, db *dynamotest.DB) *stack {
 	st := &stack{t: t, db: db, now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
 	st.store = store.New(st.db.Client, st.db.Table, st.clock)
 	programs := &store.ProgramCache{Store: st.store, TTL: 0}
+	st.fulfil = &fulfil.Service{Store: st.store, Programs: programs, Log: quietLog}
 	st.routers = map[string]*Router{}
 	for _, r := range []*Router{
 		NewPrograms(st.store, quietLog), NewCustomers(st.store, quietLog), NewCodes(st.store, programs, quietLog),
-		NewPublicCodes(st.store, programs, quietLog), NewReferrals(st.store, programs, quietLog),
-		NewConversions(st.store, programs, quietLog), NewRewards(st.store, quietLog),
+		NewPublicCodes(st.store, programs, quietLog), NewReferrals(st.store, programs, st.fulfil, quietLog),
+		NewConversions(st.store, programs, quietLog), NewRewards(st.store, st.fulfil, quietLog), NewCouponPools(st.store, quietLog),
 		NewKeys(st.store, quietLog),
 		NewAsks(st.store, programs, quietLog), NewUnsubscribe(st.store, sampleSigner, quietLog),
 		NewInsights(st.store, programs, quietLog),

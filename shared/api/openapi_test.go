@@ -429,7 +429,8 @@ func TestHandlersAnswerWhatOpenAPISays(t *testing.T) {
 	c.call(admin, "POST", "/rewards/"+order1Reward+"/approve", nil, 409)
 	c.call(server, "POST", "/rewards/"+order1Reward+"/fulfill", fulfil, 403)
 	c.bad(public, "POST", "/rewards/"+order1Reward+"/fulfill", fulfil, 401)
-	c.bad(admin, "POST", "/rewards/"+order1Reward+"/fulfill", map[string]any{}, 400)
+	c.bad(admin, "POST", "/rewards/"+order1Reward+"/fulfill", map[string]any{"reference": ""}, 400)
+	c.call(admin, "POST", "/rewards/"+order1Reward+"/fulfill", map[string]any{}, 400) // a manual reward needs its reference
 	c.call(admin, "POST", "/rewards/NOPE/fulfill", fulfil, 404)
 	c.call(admin, "POST", "/rewards/NOPE/approve", nil, 404)
 	s.advance(15 * 24 * time.Hour)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/referral/referrals/devkit/dynamotest"
 	"github.com/referral/referrals/devkit/streamtest"
+	"github.com/referral/referrals/shared/fulfil"
 	"github.com/referral/referrals/shared/insights"
 	"github.com/referral/referrals/shared/metrics"
 	"github.com/referral/referrals/shared/platform"
@@ -80,9 +81,9 @@ func (e *perfEnv) container(routeKey string) *Router {
 	case strings.HasPrefix(routeKey, "GET /codes/"), strings.HasPrefix(routeKey, "GET /r/"):
 		r = NewPublicCodes(e.store, programs, quietLog)
 	case strings.HasSuffix(routeKey, "/referrals"):
-		r = NewReferrals(e.store, programs, quietLog)
+		r = NewReferrals(e.store, programs, &fulfil.Service{Store: e.store, Programs: programs, Log: quietLog}, quietLog)
 	case strings.HasSuffix(routeKey, "/rewards"):
-		r = NewRewards(e.store, quietLog)
+		r = NewRewards(e.store, &fulfil.Service{Store: e.store, Programs: programs, Log: quietLog}, quietLog)
 	case strings.Contains(routeKey, "/customers/"):
 		r = NewCustomers(e.store, quietLog)
 	case strings.Contains(routeKey, "/stats"), strings.Contains(routeKey, "/leaderboard"):

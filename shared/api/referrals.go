@@ -15,11 +15,18 @@ import (
 type Referrals struct {
 	Store    *store.Store
 	Programs *store.ProgramCache
+	Coupons  FriendCoupons
 }
 
-// NewReferrals returns the referrals function's router.
-func NewReferrals(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
-	h := &Referrals{Store: s, Programs: programs}
+// FriendCoupons make a referred friend's promotion code (*fulfil.Service).
+type FriendCoupons interface {
+	FriendCoupon(ctx context.Context, p *referral.Program, r referral.Referral) (referral.Referral, error)
+}
+
+// NewReferrals returns the referrals function's router; friends' promotion codes are made
+// through coupons.
+func NewReferrals(s *store.Store, programs *store.ProgramCache, coupons FriendCoupons, log *slog.Logger) *Router {
+	h := &Referrals{Store: s, Programs: programs, Coupons: coupons}
 	return NewRouter(log,
 		Route{"POST /referrals", auth.ScopeServer, h.create},
 		Route{"GET /customers/{customerId}/referrals", auth.ScopeServer, h.list},
@@ -78,9 +85,18 @@ func (h *Referrals) create(ctx context.Context, req Request) (Response, error) {
 	} else if !channelRE.MatchString(in.Channel) {
 		return Response{}, referral.Invalid("channel", "must be a short lower-case word like email, link or sms")
 	}
-	r, err := h.Store.CreateReferral(ctx, store.NewReferral{Code: code, Channel: in.Channel,
-		Referee: store.Referee{ID: in.Referee.ID, Email: in.Referee.Email, Name: in.Referee.Name, Locale: in.Referee.Locale}}, h.Programs)
+	rc, err := h.Store.ReadReferralCode(ctx, code, h.Programs)
 	if err != nil {
+		return Response{}, err
+	}
+	r, _, err := h.Store.Attribute(ctx, rc, store.NewReferral{Code: code, Channel: in.Channel,
+		Referee: store.Referee{ID: in.Referee.ID, Email: in.Referee.Email, Name: in.Referee.Name, Locale: in.Referee.Locale}})
+	if err != nil {
+		return Response{}, err
+	}
+	// The friend's Stripe promotion code, made now so they can use it at checkout; the
+	// referral stands whether Stripe answers or not (friendCoupon says which).
+	if r, err = h.Coupons.FriendCoupon(ctx, &rc.Program, r); err != nil {
 		return Response{}, err
 	}
 	return JSON(http.StatusCreated, r), nil

@@ -4,20 +4,29 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 )
 
-// Rewards serves GET /customers/{customerId}/rewards and POST /rewards/{rewardId}/fulfill|approve.
-type Rewards struct {
-	Store *store.Store
+// Fulfiller fulfils rewards: manually with the merchant's reference, or through the reward's
+// provider (*fulfil.Service). An interface, so that only the functions that deliver rewards
+// link the providers' clients.
+type Fulfiller interface {
+	Fulfil(ctx context.Context, rewardID, reference string) (referral.Reward, error)
 }
 
-// NewRewards returns the rewards function's router.
-func NewRewards(s *store.Store, log *slog.Logger) *Router {
-	h := &Rewards{Store: s}
+// Rewards serves GET /customers/{customerId}/rewards and POST /rewards/{rewardId}/fulfill|approve.
+type Rewards struct {
+	Store  *store.Store
+	Fulfil Fulfiller
+}
+
+// NewRewards returns the rewards function's router; fulfilments go through svc.
+func NewRewards(s *store.Store, svc Fulfiller, log *slog.Logger) *Router {
+	h := &Rewards{Store: s, Fulfil: svc}
 	return NewRouter(log,
 		Route{"GET /customers/{customerId}/rewards", auth.ScopeServer, h.list},
 		Route{"POST /rewards/{rewardId}/fulfill", auth.ScopeAdmin, h.fulfill},
@@ -48,7 +57,9 @@ func (h *Rewards) list(ctx context.Context, req Request) (Response, error) {
 	return JSON(http.StatusOK, RewardList{Rewards: rs, Totals: totals, NextCursor: next}), nil
 }
 
-// FulfillInput is the body of POST /rewards/{rewardId}/fulfill.
+// FulfillInput is the body of POST /rewards/{rewardId}/fulfill: the merchant's reference for
+// a manual reward; nothing (no body, or {}) for a provider's reward, which is delivered (or
+// its failed delivery retried) now.
 type FulfillInput struct {
 	Reference string `json:"reference"`
 }
@@ -59,16 +70,20 @@ func (h *Rewards) fulfill(ctx context.Context, req Request) (Response, error) {
 		return Response{}, err
 	}
 	var in FulfillInput
-	if err := decode(req, &in); err != nil {
+	if b, err := body(req); err != nil {
 		return Response{}, err
+	} else if len(strings.TrimSpace(string(b))) > 0 {
+		if err := decode(req, &in); err != nil {
+			return Response{}, err
+		}
 	}
-	if in.Reference == "" || len(in.Reference) > 200 {
-		return Response{}, referral.Invalid("reference", "is required: the gift card number, coupon or payout id (at most 200 characters)")
+	if len(in.Reference) > 200 {
+		return Response{}, referral.Invalid("reference", "the gift card number, coupon or payout id is at most 200 characters")
 	}
 	if err := validName("reference", in.Reference); err != nil {
 		return Response{}, err
 	}
-	r, err := h.Store.FulfillReward(ctx, id, in.Reference)
+	r, err := h.Fulfil.Fulfil(ctx, id, in.Reference)
 	if err != nil {
 		return Response{}, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/referral/referrals/devkit/streamtest"
 	"github.com/referral/referrals/shared/api"
 	"github.com/referral/referrals/shared/email"
+	"github.com/referral/referrals/shared/fulfil"
 	"github.com/referral/referrals/shared/store"
 	"github.com/referral/referrals/shared/unsubscribe"
 )
@@ -71,7 +72,7 @@ func newEnv(t *testing.T) *env {
 	e.routers = map[string]*api.Router{}
 	for _, r := range []*api.Router{
 		api.NewPrograms(e.store, logger), api.NewCustomers(e.store, logger), api.NewCodes(e.store, programs, logger),
-		api.NewReferrals(e.store, programs, logger), api.NewConversions(e.store, programs, logger),
+		api.NewReferrals(e.store, programs, &fulfil.Service{Store: e.store, Programs: programs, Log: logger}, logger), api.NewConversions(e.store, programs, logger),
 		api.NewAsks(e.store, programs, logger), api.NewUnsubscribe(e.store, e.signer, logger),
 	} {
 		for _, rt := range r.Routes() {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -20,7 +21,20 @@ const (
 	DynamoDBRetries    = "DynamoDBRetries"    // round trips beyond the first of each call
 	ContentionRetries  = "ContentionRetries"  // conversion transactions retried after a version conflict
 	EmailsSent         = "EmailsSent"
+
+	// Fulfilment and the scheduler (emitted only by the functions that do them).
+	RewardsDelivered = "RewardsDelivered" // rewards a provider delivered (coupon drawn, Stripe credit or promotion code)
+	DeliveriesFailed = "DeliveriesFailed" // deliveries that ended failed after the provider's retries (alarmed)
+	CouponPoolEmpty  = "CouponPoolEmpty"  // rewards that found their coupon pool empty (alarmed)
+	CreditsTakenBack = "CreditsTakenBack" // delivered Stripe credits taken back after a reversal
+	RewardsApproved  = "RewardsApproved"  // pending rewards the scheduler approved at the end of their hold
+	RewardsExpired   = "RewardsExpired"   // unfulfilled rewards the scheduler expired
+	ContestsClosed   = "ContestsClosed"   // contests the scheduler closed
+	SchedulerBacklog = "SchedulerBacklog" // 1 when a run stopped at its bounds with due work left for the next run
 )
+
+// baseCounters are in every invocation's metrics line; other counters only when counted.
+var baseCounters = []string{DynamoDBCalls, DynamoDBRoundTrips, DynamoDBRetries, ContentionRetries, EmailsSent}
 
 // Namespace is the CloudWatch namespace of every metric.
 const Namespace = "Referrals"
@@ -108,7 +122,16 @@ func (e *Emitter) Emit(c *Counters, start time.Time, duration time.Duration, col
 		"Duration":  float64(duration.Microseconds()) / 1000,
 		"ColdStart": coldStart,
 	}
-	names := []string{DynamoDBCalls, DynamoDBRoundTrips, DynamoDBRetries, ContentionRetries, EmailsSent}
+	names := append([]string(nil), baseCounters...)
+	if c != nil {
+		c.mu.Lock()
+		for n := range c.n {
+			if !slices.Contains(baseCounters, n) {
+				names = append(names, n)
+			}
+		}
+		c.mu.Unlock()
+	}
 	if retries := c.Get(DynamoDBRoundTrips) - c.Get(DynamoDBCalls); retries > 0 {
 		c.Add(DynamoDBRetries, retries-c.Get(DynamoDBRetries))
 	}

@@ -238,15 +238,23 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 		RefereeID: in.RefereeID, AdvocateID: ref.AdvocateID, Milestone: in.Milestone, Amount: in.Amount, Counted: out.Counted,
 		PayloadHash: in.PayloadHash, Thresholds: out.Thresholds, CreatedAt: now}
 	items := []types.TransactWriteItem{{}} // the event goes first; it is filled in below
+	tookCoupon := false
 	for i := range res.Rewards {
 		r := &res.Rewards[i]
 		r.RewardID = referral.NewID(now)
+		if !tookCoupon && r.TakeFriendCoupon(ref.FriendCoupon) {
+			tookCoupon = true // the friend's reward gets the id its promotion code was made with
+		}
 		r.EventID = in.EventID
 		ev.RewardIDs = append(ev.RewardIDs, r.RewardID)
 		items = append(items, putNew(newRewardItem(*r)))
 	}
 	if out.Counted {
-		items = append(items, reachUpdate(p, ref, referral.Reached(ref.Reached, in.Milestone)), standingUpdate(adv, out.Advocate))
+		taker := ""
+		if tookCoupon {
+			taker = in.EventID
+		}
+		items = append(items, reachUpdateTaking(p, ref, referral.Reached(ref.Reached, in.Milestone), taker), standingUpdate(adv, out.Advocate))
 	}
 	if len(items) > 100 {
 		return res, false, referral.Invalid("", "this conversion would create %d rewards; a program may create at most 97 per conversion", len(res.Rewards))
@@ -321,9 +329,18 @@ func furthest(p *referral.Program, reached []string) string {
 
 // reachUpdate writes a referral's reached milestones and stage, if it is still at its version.
 func reachUpdate(p *referral.Program, ref referralItem, reached []string) types.TransactWriteItem {
+	return reachUpdateTaking(p, ref, reached, "")
+}
+
+// reachUpdateTaking is reachUpdate that also marks the referral's friend coupon taken by the
+// conversion eventID ("" = not taken).
+func reachUpdateTaking(p *referral.Program, ref referralItem, reached []string, eventID string) types.TransactWriteItem {
 	cond := expression.Name("version").Equal(expression.Value(ref.Version))
 	upd := expression.Set(expression.Name("stage"), expression.Value(furthest(p, reached))).
 		Set(expression.Name("version"), expression.Value(ref.Version+1))
+	if eventID != "" {
+		upd = upd.Set(expression.Name("friendCoupon.eventId"), expression.Value(eventID))
+	}
 	if len(reached) > 0 {
 		upd = upd.Set(expression.Name("reached"), expression.Value(reached))
 	} else { // NULL, not an empty list or REMOVE: minidyn mishandles both (docs/DATA-MODEL.md)
@@ -388,10 +405,18 @@ func (s *Store) tryReverse(ctx context.Context, eventID string, programs *Progra
 			Set(expression.Name("reversedAt"), expression.Value(now)), &notReversed)}
 	exists := expression.AttributeExists(expression.Name("PK"))
 	for _, r := range rewards {
-		items = append(items, update(rewardPK(r.RewardID), rewardSK,
-			requeue(expression.Set(expression.Name("previousStatus"), expression.Name("status")).
-				Set(expression.Name("status"), expression.Value(referral.RewardReversed)).
-				Set(expression.Name("updatedAt"), expression.Value(now)), r, referral.RewardReversed), &exists))
+		upd := expression.Set(expression.Name("previousStatus"), expression.Name("status")).
+			Set(expression.Name("status"), expression.Value(referral.RewardReversed)).
+			Set(expression.Name("updatedAt"), expression.Value(now))
+		if rev := r.ReversalOwed(now); rev != nil {
+			// A Stripe credit may have been delivered: the scheduler takes it back (or finds
+			// there is nothing to take back).
+			f := *r.Fulfilment
+			f.Reversal = rev
+			r.Fulfilment = &f
+			upd = upd.Set(expression.Name("fulfilment.reversal"), expression.Value(attrValue(rev)))
+		}
+		items = append(items, update(rewardPK(r.RewardID), rewardSK, requeue(upd, r, referral.RewardReversed), &exists))
 	}
 	if ev.Counted {
 		refKey, advKey := key(customerPK(ev.RefereeID), referralSK(ev.ProgramID)), key(customerPK(ev.AdvocateID), advocateSK(ev.ProgramID))

@@ -19,20 +19,21 @@ type customerItem struct {
 // CustomerUpdate is what PUT /customers/{id} may set. A nil MarketingOptOut keeps the stored
 // choice, so a merchant's sync cannot silently re-subscribe someone who opted out.
 type CustomerUpdate struct {
-	Email           string
-	Name            string
-	Locale          string
-	Segment         string
-	PurchaseCount   int
-	FirstPurchaseAt *time.Time
-	MarketingOptOut *bool
+	Email            string
+	Name             string
+	Locale           string
+	Segment          string
+	PurchaseCount    int
+	FirstPurchaseAt  *time.Time
+	MarketingOptOut  *bool
+	StripeCustomerID string
 }
 
 // PutCustomer creates or updates a customer (1 UpdateItem) and reports whether it is new.
 func (s *Store) PutCustomer(ctx context.Context, id string, u CustomerUpdate) (referral.Customer, bool, error) {
 	now := s.now()
 	c := referral.Customer{CustomerID: id, Email: u.Email, Name: u.Name, Locale: u.Locale, Segment: u.Segment,
-		PurchaseCount: u.PurchaseCount, FirstPurchaseAt: u.FirstPurchaseAt, UpdatedAt: now}
+		PurchaseCount: u.PurchaseCount, FirstPurchaseAt: u.FirstPurchaseAt, StripeCustomerID: u.StripeCustomerID, UpdatedAt: now}
 	if u.MarketingOptOut != nil {
 		c.MarketingOptOut = *u.MarketingOptOut
 	}

@@ -23,6 +23,9 @@
 //	applied fact      FACT#<factId>        FACT                    -                       -
 //	contest           PROGRAM#<pid>        CONTEST#<YYYY-MM>       -                       -
 //	referee email     REFEREEEMAIL#<pid>#<sha256 of the normalized address>  REFEREEEMAIL
+//	coupon pool       POOL#<pool>          POOL                    -                       -
+//	pool code (free)  POOL#<pool>          AVAILABLE#<code>        -                       -
+//	pool code (used)  POOL#<pool>          USED#<code>             -                       -
 //
 // GSI3 keys (lists by program; the index itself comes with the routes that query it):
 //
@@ -56,6 +59,8 @@ const (
 	TypeReward   = "reward"
 	// TypeRefereeEmail reserves a normalized referee email in a program.
 	TypeRefereeEmail = "referee-email"
+	TypeCouponPool   = "coupon-pool"
+	TypeCouponCode   = "coupon-code"
 )
 
 // The table's secondary indexes.
@@ -132,7 +137,7 @@ const QueueFailed = "failed"
 
 // rewardQueue is the queue a reward is listed in.
 func rewardQueue(r referral.Reward) string {
-	if r.Fulfilment != nil && r.Fulfilment.Status == referral.FulfilmentFailed {
+	if r.Status == referral.RewardApproved && r.Fulfilment != nil && r.Fulfilment.Status == referral.FulfilmentFailed {
 		return QueueFailed
 	}
 	return r.Status
@@ -140,25 +145,29 @@ func rewardQueue(r referral.Reward) string {
 
 func rewardQueuePK(programID, queue string) string { return "RQ#" + programID + "#" + queue }
 
-// rewardQueueSK orders a queue by when the scheduler next has work on the reward: the end of
-// a pending reward's hold (or its expiry if sooner), an unfulfilled reward's expiry, never for
-// the others.
+// rewardQueueSK orders a queue by when the scheduler next has work on the reward
+// (referral.Reward.Due: a pending reward's hold end, an unfulfilled reward's expiry, an
+// automatic fulfilment, a reversed credit to take back), never for the others.
 func rewardQueueSK(r referral.Reward) string {
 	due := never
-	switch r.Status {
-	case referral.RewardPending:
-		t := r.AvailableAt
-		if r.ExpiresAt != nil && r.ExpiresAt.Before(t) {
-			t = *r.ExpiresAt
-		}
-		due = stamp(t)
-	case referral.RewardReview, referral.RewardApproved:
-		if r.ExpiresAt != nil {
-			due = stamp(*r.ExpiresAt)
-		}
+	if t := r.Due(); t != nil {
+		due = stamp(*t)
 	}
 	return due + "#" + r.RewardID
 }
+
+// rewardsDueBy bounds a queue Query to the rewards due at or before t.
+func rewardsDueBy(t time.Time) string { return stamp(t) + "#~" }
+
+// Coupon pools: the pool's counters, and one item per code, available or used.
+func poolPK(pool string) string          { return "POOL#" + pool }
+func poolAvailableSK(code string) string { return poolAvailablePrefix + code }
+func poolUsedSK(code string) string      { return "USED#" + code }
+
+const (
+	poolSK              = "POOL"
+	poolAvailablePrefix = "AVAILABLE#"
+)
 
 // statsPK is a program's stats partition, or the business-wide one for "".
 func statsPK(programID string) string {

@@ -175,6 +175,7 @@ func (s *Store) tryAttribute(ctx context.Context, rc ReferralCode, in NewReferra
 		return r, reused, false, err
 	}
 	r.ReferralID = referral.NewID(now)
+	r.FriendCoupon = p.NewFriendCoupon(r, now)
 	item := referralItem{PK: customerPK(r.RefereeID), SK: referralSK(p.ProgramID),
 		GSI1PK: referralsByAdvocatePK(r.AdvocateID), GSI1SK: referralsByAdvocateSK(now, p.ProgramID, r.RefereeID),
 		GSI3PK: programReferralsPK(p.ProgramID), GSI3SK: programReferralsSK(now, r.RefereeID),
@@ -289,4 +290,30 @@ func (s *Store) ListReferrals(ctx context.Context, advocateID string, page Page)
 		out[i] = items[i].Referral
 	}
 	return out, next, nil
+}
+
+// SetFriendCoupon records the outcome of making a referred friend's promotion code on their
+// referral (1 UpdateItem, conditional on the referral still holding that coupon's reward id).
+// It writes the coupon's outcome fields only, so the conversion that takes the coupon's reward
+// id meanwhile keeps its mark.
+func (s *Store) SetFriendCoupon(ctx context.Context, ref referral.Referral, fc referral.FriendCoupon) error {
+	upd := expression.Set(expression.Name("friendCoupon.status"), expression.Value(fc.Status))
+	for name, v := range map[string]string{"code": fc.Code, "promotionCodeId": fc.PromotionCodeID, "reason": fc.Reason} {
+		upd = upd.Set(expression.Name("friendCoupon."+name), expression.Value(v)) // "" reads back as absent
+	}
+	cond := expression.Name("friendCoupon.rewardId").Equal(expression.Value(fc.RewardID))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("friend coupon: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table),
+		Key: key(customerPK(ref.RefereeID), referralSK(ref.ProgramID)), UpdateExpression: expr.Update(),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()})
+	if conditionFailed(err) {
+		return fmt.Errorf("friend coupon of %s in %s: the referral no longer holds it", ref.RefereeID, ref.ProgramID)
+	}
+	if err != nil {
+		return unavailable(fmt.Errorf("friend coupon of %s in %s: %w", ref.RefereeID, ref.ProgramID, err))
+	}
+	return nil
 }

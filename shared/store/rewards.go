@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -153,8 +154,9 @@ func (s *Store) FulfillReward(ctx context.Context, id, reference string) (referr
 	}
 }
 
-// ApproveReward releases a reward held for review (1 GetItem, 1 UpdateItem). Approving an
-// approved reward answers the same.
+// ApproveReward releases a reward held for review (1 GetItem, 1 UpdateItem; 1 more GetItem
+// for its program when a provider delivers it, to queue it in programs that fulfil
+// automatically). Approving an approved reward answers the same.
 func (s *Store) ApproveReward(ctx context.Context, id string) (referral.Reward, error) {
 	now := s.now()
 	r, err := s.GetReward(ctx, id)
@@ -165,11 +167,24 @@ func (s *Store) ApproveReward(ctx context.Context, id string) (referral.Reward, 
 	case referral.RewardApproved:
 		return r, nil
 	case referral.RewardReview:
-		if err := s.setStatus(ctx, r, referral.RewardApproved, "approvedAt", now, ""); err != nil {
+		var p *referral.Program
+		if r.Fulfilment != nil { // a provider's reward is queued for delivery in autoFulfil programs
+			prog, err := s.GetProgram(ctx, r.ProgramID)
+			if err != nil {
+				return r, fmt.Errorf("approve reward %s: %w", id, err)
+			}
+			p = &prog
+		}
+		after := r.Approve(p, now)
+		cond := expression.Name("status").Equal(expression.Value(referral.RewardReview))
+		it, err := s.updateReward(ctx, id, rewardChange(after, "approvedAt", now), cond)
+		if errors.Is(err, ErrClaimed) {
+			return r, referral.ErrRewardState.With("the reward changed while this request ran; read it and try again", nil)
+		}
+		if err != nil {
 			return r, err
 		}
-		r.Status, r.UpdatedAt = referral.RewardApproved, &now
-		return r, nil
+		return it.Reward, nil
 	default:
 		return r, referral.ErrRewardState.With("only a reward in review can be approved; this one is "+r.Status, nil)
 	}
