@@ -141,15 +141,10 @@ func (s *Service) stripeDeliver(ctx context.Context, r referral.Reward) (referen
 	if r.Role == referral.RoleReferee && r.Fulfilment.Reference != "" {
 		return r.Fulfilment.Reference, "", nil // the promotion code the friend got when referred
 	}
-	p, err := s.Programs.Get(ctx, r.ProgramID)
+	p, stripeCustomer, noCustomer, err := s.stripeCustomer(ctx, r)
 	if err != nil {
 		return "", "", err
 	}
-	customer, err := s.Store.GetCustomer(ctx, r.CustomerID)
-	if err != nil && !errors.Is(err, referral.ErrCustomerNotFound) {
-		return "", "", err
-	}
-	stripeCustomer, noCustomer := p.StripeCustomer(customer)
 	if noCustomer != nil && r.Role == referral.RoleAdvocate {
 		return "", referral.ReasonNoStripeCustomer, nil // a credit needs the customer's balance
 	}
@@ -225,6 +220,13 @@ func (s *Service) TakeBack(ctx context.Context, r referral.Reward) (out referral
 }
 
 func (s *Service) stripeTakeBack(ctx context.Context, r referral.Reward) (reference, reason string, err error) {
+	p, stripeCustomer, noCustomer, err := s.stripeCustomer(ctx, r)
+	if err != nil {
+		return "", "", err
+	}
+	if noCustomer != nil {
+		return "", referral.ReasonNoStripeCustomer, nil
+	}
 	client, err := s.Stripe.Client(ctx)
 	if errors.Is(err, ErrStripeNotConfigured) {
 		return "", referral.ReasonStripeNotConfigured, nil
@@ -232,24 +234,26 @@ func (s *Service) stripeTakeBack(ctx context.Context, r referral.Reward) (refere
 	if err != nil {
 		return "", "", err
 	}
-	p, err := s.Programs.Get(ctx, r.ProgramID)
-	if err != nil {
-		return "", "", err
-	}
-	customer, err := s.Store.GetCustomer(ctx, r.CustomerID)
-	if err != nil && !errors.Is(err, referral.ErrCustomerNotFound) {
-		return "", "", err
-	}
-	stripeCustomer, noCustomer := p.StripeCustomer(customer)
-	if noCustomer != nil {
-		return "", referral.ReasonNoStripeCustomer, nil
-	}
 	meta := map[string]string{"reward_id": r.RewardID, "program_id": r.ProgramID, "customer_id": r.CustomerID, "reverses": r.Fulfilment.Reference}
 	id, err := client.Debit(ctx, stripeCustomer, *r.Value, "Reversed: "+r.CreditDescription(p.Name), r.RewardID+"-reversal", meta)
 	if err != nil {
 		return "", Reason(err), nil
 	}
 	return id, "", nil
+}
+
+// stripeCustomer reads what a Stripe call for r needs: its program and the Stripe customer of
+// its customer (noCustomer when there is none; err for our own failures).
+func (s *Service) stripeCustomer(ctx context.Context, r referral.Reward) (p referral.Program, id string, noCustomer, err error) {
+	if p, err = s.Programs.Get(ctx, r.ProgramID); err != nil {
+		return p, "", nil, err
+	}
+	customer, err := s.Store.GetCustomer(ctx, r.CustomerID)
+	if err != nil && !errors.Is(err, referral.ErrCustomerNotFound) {
+		return p, "", nil, err
+	}
+	id, noCustomer = p.StripeCustomer(customer)
+	return p, id, noCustomer, nil
 }
 
 // FriendCoupon makes the promotion code of a friend just referred in a program with a Stripe

@@ -100,15 +100,10 @@ func (s *Store) ListRewards(ctx context.Context, customerID string, page Page) (
 
 // GetReward reads one reward with its effective status (1 consistent GetItem).
 func (s *Store) GetReward(ctx context.Context, id string) (referral.Reward, error) {
-	var it rewardItem
-	found, err := s.getItem(ctx, rewardPK(id), rewardSK, &it)
+	r, err := s.StoredReward(ctx, id)
 	if err != nil {
-		return referral.Reward{}, fmt.Errorf("get reward %s: %w", id, err)
+		return r, err
 	}
-	if !found {
-		return referral.Reward{}, referral.ErrRewardNotFound
-	}
-	r := it.Reward
 	r.Status = r.EffectiveStatus(s.now())
 	return r, nil
 }
