@@ -67,20 +67,58 @@ func (r *Router) Routes() []Route {
 	return out
 }
 
-// Handle is the Lambda entry point.
+// Handle is the Lambda entry point. The route works on a context that ends before the
+// function's deadline (store.Budget), and the answer goes out store.AnswerMargin before that
+// deadline even when the cancelled work is slow to return: 503 with Retry-After then, which
+// is safe to retry (a conversion that committed meanwhile answers its result to a retry with
+// the same eventId).
 func (r *Router) Handle(ctx context.Context, req Request) (Response, error) {
+	ctx, cancel := store.Budget(ctx)
+	defer cancel()
+	dl, ok := store.RequestDeadline(ctx)
+	if !ok {
+		return r.serve(ctx, req), nil
+	}
+	type result struct {
+		resp  Response
+		panic any
+	}
+	done := make(chan result, 1) // buffered: work that answers too late must not block
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{panic: p}
+			}
+		}()
+		done <- result{resp: r.serve(ctx, req)}
+	}()
+	timer := time.NewTimer(time.Until(dl.Add(-store.AnswerMargin)))
+	defer timer.Stop()
+	select {
+	case res := <-done:
+		if res.panic != nil {
+			panic(res.panic) // where the Lambda runtime reports it, as without the timer
+		}
+		return res.resp, nil
+	case <-timer.C:
+		return r.respond(ctx, req, referral.ErrUnavailable.With("the request could not be completed in time; retry it", nil)), nil
+	}
+}
+
+// serve dispatches req to its route, enforcing the route's scope.
+func (r *Router) serve(ctx context.Context, req Request) Response {
 	rt, ok := r.routes[req.RouteKey]
 	if !ok {
-		return r.respond(ctx, req, referral.ErrNotFound.With("no route "+req.RouteKey, nil)), nil
+		return r.respond(ctx, req, referral.ErrNotFound.With("no route "+req.RouteKey, nil))
 	}
 	if err := authorize(req, rt.Scope); err != nil {
-		return r.respond(ctx, req, err), nil
+		return r.respond(ctx, req, err)
 	}
 	resp, err := rt.Serve(ctx, req)
 	if err != nil {
-		return r.respond(ctx, req, err), nil
+		return r.respond(ctx, req, err)
 	}
-	return resp, nil
+	return resp
 }
 
 // authorize checks the scope the authorizer put in the request context. An admin key may do

@@ -120,13 +120,15 @@ func (c *Conversions) keepStanding(programID, advocateID string, a advocateItem,
 // first, it re-reads and retries with jittered backoff, up to maxAttempts, then gives up with
 // ErrUnavailable. A conversion is never half-written, lost or counted twice.
 //
-// Retries stop in time to answer: when ctx has a deadline (the Lambda's), the work ends
-// ReplyMargin before it and the answer is 503 with Retry-After, never a timeout. A transaction
-// still in flight at that point may have committed: one read of the event tells, and a
-// committed conversion is answered with its result, as a retry with the same eventId would be.
+// Retries stop in time to answer (see Budget): when ctx has a deadline (the Lambda's), the
+// work ends WorkMargin before it, an SDK call in flight then included, and the answer is 503
+// with Retry-After, never a timeout. A transaction in flight at that point may have committed:
+// one read of the event, ending SettleMargin before the deadline, tells, and a committed
+// conversion is answered with its result; when even that read cannot tell, the 503 is safe
+// because a retry with the same eventId answers the committed result (200).
 func (c *Conversions) Record(ctx context.Context, p *referral.Program, in ConversionRequest) (ConversionResult, RecordStats, error) {
 	var st RecordStats
-	work, cancel := budget(ctx)
+	work, cancel := Budget(ctx)
 	defer cancel()
 	limit := maxAttempts
 	if _, ok := ctx.Deadline(); ok {
@@ -136,12 +138,12 @@ func (c *Conversions) Record(ctx context.Context, p *referral.Program, in Conver
 		st.Attempts = attempt
 		if attempt > 1 {
 			if err := backoff(work, attempt); err != nil {
-				return c.settle(ctx, in, st, err)
+				return c.settle(work, in, st)
 			}
 		}
 		res, retry, err := c.try(work, p, in, &st)
-		if work.Err() != nil && err != nil {
-			return c.settle(ctx, in, st, err)
+		if work.Err() != nil && (err != nil || retry) {
+			return c.settle(work, in, st)
 		}
 		if !retry {
 			return res, st, err
@@ -152,14 +154,11 @@ func (c *Conversions) Record(ctx context.Context, p *referral.Program, in Conver
 
 // settle answers a conversion whose work ran out of time: its committed result if its
 // transaction went through after all, else 503.
-func (c *Conversions) settle(ctx context.Context, in ConversionRequest, st RecordStats, cause error) (ConversionResult, RecordStats, error) {
+func (c *Conversions) settle(work context.Context, in ConversionRequest, st RecordStats) (ConversionResult, RecordStats, error) {
 	busy := referral.ErrUnavailable.With("the conversion could not be recorded in time; retry with the same eventId", nil)
-	if dl, ok := ctx.Deadline(); ok { // the read must not eat the last second either
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-settleMargin))
-		defer cancel()
-	}
-	if ctx.Err() != nil {
+	ctx, cancel, ok := settling(work)
+	defer cancel()
+	if !ok {
 		return ConversionResult{}, st, busy
 	}
 	var ev eventItem
@@ -357,7 +356,7 @@ func reachUpdateTaking(p *referral.Program, ref referralItem, reached []string, 
 // and standing are version-checked and a concurrent conversion makes it retry from a fresh
 // read, bounded as recording is. Reversing again changes nothing and answers the same.
 func (s *Store) Reverse(ctx context.Context, eventID string, programs *ProgramCache) (ConversionResult, error) {
-	work, cancel := budget(ctx)
+	work, cancel := Budget(ctx)
 	defer cancel()
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		if attempt > 1 {

@@ -30,21 +30,3 @@ func backoff(ctx context.Context, attempt int) error {
 		return nil
 	}
 }
-
-// ReplyMargin is how long before its deadline a function stops working on a request, so it
-// answers (503 with Retry-After at worst) at least a second before Lambda would time it out.
-const ReplyMargin = 2 * time.Second
-
-// settleMargin is when the last read of a conversion that ran out of time must be done: a
-// half second after the work stopped, still well over a second before the deadline (a busy
-// machine is slow to hand the answer back).
-const settleMargin = 1500 * time.Millisecond
-
-// budget is ctx ending ReplyMargin before ctx's deadline, for work that retries; ctx itself
-// stays usable for the answer.
-func budget(ctx context.Context) (context.Context, context.CancelFunc) {
-	if dl, ok := ctx.Deadline(); ok {
-		return context.WithDeadline(ctx, dl.Add(-ReplyMargin))
-	}
-	return context.WithCancel(ctx)
-}
