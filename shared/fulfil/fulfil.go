@@ -34,7 +34,7 @@ type Service struct {
 
 // providerMargin is how long before the caller's deadline a provider call is given up, so
 // its outcome can still be recorded and answered.
-const providerMargin = store.ReplyMargin
+const providerMargin = store.WorkMargin
 
 // Fulfil is POST /rewards/{rewardId}/fulfill. A manual reward is recorded fulfilled with the
 // merchant's reference (the gift card number, the payout id). A provider's reward takes no
