@@ -10,18 +10,49 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUNCTIONS = $(shell awk '/^  [A-Za-z0-9]+:$$/ { id = substr($$1, 1, length($$1) - 1) } \
                          /^    Type: AWS::Serverless::Function$$/ { print id }' template.yaml)
 
-.PHONY: dev dev-reset lint test build emails bench fuzz clean
+# Amazon DynamoDB Local, as the npm package amplify-dynamodb-simulator ships it under emulator/.
+# Only the package's own tarball is fetched (its dependencies are 347 MB of Amplify CLI that the
+# jar does not need), checked against this SHA-512 and unpacked where `npm ci` puts packages.
+DYNAMODB_LOCAL_PACKAGE := amplify-dynamodb-simulator@2.9.30
+DYNAMODB_LOCAL_SHA512  := c5379e44bbf311fab2779961ddb1f8734907bd21c79a6843e590ec1c5280439836665e89aa515dbad6908422c7cf1129e91cb5a3b4c1ea7888a17b9002749ec1
+DYNAMODB_LOCAL := node_modules/amplify-dynamodb-simulator/emulator/DynamoDBLocal.jar
 
-## dev: the whole stack on this machine (HTTP API :3000, DynamoDB :8000, SES viewer :8005)
+# AWS's Lambda Runtime Interface Emulator, built from its Go module at this version (`make invoke`).
+RIE_MODULE := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+RIE := .local/bin/aws-lambda-rie
+
+.PHONY: dev dev-reset dynamodb-local invoke lint test build emails bench fuzz clean
+
+## dev: the whole stack on this machine (HTTP API :3000, Lambda Invoke API :3001, DynamoDB :8000,
+## SES viewer :8005); DynamoDB Local when Java 17+ is installed, else the embedded engine
 # The stack runs as a built binary, not under `go run`, so Ctrl-C reaches it once (a second
-# Ctrl-C means "quit without saving").
-dev: node_modules/.package-lock.json
-	@$(GO) build -o .local/bin/devstack ./local
+# Ctrl-C means "quit at once").
+dev: node_modules/.package-lock.json $(DYNAMODB_LOCAL)
+	@$(GO) build -o .local/bin/devstack ./devkit/cmd/devstack
 	@.local/bin/devstack $(DEVFLAGS)
 
-## dev-reset: forget the local stack's saved state
+## dev-reset: forget the local stack's saved state (the table, the streams' positions, the DLQ)
 dev-reset:
-	rm -f .local/state.json .local/dlq.jsonl
+	rm -rf .local/state.json .local/dlq.jsonl .local/dynamodb .local/streams
+
+## dynamodb-local: fetch Amazon DynamoDB Local (needs Java 17+ to run; `make dev` and `make test` use it)
+dynamodb-local: $(DYNAMODB_LOCAL)
+$(DYNAMODB_LOCAL): node_modules/.package-lock.json
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	  echo "fetching $(DYNAMODB_LOCAL_PACKAGE) (Amazon DynamoDB Local, 55 MB)"; \
+	  tgz=$$(cd $$tmp && npm pack --silent --loglevel=error $(DYNAMODB_LOCAL_PACKAGE)); \
+	  echo "$(DYNAMODB_LOCAL_SHA512)  $$tmp/$$tgz" | sha512sum -c --quiet -; \
+	  mkdir -p $$tmp/x && tar -xzf $$tmp/$$tgz -C $$tmp/x package/emulator package/package.json package/LICENSE; \
+	  rm -rf node_modules/amplify-dynamodb-simulator && mv $$tmp/x/package node_modules/amplify-dynamodb-simulator
+
+## invoke: the Docker-free `sam local invoke`: FUNCTION=ConversionsFunction EVENT=events/conversions-record.json
+## [ENV_VARS=env.json]; runs the function once under AWS's Lambda Runtime Interface Emulator against
+## the local stack's endpoints (start `make dev` first for a table) and prints the response and REPORT
+invoke: $(RIE)
+	@$(GO) run ./devkit/cmd/invoke -function "$(FUNCTION)" -event "$(EVENT)" $(if $(ENV_VARS),-env-vars "$(ENV_VARS)")
+
+$(RIE):
+	GOBIN=$(abspath $(dir $(RIE))) GOFLAGS=-mod=mod $(GO) install $(RIE_MODULE)
 
 # npm writes node_modules/.package-lock.json only after a complete install, so an interrupted
 # install is redone and a finished one is not repeated.
@@ -35,10 +66,13 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-## test: lint, then every test with the race detector (needs Node for the SES emulator, and
-## cfn-lint and aws-sam-translator for the template tests: .ci/run finds them)
-test: lint node_modules/.package-lock.json
-	$(GO) test -race -count=1 -timeout 8m ./...
+## test: lint, then every test with the race detector on the embedded engine (minidyn), then the
+## DynamoDB-backed suites again on Amazon DynamoDB Local (needs Node for the SES emulator, Java 17+
+## for DynamoDB Local, and cfn-lint and aws-sam-translator for the template tests: .ci/run finds them)
+DB_SUITES := ./shared/store/... ./shared/api/... ./shared/email/... ./shared/insights/... ./shared/auth/... ./devkit/devstack/...
+test: lint node_modules/.package-lock.json $(DYNAMODB_LOCAL) $(RIE)
+	$(GO) test -race -count=1 -timeout 10m ./...
+	DYNAMODB_ENGINE=local $(GO) test -count=1 -timeout 10m $(DB_SUITES)
 
 ## build: every function for Lambda into .aws-sam-like folders under .build/
 build: $(addprefix build-,$(FUNCTIONS))

@@ -26,12 +26,12 @@ var reliabilityTests = []struct{ test, where, proves string }{
 	{"TestUnprocessedKeysAreRetriedOnEveryBatchPath", "shared/store/reliability_test.go",
 		"EmulateUnprocessedItems (each key left unprocessed twice) on every batch path — the store has no BatchWriteItem; its BatchGetItem paths are conversion, code, referral, ask state, email recipient, stats facts and leaderboard first names: each retries what was left until done and answers correctly; keys never processed end in ErrUnavailable (503) after at most 9 calls"},
 	{"TestSESOutageIsRetriedAndRecoverySendsEachEmailOnce", "shared/email/stream_test.go",
-		"the email function with SES unreachable, then throttling, then back: every email sent exactly once (the email engineer's test; TestEndToEndReferralLoop in local/e2e_test.go does the same through the real binaries and aws-ses-v2-local)"},
+		"the email function with SES unreachable, then throttling, then back: every email sent exactly once (the email engineer's test; TestEndToEndReferralLoop in devkit/devstack/e2e_test.go does the same through the real binaries and aws-ses-v2-local)"},
 	{"TestARecordThatKeepsFailingStopsAfterTheConfiguredRetries", "shared/email/stream_test.go",
 		"template.yaml bounds the email stream's retries and record age, bisects, and sends what it gives up on to an alarmed SQS queue; the handler reports a failing record every time, and a redrive sends it once"},
-	{"TestPoisonStreamRecordLandsInTheOnFailureDestination", "local/reliability_test.go",
+	{"TestPoisonStreamRecordLandsInTheOnFailureDestination", "devkit/devstack/reliability_test.go",
 		"the real email and insights stream binaries behind the local runtime, SES refusing every send as a paused account does: the thank-you record is tried 1 + MaximumRetryAttempts times (SES asked as often) and lands once in dlq.jsonl, the local on-failure destination"},
-	{"TestPoisonRecordIsBisectedOutAndLandsInDLQ", "local/stream_test.go",
+	{"TestPoisonRecordIsBisectedOutAndLandsInDLQ", "devkit/devstack/stream_test.go",
 		"the local event source mapping bisects a batch that fails as a whole, delivers the good records and sends the poison one to dlq.jsonl"},
 	{"TestConcurrentConversionsForOneAdvocatePayExactlyTheTierTable", "shared/api/core_test.go",
 		"30 concurrent conversions through one container: rewards exactly the tier table"},
@@ -348,7 +348,7 @@ func renderThroughput(p printer, res *results) {
 		p("")
 		return
 	}
-	p("`make dev`'s runtime (`go run ./local`) on free ports with a fresh table: the real function binaries")
+	p("`make dev`'s runtime (`./devkit/cmd/devstack`) on free ports with a fresh table: the real function binaries")
 	p("behind the Lambda Runtime API (at most 10 instances per function), the HTTP API with the Lambda")
 	p("authorizer, minidyn with the table's stream feeding the email and insights stream functions%s. It was ready",
 		map[bool]string{true: " and aws-ses-v2-local", false: " (SES not started: run `npm ci`)"}[st.SES])

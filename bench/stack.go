@@ -26,10 +26,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// devAdminKey is the admin key `make dev` accepts (README, local/seed.go).
+// devAdminKey is the admin key `make dev` accepts (README, devkit/devstack/seed.go).
 const devAdminKey = "dev-admin-key"
 
-// programID is the program the load runs on: local/seed/program-demo.json under another id.
+// programID is the program the load runs on: devkit/devstack/seed/program-demo.json under another id.
 const programID = "bench"
 
 // report is one Lambda REPORT line of the local runtime.
@@ -101,7 +101,7 @@ type stackResults struct {
 	UnknownLogs int
 }
 
-// stackRun is a running `go run ./local` and what it printed so far.
+// stackRun is a running dev stack (./devkit/cmd/devstack) and what it printed so far.
 type stackRun struct {
 	cmd    *exec.Cmd
 	api    string
@@ -127,11 +127,11 @@ var (
 // function's cold start, drives the load phases and stops it.
 func runStack(cfg config, tmp string, fns []function) (*stackResults, error) {
 	bin := filepath.Join(tmp, "local-stack")
-	if b, err := exec.Command("go", "build", "-o", bin, "./local").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build ./local: %v\n%s", err, b)
+	if b, err := exec.Command("go", "build", "-o", bin, "./devkit/cmd/devstack").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build ./devkit/cmd/devstack: %v\n%s", err, b)
 	}
 	res := &stackResults{ColdStarts: map[string]report{}, LogBytes: map[string]int{}}
-	args := []string{"-api-addr", "127.0.0.1:0", "-dynamodb-addr", "127.0.0.1:0", "-ses-addr", "127.0.0.1:0",
+	args := []string{"-api-addr", "127.0.0.1:0", "-lambda-addr", "127.0.0.1:0", "-dynamodb-addr", "127.0.0.1:0", "-ses-addr", "127.0.0.1:0",
 		"-secrets-addr", "127.0.0.1:0", "-state-dir", filepath.Join(tmp, "state"), "-no-seed", "-no-state", "-no-watch"}
 	if _, err := os.Stat("node_modules/.bin/aws-ses-v2-local"); err == nil {
 		res.SES = true
@@ -366,7 +366,7 @@ func (s *stackRun) waitReport(fn string, timeout time.Duration) {
 
 // demoProgram is the program `make dev` seeds.
 func demoProgram() (map[string]any, error) {
-	b, err := os.ReadFile("local/seed/program-demo.json")
+	b, err := os.ReadFile("devkit/devstack/seed/program-demo.json")
 	if err != nil {
 		return nil, err
 	}

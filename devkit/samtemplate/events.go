@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -79,48 +78,6 @@ func (t *Template) Environment(logicalID string) map[string]bool {
 		add(r.Properties)
 	}
 	return out
-}
-
-// MatchRoute reports whether a request's method and path fit an API Gateway route key such
-// as "GET /codes/{code}", and returns the path parameters (unescaped) when they do. A greedy
-// "{name+}" parameter takes the rest of the path.
-func MatchRoute(routeKey, method, path string) (map[string]string, bool) {
-	m, pattern, ok := strings.Cut(routeKey, " ")
-	if !ok || !strings.EqualFold(m, method) && m != "ANY" {
-		return nil, false
-	}
-	ps := strings.Split(strings.Trim(pattern, "/"), "/")
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	params := map[string]string{}
-	for i, p := range ps {
-		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "+}") {
-			if i >= len(segs) {
-				return nil, false
-			}
-			v, err := url.PathUnescape(strings.Join(segs[i:], "/"))
-			if err != nil {
-				return nil, false
-			}
-			params[strings.TrimSuffix(strings.TrimPrefix(p, "{"), "+}")] = v
-			return params, true
-		}
-		if i >= len(segs) {
-			return nil, false
-		}
-		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
-			v, err := url.PathUnescape(segs[i])
-			if err != nil || v == "" {
-				return nil, false
-			}
-			params[strings.Trim(p, "{}")] = v
-		} else if p != segs[i] {
-			return nil, false
-		}
-	}
-	if len(ps) != len(segs) {
-		return nil, false
-	}
-	return params, true
 }
 
 // DecodeEvent reads events/<name> into v, refusing fields v's type does not have, so a sample

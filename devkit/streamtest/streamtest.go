@@ -51,14 +51,21 @@ type Table struct {
 
 // Start runs a fresh recorded table for t; it stops when t ends. Records carry the time of
 // the write (time.Now, or the clock given to SetClock) as their approximate creation time.
+//
+// The recorder stands around minidyn, so these tests run on the minidyn pass of `make test`
+// and skip on the DynamoDB Local pass (where the dev stack's tests read DynamoDB Local's own
+// stream instead).
 func Start(t testing.TB) *Table {
 	t.Helper()
+	if dynamotest.Engine() != dynamotest.Minidyn {
+		t.Skip("records the stream around minidyn: runs on the minidyn pass of make test")
+	}
 	mini := server.NewServer()
 	tb := &Table{now: time.Now}
 	tb.stream = &dynamostream.Stream{Inner: mini, Keys: pkSK, Clock: tb.clock}
 	ts := httptest.NewServer(tb)
 	t.Cleanup(ts.Close)
-	tb.DB = &dynamotest.DB{Mini: mini, URL: ts.URL, Table: dynamotest.Table, Client: dynamotest.NewClient(ts.URL)}
+	tb.DB = &dynamotest.DB{Mini: mini, URL: ts.URL, Table: dynamotest.Table, Client: dynamotest.NewClient(ts.URL), Engine: dynamotest.Minidyn}
 	tpl, err := samtemplate.Load(samtemplate.Path())
 	if err != nil {
 		t.Fatalf("load template: %v", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/referral/referrals/devkit/dynamotest"
+	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/shared/fulfil"
 	"github.com/referral/referrals/shared/store"
 )
@@ -72,34 +73,22 @@ func (s *stack) advance(d time.Duration) {
 	s.mu.Unlock()
 }
 
-// match finds the route key for method and path, and its path parameters.
+// match finds the route key for method and path, and its path parameters, with the route
+// matcher the local HTTP API uses.
 func (s *stack) match(method, path string) (string, map[string]string) {
-	segs := strings.Split(strings.Trim(path, "/"), "/")
+	keys := make([]string, 0, len(s.routers))
 	for key := range s.routers {
-		m, pattern, _ := strings.Cut(key, " ")
-		if m != method {
-			continue
-		}
-		ps := strings.Split(strings.Trim(pattern, "/"), "/")
-		if len(ps) != len(segs) {
-			continue
-		}
-		params := map[string]string{}
-		ok := true
-		for i, p := range ps {
-			if strings.HasPrefix(p, "{") {
-				v, _ := url.PathUnescape(segs[i])
-				params[strings.Trim(p, "{}")] = v
-			} else if p != segs[i] {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return key, params
-		}
+		keys = append(keys, key)
 	}
-	return "", nil
+	routes, err := samtemplate.NewRoutes(keys...)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	r, params := routes.Match(method, path)
+	if r == nil {
+		return "", nil
+	}
+	return r.Key(), params
 }
 
 // event builds the payload 2.0 request API Gateway would send for method, target and body,

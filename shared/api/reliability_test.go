@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/referral/referrals/devkit/dynamotest"
 	"github.com/referral/referrals/shared/store"
 	"github.com/truora/minidyn/server"
 )
@@ -255,6 +256,7 @@ func TestHotAdvocateFiftyConcurrentConversionsPayExactlyTheTierTable(t *testing.
 // invariants hold); once it is back, clients retrying with the same eventId and payload end
 // with every conversion recorded exactly once, and a further replay answers the same.
 func TestDynamoDBFailuresMidRunAnswer503AndRetriesEndExactlyOnce(t *testing.T) {
+	dynamotest.RequireMinidyn(t)
 	cases := []struct {
 		name       string
 		fail, heal func(*stack)
@@ -400,6 +402,7 @@ func TestDynamoDBFailuresMidRunAnswer503AndRetriesEndExactlyOnce(t *testing.T) {
 // conversions, which never query the index, keep working; once the index is back the list
 // shows every reward.
 func TestIndexScopedFailureFailsOnlyTheReadsThatUseIt(t *testing.T) {
+	dynamotest.RequireMinidyn(t)
 	s := newStack(t)
 	code := s.setup(tieredProgram())
 	refer(s, code, "bo")

@@ -105,6 +105,7 @@ func TestContendedConversionsRetryAndCountEveryReferralOnce(t *testing.T) {
 }
 
 func TestConversionUnderInjectedFailuresIsAllOrNothing(t *testing.T) {
+	dynamotest.RequireMinidyn(t)
 	f := newFixture(t)
 	f.refer(t, "bo")
 	ctx := context.Background()

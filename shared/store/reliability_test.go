@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/referral/referrals/devkit/dynamotest"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/truora/minidyn/server"
 )
@@ -41,6 +42,7 @@ func (s *stubbornBatches) match(_ int, key map[string]*server.AttributeValue) bo
 // nothing happened. When the keys are never processed it gives up with ErrUnavailable (503)
 // after bounded retries instead of spinning.
 func TestUnprocessedKeysAreRetriedOnEveryBatchPath(t *testing.T) {
+	dynamotest.RequireMinidyn(t)
 	paths := []struct {
 		name  string
 		setup func(t *testing.T, f *fixture)

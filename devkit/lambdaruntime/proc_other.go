@@ -1,0 +1,9 @@
+//go:build !linux
+
+package lambdaruntime
+
+import "os/exec"
+
+// SetProcAttrs leaves children in the dev stack's process group where Pdeathsig does not exist,
+// so Ctrl-C in the terminal stops them too.
+func SetProcAttrs(cmd *exec.Cmd) {}
