@@ -83,6 +83,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.APIURL != "" {
 		def = def.WithAPIURL(o.APIURL)
 	}
+	if err := os.MkdirAll(o.BinDir, 0o755); err != nil {
+		return nil, err
+	}
 	broken, _ := lambdaruntime.Build(o.Root, o.BinDir, map[string]*samtemplate.FunctionDef{def.Name: def}, o.Log)
 	if err := broken[def.Name]; err != nil {
 		return nil, err
