@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/referral/referrals/devkit/devlog"
@@ -109,7 +110,10 @@ func StartLocal(jarDir, addr, dbPath string, sink *devlog.Sink) (*Local, error) 
 	w := sink.Writer("dynamodb")
 	vw := &versionWriter{w: w}
 	cmd.Stdout, cmd.Stderr = vw, w
-	lambdaruntime.SetProcAttrs(cmd)
+	// DynamoDB Local 1.25 acknowledges a TransactWriteItems before its database file has it:
+	// SIGKILL loses the last transaction, SIGTERM (its shutdown) keeps it. So it stops with
+	// SIGTERM, and gets SIGTERM too if the stack itself is killed.
+	lambdaruntime.SetProcAttrs(cmd, syscall.SIGTERM)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start DynamoDB Local: %w", err)
 	}
@@ -155,17 +159,20 @@ func (l *Local) Name() string {
 	return fmt.Sprintf("Amazon DynamoDB Local %s (%s)", l.Version, where)
 }
 
-// Close stops the process. DynamoDB Local commits every acknowledged write to its database
-// file, so even SIGKILL loses nothing that was acknowledged.
+// Close stops the process with SIGTERM, which lets DynamoDB Local write its last
+// transaction to its database file, and kills it if it has not stopped within 10 seconds.
 func (l *Local) Close() {
 	if l == nil || l.cmd.Process == nil {
 		return
 	}
-	_ = l.cmd.Process.Kill()
+	_ = l.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-l.exited:
+		return
 	case <-time.After(10 * time.Second):
 	}
+	_ = l.cmd.Process.Kill()
+	<-l.exited
 }
 
 // versionWriter passes DynamoDB Local's start-up lines on and notes its "Version:" line.

@@ -6,8 +6,12 @@ import (
 )
 
 // SetProcAttrs puts a child in its own process group, so Ctrl-C reaches only the dev stack,
-// which then saves state and stops its children itself, and kills the child if the dev
-// stack dies without cleaning up.
-func SetProcAttrs(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+// which then stops its children itself, and has the kernel send the child deathSignal
+// (SIGKILL when none is given) if the dev stack dies without cleaning up.
+func SetProcAttrs(cmd *exec.Cmd, deathSignal ...syscall.Signal) {
+	sig := syscall.SIGKILL
+	if len(deathSignal) > 0 {
+		sig = deathSignal[0]
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: sig}
 }

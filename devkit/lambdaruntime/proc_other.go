@@ -2,8 +2,11 @@
 
 package lambdaruntime
 
-import "os/exec"
+import (
+	"os/exec"
+	"syscall"
+)
 
-// SetProcAttrs leaves children in the dev stack's process group where Pdeathsig does not exist,
-// so Ctrl-C in the terminal stops them too.
-func SetProcAttrs(cmd *exec.Cmd) {}
+// SetProcAttrs leaves children in the dev stack's process group where Pdeathsig does not
+// exist, so Ctrl-C in the terminal stops them too.
+func SetProcAttrs(cmd *exec.Cmd, deathSignal ...syscall.Signal) {}
