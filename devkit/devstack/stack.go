@@ -13,11 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -229,7 +230,7 @@ func Start(cfg Config) (s *Stack, err error) {
 	case opts.SESURL == "":
 		opts.SESURL = "http://" + cfg.SESAddr
 	}
-	for _, name := range sortedKeys(tmpl.Functions) {
+	for _, name := range slices.Sorted(maps.Keys(tmpl.Functions)) {
 		fn := lambdaruntime.NewFunction(tmpl.Functions[name].WithAPIURL(s.APIURL), opts, sink)
 		if err := broken[name]; err != nil {
 			fn.SetBroken(err)
@@ -247,7 +248,7 @@ func Start(cfg Config) (s *Stack, err error) {
 	// Stream consumers, before anything can write.
 	var mappings []*streams.Mapping
 	dlq := &streams.DLQ{Path: filepath.Join(cfg.StateDir, "dlq.jsonl"), Log: sink}
-	for _, name := range sortedKeys(s.functions) {
+	for _, name := range slices.Sorted(maps.Keys(s.functions)) {
 		fn := s.functions[name]
 		for _, src := range fn.Def().Streams {
 			if !src.Enabled {
@@ -481,19 +482,10 @@ func (s *Stack) API() *httpapi.API { return s.api }
 
 func sortedTables(t *samtemplate.Resolved) []*samtemplate.TableDef {
 	out := make([]*samtemplate.TableDef, 0, len(t.Tables))
-	for _, id := range sortedKeys(t.Tables) {
+	for _, id := range slices.Sorted(maps.Keys(t.Tables)) {
 		out = append(out, t.Tables[id])
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // concreteAddr turns host:0 into a free port on host, for children that need a number.

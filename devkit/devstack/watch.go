@@ -2,9 +2,11 @@ package devstack
 
 import (
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -71,7 +73,7 @@ func (w *sourceWatch) rebuild() {
 	s.sink.Printf("build", "sources changed: rebuilding")
 	broken, sources := lambdaruntime.Build(s.cfg.Root, s.cfg.BinDir, s.Template.Functions, s.sink.Writer("build"))
 	after := binaryTimes(s.cfg.BinDir, s.functions)
-	for _, name := range sortedKeys(s.functions) {
+	for _, name := range slices.Sorted(maps.Keys(s.functions)) {
 		fn := s.functions[name]
 		switch err := broken[name]; {
 		case err == nil && !after[name].Equal(before[name]):

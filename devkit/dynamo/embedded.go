@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -549,7 +551,7 @@ func (d *Embedded) streamsAPI(op string, body []byte) (int, []byte) {
 	case "ListStreams":
 		d.mu.Lock()
 		streams := []map[string]string{}
-		for _, name := range sortedNames(d.tables) {
+		for _, name := range slices.Sorted(maps.Keys(d.tables)) {
 			t := d.tables[name]
 			if t.shard != nil && (in.TableName == "" || in.TableName == name) {
 				streams = append(streams, map[string]string{"StreamArn": t.shard.arn, "TableName": name, "StreamLabel": t.shard.label})
@@ -634,13 +636,4 @@ func decodeIterator(it string) (string, int, bool) {
 	arn, p, ok := strings.Cut(string(b), "|")
 	pos, err := strconv.Atoi(p)
 	return arn, pos, ok && err == nil && pos >= 0
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

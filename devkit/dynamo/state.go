@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -22,7 +24,7 @@ type stateFile struct {
 // Save scans every table and writes the items to path atomically. It returns the item count.
 func (d *Embedded) Save(path string) (int, error) {
 	d.mu.Lock()
-	tables := sortedNames(d.tables)
+	tables := slices.Sorted(maps.Keys(d.tables))
 	d.mu.Unlock()
 	st := stateFile{Version: 1, SavedAt: time.Now().UTC(), Tables: map[string][]item{}}
 	n := 0

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,20 +44,20 @@ type fixtures struct {
 // moves), with the answer events/fixtures.json gives it; for the functions not behind the
 // HTTP API, the answer their Go tests expect (fixtures.json's testedBy).
 var samples = map[string]string{
-	"AuthorizerFunction":  "authorizer-admin-key.json",
-	"KeysFunction":        "keys-revoke-not-found.json",
-	"ProgramsFunction":    "programs-get.json",
-	"CustomersFunction":   "customers-get.json",
-	"CodesFunction":       "codes-create.json",
-	"PublicCodesFunction": "publiccodes-check.json",
-	"ReferralsFunction":   "referrals-create.json",
-	"ConversionsFunction": "conversions-record.json",
-	"RewardsFunction":     "rewards-list.json",
-	"AsksFunction":        "asks-create.json",
-	"UnsubscribeFunction": "unsubscribe-forged.json",
-	"InsightsFunction":    "insights-leaderboard-not-found.json",
-	"EmailFunction":       "email-remove.json",
-	"StatsFunction":       "stats-batch.json",
+	"AuthorizerFunction":     "authorizer-admin-key.json",
+	"KeysFunction":           "keys-revoke-not-found.json",
+	"ProgramsFunction":       "programs-get.json",
+	"CustomersFunction":      "customers-get.json",
+	"CodesFunction":          "codes-create.json",
+	"PublicCodesFunction":    "publiccodes-check.json",
+	"ReferralsFunction":      "referrals-create.json",
+	"ConversionsFunction":    "conversions-record.json",
+	"RewardsFunction":        "rewards-list.json",
+	"AsksFunction":           "asks-create.json",
+	"UnsubscribeFunction":    "unsubscribe-forged.json",
+	"InsightsApiFunction":    "insightsapi-leaderboard-not-found.json",
+	"EmailFunction":          "email-remove.json",
+	"InsightsStreamFunction": "insightsstream-batch.json",
 }
 
 // TestInvokeAnswersWhatTheFixturesExpect runs `make invoke`'s code for every function of the
@@ -145,7 +144,7 @@ func TestInvokeAnswersWhatTheFixturesExpect(t *testing.T) {
 					t.Errorf("authorizer answered %s, want the admin scope for the bootstrap key", res.Payload)
 				}
 				return
-			case "EmailFunction", "StatsFunction":
+			case "EmailFunction", "InsightsStreamFunction":
 				if f, _ := out["batchItemFailures"].([]any); len(f) != 0 {
 					t.Errorf("%s reported failures: %s", fn, res.Payload)
 				}
@@ -172,7 +171,7 @@ func TestInvokeAnswersWhatTheFixturesExpect(t *testing.T) {
 						continue // the fixtures' clock; the real binaries run on the real one
 					}
 				}
-				if got := at(body, path); fmt.Sprint(got) != fmt.Sprint(w) {
+				if got, _ := samtemplate.Lookup(body, path); fmt.Sprint(got) != fmt.Sprint(w) {
 					t.Errorf("%s = %v, want %v", path, got, w)
 				}
 			}
@@ -210,7 +209,7 @@ func replay(t *testing.T, s *devstack.Stack, fx *fixtures, state string) {
 				var body, patch any
 				_ = json.Unmarshal([]byte(ev["body"].(string)), &body)
 				_ = json.Unmarshal(step.Merge, &patch)
-				nb, _ := json.Marshal(mergePatch(body, patch))
+				nb, _ := json.Marshal(samtemplate.MergePatch(body, patch))
 				ev["body"] = string(nb)
 				b, _ = json.Marshal(ev)
 			}
@@ -241,46 +240,4 @@ func replay(t *testing.T, s *devstack.Stack, fx *fixtures, state string) {
 		}
 	}
 	time.Sleep(10 * time.Millisecond)
-}
-
-// mergePatch applies an RFC 7396 JSON merge patch.
-func mergePatch(doc, patch any) any {
-	p, ok := patch.(map[string]any)
-	if !ok {
-		return patch
-	}
-	d, ok := doc.(map[string]any)
-	if !ok {
-		d = map[string]any{}
-	}
-	for k, v := range p {
-		if v == nil {
-			delete(d, k)
-		} else {
-			d[k] = mergePatch(d[k], v)
-		}
-	}
-	return d
-}
-
-// at reads a fixtures path such as "a.b[0].c" in a decoded JSON document.
-func at(doc any, path string) any {
-	for _, part := range strings.Split(path, ".") {
-		name, idx, _ := strings.Cut(part, "[")
-		if name != "" {
-			m, _ := doc.(map[string]any)
-			doc = m[name]
-		}
-		for idx != "" {
-			n, rest, _ := strings.Cut(idx, "]")
-			i, _ := strconv.Atoi(n)
-			l, _ := doc.([]any)
-			if i >= len(l) {
-				return nil
-			}
-			doc = l[i]
-			idx = strings.TrimPrefix(rest, "[")
-		}
-	}
-	return doc
 }

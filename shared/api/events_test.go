@@ -346,30 +346,11 @@ func mergePatch(t *testing.T, doc string, patch json.RawMessage) string {
 	if err := json.Unmarshal(patch, &p); err != nil {
 		t.Fatalf("merge: patch: %v", err)
 	}
-	b, err := json.Marshal(merge(d, p))
+	b, err := json.Marshal(samtemplate.MergePatch(d, p))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-func merge(doc, patch any) any {
-	pm, ok := patch.(map[string]any)
-	if !ok {
-		return patch
-	}
-	dm, ok := doc.(map[string]any)
-	if !ok {
-		dm = map[string]any{}
-	}
-	for k, v := range pm {
-		if v == nil {
-			delete(dm, k)
-		} else {
-			dm[k] = merge(dm[k], v)
-		}
-	}
-	return dm
 }
 
 // bindParam puts a value generated at run time in place of the sample's path parameter.
@@ -429,7 +410,7 @@ func checkAnswer(t *testing.T, c eventCase, resp events.APIGatewayV2HTTPResponse
 		if err := json.Unmarshal(raw, &want); err != nil {
 			t.Fatalf("fixture body %s: %v", path, err)
 		}
-		got, ok := lookup(body, path)
+		got, ok := samtemplate.Lookup(body, path)
 		if !ok {
 			t.Errorf("body has no %s\n%s", path, resp.Body)
 			continue
@@ -439,7 +420,7 @@ func checkAnswer(t *testing.T, c eventCase, resp events.APIGatewayV2HTTPResponse
 		}
 	}
 	for path, pattern := range c.Match {
-		got, ok := lookup(body, path)
+		got, ok := samtemplate.Lookup(body, path)
 		s, isString := got.(string)
 		if !ok || !isString {
 			t.Errorf("body %s = %v, want a string matching %s", path, got, pattern)
@@ -454,36 +435,6 @@ func checkAnswer(t *testing.T, c eventCase, resp events.APIGatewayV2HTTPResponse
 func canonical(v any) string {
 	b, _ := json.Marshal(v) // decoded JSON always encodes; map keys come out sorted
 	return string(b)
-}
-
-var pathPart = regexp.MustCompile(`^([^\[\]]*)((?:\[\d+\])*)$`)
-
-// lookup finds "a.b[0].c" in decoded JSON.
-func lookup(v any, path string) (any, bool) {
-	for _, part := range strings.Split(path, ".") {
-		m := pathPart.FindStringSubmatch(part)
-		if m == nil {
-			return nil, false
-		}
-		if m[1] != "" {
-			obj, ok := v.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if v, ok = obj[m[1]]; !ok {
-				return nil, false
-			}
-		}
-		for _, idx := range regexp.MustCompile(`\d+`).FindAllString(m[2], -1) {
-			i, _ := strconv.Atoi(idx)
-			arr, ok := v.([]any)
-			if !ok || i >= len(arr) {
-				return nil, false
-			}
-			v = arr[i]
-		}
-	}
-	return v, true
 }
 
 // TestEveryFunctionHasSampleEvents holds events/ to template.yaml: every function has samples,
