@@ -8,6 +8,7 @@ import (
 )
 
 func TestAuthorizerAllowsDeniesAndCaches(t *testing.T) {
+	engineIndependent(t)
 	s := startFixtureStack(t)
 	logPath := filepath.Join(s.out, "authorizer.log")
 	cases := []struct {
@@ -44,6 +45,7 @@ func TestAuthorizerAllowsDeniesAndCaches(t *testing.T) {
 }
 
 func TestAuthorizerCacheExpires(t *testing.T) {
+	engineIndependent(t)
 	s := startFixtureStack(t)
 	do(t, "GET", s.APIURL+"/items/1", nil, "Authorization", goodKey)
 	// Jump past ReauthorizeEvery (300 s).

@@ -120,7 +120,9 @@ func TestAcknowledgedConversionsSurviveKillDashNine(t *testing.T) {
 			"referee": map[string]any{"id": referee(i), "email": referee(i) + "@example.com", "name": strings.ToUpper(referee(i)) + " Test"}})
 	}
 	// Ten clients at a time; a conversion counts once acknowledged (201, or 200 for a retry
-	// that found it); 503 under contention is retried with the same eventId.
+	// that found it). A 5xx under contention (503, or a function timeout's 500 on a slow
+	// machine) is not an acknowledgement: the client retries with the same eventId, which is
+	// always safe.
 	work := make(chan int)
 	var wg sync.WaitGroup
 	errs := make(chan string, n)
@@ -134,7 +136,7 @@ func TestAcknowledgedConversionsSurviveKillDashNine(t *testing.T) {
 					if st == 201 || st == 200 {
 						break
 					}
-					if st != 503 || attempt > 50 {
+					if st < 500 || attempt > 50 {
 						errs <- fmt.Sprintf("conversion %d: %d %s", i, st, out)
 						break
 					}

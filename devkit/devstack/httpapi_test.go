@@ -12,6 +12,7 @@ import (
 const goodKey = "Bearer good"
 
 func TestHTTPRequestBecomesPayloadV2Event(t *testing.T) {
+	engineIndependent(t)
 	s := startFixtureStack(t)
 	r := do(t, "GET", s.APIURL+"/items/a%20b?x=1&x=2&y=z%21", nil,
 		"Authorization", goodKey, "Cookie", "c1=v1; c2=v2", "X-Custom", "one", "X-Custom", "two", "User-Agent", "devtest/1")
@@ -58,6 +59,7 @@ func TestHTTPRequestBecomesPayloadV2Event(t *testing.T) {
 }
 
 func TestFunctionsGetTemplateEnvironmentAndLocalEndpoints(t *testing.T) {
+	engineIndependent(t)
 	s := startFixtureStack(t, func(c *Config) {
 		c.Env = map[string]map[string]string{"EchoFunction": {"LOCAL_OVERRIDE": "yes"}, "Parameters": {"STAGE": "overridden"}}
 	})
@@ -81,6 +83,7 @@ func TestFunctionsGetTemplateEnvironmentAndLocalEndpoints(t *testing.T) {
 }
 
 func TestRequestBodiesAreTextOrBase64ByContentType(t *testing.T) {
+	engineIndependent(t)
 	s := startFixtureStack(t)
 	ev := eventOf(t, do(t, "POST", s.APIURL+"/items", []byte(`{"a":1}`), "Authorization", goodKey, "Content-Type", "application/json; charset=utf-8"))
 	if ev["body"] != `{"a":1}` || ev["isBase64Encoded"] != false {
@@ -94,6 +97,7 @@ func TestRequestBodiesAreTextOrBase64ByContentType(t *testing.T) {
 }
 
 func TestFunctionResponseMapsToHTTPResponse(t *testing.T) {
+	engineIndependent(t)
 	s := startFixtureStack(t)
 	r := do(t, "GET", s.APIURL+"/files/a/b.txt?status=201", nil)
 	if r.status != 201 {
@@ -122,6 +126,7 @@ func TestFunctionResponseMapsToHTTPResponse(t *testing.T) {
 }
 
 func TestNonResponseResultBecomesJSON200(t *testing.T) {
+	engineIndependent(t)
 	s := startFixtureStack(t)
 	r := do(t, "GET", s.APIURL+"/raw", nil)
 	if r.status != 200 || r.header.Get("Content-Type") != "application/json" || strings.TrimSpace(string(r.body)) != `{"hello":"world"}` {
@@ -130,6 +135,7 @@ func TestNonResponseResultBecomesJSON200(t *testing.T) {
 }
 
 func TestErrorsAnswerLikeAPIGateway(t *testing.T) {
+	engineIndependent(t)
 	s := startFixtureStack(t)
 	cases := []struct {
 		name, method, path string
@@ -157,6 +163,7 @@ func TestErrorsAnswerLikeAPIGateway(t *testing.T) {
 }
 
 func TestTimedOutInvocationIsKilledAnd500(t *testing.T) {
+	engineIndependent(t)
 	s := startFixtureStack(t)
 	r := do(t, "GET", s.APIURL+"/slow", nil)
 	if r.status != 500 {
@@ -170,6 +177,7 @@ func TestTimedOutInvocationIsKilledAnd500(t *testing.T) {
 }
 
 func TestColdStartReportsInitDurationOnce(t *testing.T) {
+	engineIndependent(t)
 	s := startFixtureStack(t)
 	for i := 0; i < 2; i++ {
 		if r := do(t, "GET", s.APIURL+"/public", nil); r.status != 200 {
@@ -202,6 +210,7 @@ func TestColdStartReportsInitDurationOnce(t *testing.T) {
 }
 
 func TestConcurrentRequestsGetTheirOwnInstances(t *testing.T) {
+	engineIndependent(t)
 	s := startFixtureStack(t, func(c *Config) { c.MaxInstances = 2 })
 	var wg sync.WaitGroup
 	pids := make([]float64, 3)

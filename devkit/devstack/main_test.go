@@ -33,6 +33,16 @@ const (
 	jarDir   = repoRoot + "/" + dynamo.JarDir
 )
 
+// engineIndependent marks a test of what does not touch DynamoDB (API Gateway, the Lambda
+// runtime, secrets, rebuilds): it runs on the embedded pass of make test and skips on the
+// DynamoDB Local pass, which would only repeat it.
+func engineIndependent(t testing.TB) {
+	t.Helper()
+	if os.Getenv("DYNAMODB_ENGINE") == "local" {
+		t.Skip("does not depend on the DynamoDB engine: runs on the embedded pass of make test")
+	}
+}
+
 // testEngine is the DynamoDB engine the stack tests run on: DYNAMODB_ENGINE=local (Amazon
 // DynamoDB Local; `make test` runs the suites once per engine) or the embedded engine.
 // Without Java or the jar, a local run skips, unless CI is set: then it fails.

@@ -28,6 +28,7 @@ func secretsCall(t *testing.T, url, target string, in any) (int, map[string]any)
 }
 
 func TestSecretsOfTheTemplateAreServedLocally(t *testing.T) {
+	engineIndependent(t)
 	s := startFixtureStack(t, func(c *Config) { c.Secrets = map[string]string{} })
 	arn := s.Template.Secrets["AdminKeySecret"].ARN
 	status, out := secretsCall(t, s.SecretURL, "secretsmanager.GetSecretValue", map[string]string{"SecretId": arn})
@@ -41,6 +42,7 @@ func TestSecretsOfTheTemplateAreServedLocally(t *testing.T) {
 }
 
 func TestGeneratedSecretsFollowTheTemplateAndPersist(t *testing.T) {
+	engineIndependent(t)
 	v := secrets.Generate(map[string]any{"PasswordLength": 40, "ExcludePunctuation": true})
 	if len(v) != 40 {
 		t.Errorf("length %d", len(v))

@@ -52,6 +52,7 @@ func hotModule(t *testing.T, version string) string {
 }
 
 func TestEditedFunctionIsRebuiltAndServed(t *testing.T) {
+	engineIndependent(t)
 	if testing.Short() {
 		t.Skip("builds a function three times")
 	}

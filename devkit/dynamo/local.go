@@ -67,6 +67,15 @@ func StartLocal(jarDir, addr, dbPath string, sink *devlog.Sink) (*Local, error) 
 	if _, err := JavaVersion(); err != nil {
 		return nil, err
 	}
+	var err error
+	if jarDir, err = filepath.Abs(jarDir); err != nil { // the process runs in another folder
+		return nil, err
+	}
+	if dbPath != "" {
+		if dbPath, err = filepath.Abs(dbPath); err != nil {
+			return nil, err
+		}
+	}
 	jar := filepath.Join(jarDir, "DynamoDBLocal.jar")
 	if _, err := os.Stat(jar); err != nil {
 		return nil, fmt.Errorf("%w: run `make dynamodb-local` (it unpacks the pinned amplify-dynamodb-simulator package)", err)
