@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/referral/referrals/devkit/lambdaruntime"
@@ -94,11 +95,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	rie, err := filepath.Abs(o.RIE) // the emulator runs in the function's folder
+	if err != nil {
+		return nil, err
+	}
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(o.RIE, "--runtime-interface-emulator-address", addr, "--log-level", "error", binary)
+	runtimeAddr, err := freeAddr() // its Runtime API, 127.0.0.1:9001 by default: one per run
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", runtimeAddr,
+		"--log-level", "error", binary)
 	cmd.Dir = filepath.Dir(binary)
 	cmd.Env = lambdaruntime.Environment(def, lambdaruntime.Options{DynamoURL: o.DynamoURL, SESURL: o.SESURL, SecretsURL: o.SecretsURL, Overrides: o.Env}, filepath.Dir(binary))
 	cmd.Stdout, cmd.Stderr = o.Log, o.Log
@@ -109,7 +119,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	defer func() {
-		_ = cmd.Process.Kill()
+		// SIGTERM lets the emulator shut its runtime down first (a killed emulator leaves the
+		// function complaining that its Runtime API went away); then nothing may be left.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(2 * time.Second):
+		}
+		lambdaruntime.KillGroup(cmd)
 		<-exited
 	}()
 

@@ -15,3 +15,11 @@ func SetProcAttrs(cmd *exec.Cmd, deathSignal ...syscall.Signal) {
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: sig}
 }
+
+// KillGroup kills a child started with SetProcAttrs and every process of its group.
+func KillGroup(cmd *exec.Cmd) {
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Process.Kill()
+	}
+}
