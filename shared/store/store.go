@@ -116,7 +116,17 @@ func (s *Store) getItem(ctx context.Context, pk, sk string, out any) (found bool
 // unprocessed) and returns the items found by "PK|SK".
 func (s *Store) batchGet(ctx context.Context, keys ...map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
 	found := make(map[string]map[string]types.AttributeValue, len(keys))
-	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	// DynamoDB refuses a batch that names one key twice (a self-referral's advocate and
+	// referee are one customer): ask for each key once.
+	unique := keys[:0:0]
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if id := itemKey(k); !seen[id] {
+			seen[id] = true
+			unique = append(unique, k)
+		}
+	}
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: unique, ConsistentRead: aws.Bool(true)}}
 	for attempt := 0; len(req) > 0; attempt++ {
 		if attempt > 0 {
 			if err := backoff(ctx, attempt); err != nil {
