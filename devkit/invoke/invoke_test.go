@@ -42,7 +42,8 @@ type fixtures struct {
 
 // samples is one event per function, each in a state the real binaries can reach (no clock
 // moves), with the answer events/fixtures.json gives it; for the functions not behind the
-// HTTP API, the answer their Go tests expect (fixtures.json's testedBy).
+// HTTP API, the answer their Go tests expect (fixtures.json's testedBy), or at least no
+// function error.
 var samples = map[string]string{
 	"AuthorizerFunction":     "authorizer-admin-key.json",
 	"KeysFunction":           "keys-revoke-not-found.json",
@@ -58,6 +59,8 @@ var samples = map[string]string{
 	"InsightsApiFunction":    "insightsapi-leaderboard-not-found.json",
 	"EmailFunction":          "email-remove.json",
 	"InsightsStreamFunction": "insightsstream-batch.json",
+	"CouponPoolsFunction":    "couponpools-add.json",
+	"SchedulerFunction":      "scheduler-tick.json",
 }
 
 // TestInvokeAnswersWhatTheFixturesExpect runs `make invoke`'s code for every function of the
@@ -152,6 +155,9 @@ func TestInvokeAnswersWhatTheFixturesExpect(t *testing.T) {
 			}
 			if !ok {
 				t.Fatalf("%s is not in events/fixtures.json", sample)
+			}
+			if want.State == "" && want.Status == 0 {
+				return // tested elsewhere (fixtures.json's testedBy): it ran without a function error
 			}
 			status, _ := out["statusCode"].(float64)
 			var body any
