@@ -213,48 +213,57 @@ func mustBody(req Request) string {
 // decode reads a JSON body into v: at most MaxBody bytes, one JSON object, no unknown
 // fields. Every error names the field at fault.
 func decode(req Request, v any) error {
+	_, err := decodeAs(req, v, "application/json")
+	return err
+}
+
+// decodeAs is decode for a body of the JSON-based media type (a Content-Type header, when
+// sent, must name it); it also returns the object's members as sent, so that a caller can tell
+// a null from a member left out.
+func decodeAs(req Request, v any, mediaType string) (map[string]any, error) {
 	b, err := body(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
-		return referral.Invalid("", "the request needs a JSON body")
+		return nil, referral.Invalid("", "the request needs a JSON body")
 	}
-	if ct := req.Headers["content-type"]; ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return referral.Invalid("", "the body must be JSON (Content-Type: application/json)")
+	if ct := req.Headers["content-type"]; ct != "" && !strings.HasPrefix(strings.ToLower(ct), mediaType) {
+		return nil, referral.Invalid("", "the body must be sent with Content-Type: %s", mediaType)
 	}
 	if err := wellFormed(b); err != nil {
-		return err
+		return nil, err
 	}
 	var raw any
 	if err := json.Unmarshal(b, &raw); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return referral.Invalid("", "the body is not valid JSON (at byte %d)", se.Offset)
+			return nil, referral.Invalid("", "the body is not valid JSON (at byte %d)", se.Offset)
 		}
-		return referral.Invalid("", "the body is not valid JSON")
+		return nil, referral.Invalid("", "the body is not valid JSON")
 	}
-	if _, ok := raw.(map[string]any); !ok {
-		return referral.Invalid("", "the body must be a JSON object")
+	members, ok := raw.(map[string]any)
+	if !ok {
+		return nil, referral.Invalid("", "the body must be a JSON object")
 	}
 	if field := unknownField(raw, v); field != "" {
-		return referral.Invalid(field, "unknown field %q", field)
+		return nil, referral.Invalid(field, "unknown field %q", field)
 	}
 	if field, want := mistyped(raw, reflect.TypeOf(v), ""); want != "" {
-		return referral.Invalid(field, "%s must be %s", field, want)
+		return nil, referral.Invalid(field, "%s must be %s", field, want)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return referral.Invalid(te.Field, "must be %s", describeType(te.Type.Kind().String()))
+			return nil, referral.Invalid(te.Field, "must be %s", describeType(te.Type.Kind().String()))
 		}
 		var pe *time.ParseError
 		if errors.As(err, &pe) {
-			return referral.Invalid(timeField(raw, pe.Value), "must be an RFC 3339 time like 2026-11-22T10:00:00Z")
+			return nil, referral.Invalid(timeField(raw, pe.Value), "must be an RFC 3339 time like 2026-11-22T10:00:00Z")
 		}
-		return referral.Invalid("", "the body does not fit the expected shape")
+		return nil, referral.Invalid("", "the body does not fit the expected shape")
 	}
-	return nil
+	return members, nil
 }
 
 func describeType(kind string) string {

@@ -245,8 +245,8 @@ func checkEventShape(t *testing.T, s *stack, ev events.APIGatewayV2HTTPRequest) 
 		}
 	}
 	if ev.Body != "" && !ev.IsBase64Encoded {
-		if ct := ev.Headers["content-type"]; !strings.HasPrefix(ct, "application/json") {
-			t.Errorf("a JSON body needs the header content-type: application/json (got %q)", ct)
+		if ct := ev.Headers["content-type"]; !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, mergePatchJSON) {
+			t.Errorf("a JSON body needs the header content-type: application/json or %s (got %q)", mergePatchJSON, ct)
 		}
 		if cl, ok := ev.Headers["content-length"]; ok && cl != strconv.Itoa(len(ev.Body)) {
 			t.Errorf("content-length %s, but the body has %d bytes", cl, len(ev.Body))

@@ -243,7 +243,18 @@ func (c *contract) bad(scope, method, target string, body any, status int) map[s
 	return c.exchange(scope, method, target, body, status, false)
 }
 
+// patch sends a JSON merge patch (application/merge-patch+json) that follows the contract.
+func (c *contract) patch(scope, target string, body any, status int) map[string]any {
+	c.t.Helper()
+	return c.exchangeAs(scope, "PATCH", target, body, status, true, mergePatchJSON)
+}
+
 func (c *contract) exchange(scope, method, target string, body any, status int, valid bool) map[string]any {
+	c.t.Helper()
+	return c.exchangeAs(scope, method, target, body, status, valid, "application/json")
+}
+
+func (c *contract) exchangeAs(scope, method, target string, body any, status int, valid bool, contentType string) map[string]any {
 	c.t.Helper()
 	b := bodyString(c.t, body)
 	u, err := url.Parse(target)
@@ -255,6 +266,7 @@ func (c *contract) exchange(scope, method, target string, body any, status int, 
 		c.t.Fatalf("no route for %s %s", method, target)
 	}
 	ev := event(key, params, method, target, b, scope)
+	ev.Headers["content-type"] = contentType
 	if b == "" {
 		delete(ev.Headers, "content-type")
 	}
@@ -346,6 +358,12 @@ func TestHandlersAnswerWhatOpenAPISays(t *testing.T) {
 	c.call(server, "GET", "/customers/zoe", nil, 404)
 	c.bad(server, "PUT", "/customers/cy", map[string]any{"segment": "vip"}, 400)
 	c.bad(server, "PUT", "/customers/cy", map[string]any{"email": "not-an-email"}, 400)
+	c.patch(server, "/customers/ana", map[string]any{"purchaseCount": 5, "firstPurchaseAt": nil, "name": nil}, 200)
+	c.patch(server, "/customers/ana", map[string]any{}, 200)
+	c.patch(server, "/customers/zoe", map[string]any{"purchaseCount": 1}, 404)
+	c.exchangeAs(server, "PATCH", "/customers/ana", map[string]any{"email": "not-an-email"}, 400, false, mergePatchJSON)
+	c.exchangeAs(server, "PATCH", "/customers/ana", map[string]any{"colour": "red"}, 400, false, mergePatchJSON)
+	c.call(server, "PUT", "/customers/ana", map[string]any{"email": "ana.souza@gmail.com", "name": "Ana Souza", "purchaseCount": 4}, 200)
 
 	// Codes.
 	code := str(c.call(server, "POST", "/programs/p1/codes", map[string]any{"customerId": "ana"}, 201)["code"])

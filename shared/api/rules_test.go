@@ -211,6 +211,89 @@ func TestReferralNeverOverwritesAStoredCustomer(t *testing.T) {
 	}
 }
 
+// patchCustomer sends a merge patch (RFC 7396) with its media type, or with contentType.
+func patchCustomer(s *stack, id, body string, contentType ...string) (int, map[string]any) {
+	s.t.Helper()
+	ct := mergePatchJSON
+	if len(contentType) > 0 {
+		ct = contentType[0]
+	}
+	ev := event("PATCH /customers/{customerId}", map[string]string{"customerId": id}, "PATCH", "/customers/"+id, body, "server")
+	ev.Headers["content-type"] = ct
+	r, ok := s.routers["PATCH /customers/{customerId}"]
+	if !ok {
+		s.t.Fatalf("no router serves PATCH /customers/{customerId}")
+	}
+	resp, err := r.Handle(context.Background(), ev)
+	if err != nil {
+		s.t.Fatalf("PATCH: handler error %v", err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &out); err != nil {
+		s.t.Fatalf("PATCH: %v: %s", err, resp.Body)
+	}
+	return resp.StatusCode, out
+}
+
+// Item 7: a shop syncing purchase counts sends {"purchaseCount":3}. As PATCH (a JSON merge
+// patch) that changes the count and nothing else; PUT stays a replacement, as documented.
+func TestPatchChangesOnlyTheFieldsItNames(t *testing.T) {
+	s := newStack(t)
+	full := map[string]any{"email": "bo.chen@example.com", "name": "Bo Chen", "locale": "th", "segment": "past",
+		"purchaseCount": 1, "firstPurchaseAt": "2025-03-14T09:30:00Z", "marketingOptOut": true}
+	if st, b := s.doAs("server", "PUT", "/customers/bo", full); st != 201 {
+		t.Fatalf("PUT: %d %v", st, b)
+	}
+	st, b := patchCustomer(s, "bo", `{"purchaseCount":3}`)
+	if st != 200 {
+		t.Fatalf("PATCH purchaseCount: %d %v", st, b)
+	}
+	_, c := s.doAs("server", "GET", "/customers/bo", nil)
+	for k, v := range full {
+		if k == "purchaseCount" {
+			v = 3
+		}
+		if fmt.Sprint(c[k]) != fmt.Sprint(v) {
+			t.Errorf("after PATCH {purchaseCount:3}: %s = %v, want %v (%v)", k, c[k], v, c)
+		}
+	}
+	// null puts a field back to its default; what is not named stays.
+	if st, b := patchCustomer(s, "bo", `{"name":null,"locale":null,"firstPurchaseAt":null,"segment":"current"}`); st != 200 ||
+		b["name"] != "" || b["locale"] != "en" || b["firstPurchaseAt"] != nil || b["segment"] != "current" ||
+		b["email"] != "bo.chen@example.com" || b["marketingOptOut"] != true || fmt.Sprint(b["purchaseCount"]) != "3" {
+		t.Fatalf("PATCH with nulls: %d %v", st, b)
+	}
+	// Refused, and nothing changes: the opt-out cannot be removed, bad values, unknown or
+	// read-only fields, another media type, a patch that is not an object.
+	for _, c := range []struct{ body, ct, field string }{
+		{`{"marketingOptOut":null}`, mergePatchJSON, "marketingOptOut"},
+		{`{"email":"not-an-email"}`, mergePatchJSON, "email"},
+		{`{"purchaseCount":-1}`, mergePatchJSON, "purchaseCount"},
+		{`{"purchaseCount":"3"}`, mergePatchJSON, "purchaseCount"},
+		{`{"blocked":false}`, mergePatchJSON, "blocked"},
+		{`{"purchaseCount":4}`, "application/json", ""},
+		{`[{"op":"replace","path":"/purchaseCount","value":4}]`, mergePatchJSON, ""},
+	} {
+		if st, b := patchCustomer(s, "bo", c.body, c.ct); st != 400 || errField(b) != c.field {
+			t.Errorf("PATCH %s (%s): %d %v, want 400 on %q", c.body, c.ct, st, b, c.field)
+		}
+	}
+	if _, c := s.doAs("server", "GET", "/customers/bo", nil); fmt.Sprint(c["purchaseCount"]) != "3" || c["marketingOptOut"] != true {
+		t.Fatalf("a refused patch changed the customer: %v", c)
+	}
+	if st, b := patchCustomer(s, "nobody", `{"purchaseCount":1}`); st != 404 || errCode(b) != "customer_not_found" {
+		t.Fatalf("PATCH of an unknown customer: %d %v", st, b)
+	}
+	if st, _ := s.doAs("server", "GET", "/customers/nobody", nil); st != 404 {
+		t.Fatalf("PATCH created a customer")
+	}
+	// PUT replaces: what it leaves out goes back to its default (the opt-out is kept).
+	if st, b := s.doAs("server", "PUT", "/customers/bo", map[string]any{"purchaseCount": 4}); st != 200 ||
+		b["email"] != "" || b["locale"] != "en" || b["marketingOptOut"] != true {
+		t.Fatalf("PUT {purchaseCount:4}: %d %v", st, b)
+	}
+}
+
 // Item 9: 80 conversions of one advocate at once, each with a short deadline, through the real
 // handler on four warm containers: every answer is 201, 200 or 503 with Retry-After (never a
 // 500 or a timeout), every answer comes at least a second before the deadline the handler was

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/referral/referrals/shared/referral"
 )
@@ -50,6 +53,70 @@ func (s *Store) PutCustomer(ctx context.Context, id string, u CustomerUpdate) (r
 		return c, false, fmt.Errorf("put customer %s: %w", id, err)
 	}
 	return stored.Customer, created, nil
+}
+
+// CustomerChanges is what PATCH /customers/{id} changes: each non-nil field is set (an empty
+// string clears a text field), and ClearFirstPurchaseAt removes the first purchase time.
+type CustomerChanges struct {
+	Email, Name, Locale, Segment, StripeCustomerID *string
+	PurchaseCount                                  *int
+	FirstPurchaseAt                                *time.Time
+	ClearFirstPurchaseAt                           bool
+	MarketingOptOut                                *bool
+}
+
+// PatchCustomer changes the fields of a stored customer that ch names and leaves the others
+// as they are: 1 UpdateItem conditioned on the customer existing (ErrCustomerNotFound when it
+// does not), returning the customer as stored; 1 GetItem when ch changes nothing.
+func (s *Store) PatchCustomer(ctx context.Context, id string, ch CustomerChanges) (referral.Customer, error) {
+	now := s.now()
+	var upd expression.UpdateBuilder
+	set := func(name string, v any) { upd = upd.Set(expression.Name(name), expression.Value(v)) }
+	changed := false
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"email", ch.Email}, {"name", ch.Name}, {"locale", ch.Locale}, {"segment", ch.Segment}, {"stripeCustomerId", ch.StripeCustomerID}} {
+		if f.v != nil {
+			set(f.name, *f.v)
+			changed = true
+		}
+	}
+	if ch.PurchaseCount != nil {
+		set("purchaseCount", *ch.PurchaseCount)
+		changed = true
+	}
+	switch {
+	case ch.FirstPurchaseAt != nil:
+		set("firstPurchaseAt", ch.FirstPurchaseAt.UTC())
+		changed = true
+	case ch.ClearFirstPurchaseAt: // NULL rather than REMOVE, which minidyn ignores
+		set("firstPurchaseAt", &types.AttributeValueMemberNULL{Value: true})
+		changed = true
+	}
+	if ch.MarketingOptOut != nil {
+		set("marketingOptOut", *ch.MarketingOptOut)
+		changed = true
+	}
+	if !changed {
+		return s.GetCustomer(ctx, id)
+	}
+	set("updatedAt", now)
+	expr, err := expression.NewBuilder().WithUpdate(upd).
+		WithCondition(expression.AttributeExists(expression.Name("PK"))).Build()
+	if err != nil {
+		return referral.Customer{}, fmt.Errorf("patch customer %s: %w", id, err)
+	}
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(customerPK(id), customerSK),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
+		ExpressionAttributeValues: expr.Values(), ReturnValues: types.ReturnValueAllNew})
+	if conditionFailed(err) {
+		return referral.Customer{}, referral.ErrCustomerNotFound
+	}
+	if err != nil {
+		return referral.Customer{}, unavailable(fmt.Errorf("patch customer %s: %w", id, err))
+	}
+	return decodeCustomer(res.Attributes)
 }
 
 // GetCustomer reads one customer (1 consistent GetItem).
