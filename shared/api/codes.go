@@ -13,7 +13,7 @@ import (
 	"github.com/referral/referrals/shared/store"
 )
 
-// Codes serves POST /programs/{programId}/codes.
+// Codes serves POST /programs/{programId}/codes and POST /codes/{code}/pause|resume.
 type Codes struct {
 	Store    *store.Store
 	Programs *store.ProgramCache
@@ -22,7 +22,30 @@ type Codes struct {
 // NewCodes returns the codes function's router.
 func NewCodes(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
 	h := &Codes{Store: s, Programs: programs}
-	return NewRouter(log, Route{"POST /programs/{programId}/codes", auth.ScopeServer, h.create})
+	return NewRouter(log,
+		Route{"POST /programs/{programId}/codes", auth.ScopeServer, h.create},
+		Route{"POST /codes/{code}/pause", auth.ScopeAdmin, h.pauser(true)},
+		Route{"POST /codes/{code}/resume", auth.ScopeAdmin, h.pauser(false)},
+	)
+}
+
+// pauser serves POST /codes/{code}/pause (paused true) or /resume: no body; the code as it
+// is now.
+func (h *Codes) pauser(paused bool) func(context.Context, Request) (Response, error) {
+	return func(ctx context.Context, req Request) (Response, error) {
+		c, err := codeParam(req)
+		if err != nil {
+			return Response{}, err
+		}
+		if err := noBody(req); err != nil {
+			return Response{}, err
+		}
+		rec, err := h.Store.PauseCode(ctx, c, paused, h.Programs)
+		if err != nil {
+			return Response{}, err
+		}
+		return JSON(http.StatusOK, rec.Code), nil
+	}
 }
 
 // CodeInput is the body of POST /programs/{programId}/codes.

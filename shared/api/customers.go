@@ -24,7 +24,43 @@ func NewCustomers(s *store.Store, log *slog.Logger) *Router {
 		Route{"PATCH /customers/{customerId}", auth.ScopeServer, h.patch},
 		Route{"GET /customers/{customerId}", auth.ScopeServer, h.get},
 		Route{"DELETE /customers/{customerId}", auth.ScopeAdmin, h.erase},
+		Route{"PUT /blocklist/{customerId}", auth.ScopeAdmin, h.blocker(true)},
+		Route{"DELETE /blocklist/{customerId}", auth.ScopeAdmin, h.blocker(false)},
 	)
+}
+
+// CustomerView is a customer as GET /customers/{customerId} shows them: with who referred
+// them, one entry per program they were referred in (oldest first).
+type CustomerView struct {
+	referral.Customer
+	ReferredBy []ReferredBy `json:"referredBy"`
+}
+
+// ReferredBy is the advocate who referred a customer in a program.
+type ReferredBy struct {
+	AdvocateID string    `json:"advocateId"`
+	ProgramID  string    `json:"programId"`
+	Code       string    `json:"code"`
+	ReferredAt time.Time `json:"referredAt"`
+}
+
+// blocker serves PUT /blocklist/{customerId} (blocked true) and DELETE: no body; the customer
+// as stored after.
+func (h *Customers) blocker(blocked bool) func(context.Context, Request) (Response, error) {
+	return func(ctx context.Context, req Request) (Response, error) {
+		id, err := pathID(req, "customerId")
+		if err != nil {
+			return Response{}, err
+		}
+		if err := noBody(req); err != nil {
+			return Response{}, err
+		}
+		c, err := h.Store.SetBlocked(ctx, id, blocked)
+		if err != nil {
+			return Response{}, err
+		}
+		return JSON(http.StatusOK, c), nil
+	}
 }
 
 // CustomerInput is the body of PUT /customers/{customerId}: the whole customer. A field left
@@ -193,11 +229,15 @@ func (h *Customers) get(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	c, err := h.Store.GetCustomer(ctx, id)
+	c, refs, err := h.Store.CustomerWithReferrals(ctx, id)
 	if err != nil {
 		return Response{}, err
 	}
-	return JSON(http.StatusOK, c), nil
+	view := CustomerView{Customer: c, ReferredBy: make([]ReferredBy, len(refs))}
+	for i, r := range refs {
+		view.ReferredBy[i] = ReferredBy{AdvocateID: r.AdvocateID, ProgramID: r.ProgramID, Code: r.Code, ReferredAt: r.CreatedAt}
+	}
+	return JSON(http.StatusOK, view), nil
 }
 
 // erase removes the customer's personal data; the ledger stays, keyed by id only.

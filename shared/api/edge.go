@@ -321,6 +321,15 @@ func pathID(req Request, name string) (string, error) {
 	return id, nil
 }
 
+// noBody refuses a request that carries a body its route does not take.
+func noBody(req Request) error {
+	b, err := body(req)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		err = referral.Invalid("", "this request takes no body")
+	}
+	return err
+}
+
 // maxNoteLength is the longest reversal reason or approval note.
 const maxNoteLength = 200
 

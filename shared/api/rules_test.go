@@ -611,3 +611,136 @@ func TestBadJSONIsRefusedWithTheFieldNamedAndNothingStored(t *testing.T) {
 		t.Fatalf("a taken vanity code: %d %v", st, b)
 	}
 }
+
+// Item 11: a merchant pauses a code that leaked to a coupon site, then resumes it.
+func TestAPausedCodeTakesNoReferralsUntilResumed(t *testing.T) {
+	s := newStack(t)
+	code := s.setup(tieredProgram())
+	refer(s, code, "bo")
+	if st, b := s.doAs("server", "POST", "/codes/"+code+"/pause", nil); st != 403 {
+		t.Fatalf("a server key pausing a code: %d %v", st, b)
+	}
+	if st, b := s.do("POST", "/codes/"+strings.ToLower(code)+"/pause", nil); st != 200 || b["status"] != "inactive" || b["code"] != code {
+		t.Fatalf("pause: %d %v", st, b)
+	}
+	if st, b := s.do("POST", "/codes/"+code+"/pause", nil); st != 200 || b["status"] != "inactive" {
+		t.Fatalf("pause again: %d %v", st, b)
+	}
+	if _, b := s.doAs("", "GET", "/codes/"+code, nil); b["status"] != "inactive" {
+		t.Fatalf("public check of a paused code: %v", b)
+	}
+	if resp := s.raw("", "GET", "/r/"+code, nil); resp.StatusCode != 410 {
+		t.Fatalf("share link of a paused code: %d", resp.StatusCode)
+	}
+	if st, b := refer(s, code, "cy"); st != 410 || errCode(b) != "code_inactive" {
+		t.Fatalf("a referral with a paused code: %d %v", st, b)
+	}
+	if st, _ := s.doAs("server", "GET", "/customers/cy", nil); st != 404 {
+		t.Fatalf("a refused referral stored its referee")
+	}
+	// A referee the code brought before the pause still converts.
+	if st, b := purchase(s, "o-1", "bo"); st != 201 {
+		t.Fatalf("conversion of a referee referred before the pause: %d %v", st, b)
+	}
+	if st, b := s.do("POST", "/codes/"+code+"/resume", nil); st != 200 || b["status"] != "active" {
+		t.Fatalf("resume: %d %v", st, b)
+	}
+	if st, b := refer(s, code, "cy"); st != 201 {
+		t.Fatalf("a referral after resuming: %d %v", st, b)
+	}
+	if st, b := s.do("POST", "/codes/NOPE-2026/pause", nil); st != 404 || errCode(b) != "code_not_found" {
+		t.Fatalf("pausing an unknown code: %d %v", st, b)
+	}
+}
+
+// Item 11 (and 5): the blocklist. A blocked advocate's referees stop paying, their code stops
+// taking referrals; a blocked referee cannot convert or be referred; unblocking restores both.
+func TestBlockedCustomersCanNeitherReferNorBeReferred(t *testing.T) {
+	s := newStack(t)
+	code := s.setup(tieredProgram())
+	for _, f := range []string{"bo", "cy", "di"} {
+		refer(s, code, f)
+	}
+	// The conversions container has seen ana's standing: the block must reach it anyway.
+	if st, b := purchase(s, "o-di", "di"); st != 201 {
+		t.Fatalf("before the block: %d %v", st, b)
+	}
+	if st, b := s.doAs("server", "PUT", "/blocklist/ana", nil); st != 403 {
+		t.Fatalf("a server key blocking: %d %v", st, b)
+	}
+	if st, b := s.do("PUT", "/blocklist/ana", nil); st != 200 || b["blocked"] != true || b["name"] != "Ana Lima" {
+		t.Fatalf("block ana: %d %v", st, b)
+	}
+	if st, b := purchase(s, "o-bo", "bo"); st != 422 || errCode(b) != "customer_blocked" {
+		t.Fatalf("a conversion of a blocked advocate's referee: %d %v", st, b)
+	}
+	if st, b := refer(s, code, "eve"); st != 422 || errCode(b) != "customer_blocked" {
+		t.Fatalf("a referral with a blocked advocate's code: %d %v", st, b)
+	}
+	if _, b := s.doAs("", "GET", "/codes/"+code, nil); b["status"] != "inactive" {
+		t.Fatalf("public check of a blocked advocate's code: %v", b)
+	}
+	// A blocked referee: their own conversions are refused, and no one can refer them.
+	s.do("PUT", "/customers/fay", map[string]any{"name": "Fay"})
+	_, fc := s.do("POST", "/programs/p1/codes", map[string]any{"customerId": "fay"})
+	s.doAs("server", "POST", "/referrals", map[string]any{"code": fc["code"], "referee": map[string]any{"id": "gus"}})
+	s.do("PUT", "/blocklist/gus", nil)
+	if st, b := purchase(s, "o-gus", "gus"); st != 422 || errCode(b) != "customer_blocked" {
+		t.Fatalf("a blocked referee's conversion: %d %v", st, b)
+	}
+	// Someone not seen yet is blocked before they show up.
+	if st, b := s.do("PUT", "/blocklist/hal", nil); st != 200 || b["blocked"] != true {
+		t.Fatalf("block an unknown customer: %d %v", st, b)
+	}
+	if st, b := s.doAs("server", "POST", "/referrals", map[string]any{"code": fc["code"], "referee": map[string]any{"id": "hal", "email": "hal@example.com"}}); st != 422 || errCode(b) != "customer_blocked" {
+		t.Fatalf("a referral of a blocked newcomer: %d %v", st, b)
+	}
+	if st, b := s.do("POST", "/programs/p1/codes", map[string]any{"customerId": "hal"}); st != 422 || errCode(b) != "customer_blocked" {
+		t.Fatalf("a code for a blocked customer: %d %v", st, b)
+	}
+	if n := len(rewardsOf(s, "ana")); n != 1 {
+		t.Fatalf("ana has %d rewards, want only the one from before the block", n)
+	}
+	// Off the blocklist: everything works again.
+	if st, b := s.do("DELETE", "/blocklist/ana", nil); st != 200 || b["blocked"] != false {
+		t.Fatalf("unblock ana: %d %v", st, b)
+	}
+	if st, b := purchase(s, "o-bo", "bo"); st != 201 {
+		t.Fatalf("after unblocking: %d %v", st, b)
+	}
+	if st, b := refer(s, code, "eve"); st != 201 {
+		t.Fatalf("a referral after unblocking: %d %v", st, b)
+	}
+	if st, b := s.do("DELETE", "/blocklist/nobody", nil); st != 404 || errCode(b) != "customer_not_found" {
+		t.Fatalf("unblocking an unknown customer: %d %v", st, b)
+	}
+}
+
+// Item 11: GET /customers/{id} says who referred the customer, per program.
+func TestACustomerShowsWhoReferredThem(t *testing.T) {
+	s := newStack(t)
+	code := s.setup(tieredProgram())
+	refer(s, code, "bo")
+	p2 := tieredProgram()
+	p2["name"] = "Spring"
+	s.do("PUT", "/programs/p2", p2)
+	s.do("PUT", "/customers/eve", map[string]any{"name": "Eve"})
+	_, ec := s.do("POST", "/programs/p2/codes", map[string]any{"customerId": "eve", "code": "EVE-SPRING"})
+	s.advance(time.Hour)
+	s.doAs("server", "POST", "/referrals", map[string]any{"code": ec["code"], "referee": map[string]any{"id": "bo"}})
+	st, b := s.doAs("server", "GET", "/customers/bo", nil)
+	by, _ := b["referredBy"].([]any)
+	if st != 200 || len(by) != 2 {
+		t.Fatalf("GET bo: %d %v", st, b)
+	}
+	want := map[string]string{"p1": "ana " + code + " 2026-11-20T12:00:00Z", "p2": "eve EVE-SPRING 2026-11-20T13:00:00Z"}
+	for _, e := range by {
+		e := e.(map[string]any)
+		if got := fmt.Sprintf("%v %v %v", e["advocateId"], e["code"], e["referredAt"]); got != want[e["programId"].(string)] {
+			t.Errorf("referredBy in %v: %s, want %s", e["programId"], got, want[e["programId"].(string)])
+		}
+	}
+	if _, b := s.doAs("server", "GET", "/customers/ana", nil); b["referredBy"] == nil || len(b["referredBy"].([]any)) != 0 {
+		t.Fatalf("a customer nobody referred: referredBy %v, want []", b["referredBy"])
+	}
+}

@@ -204,6 +204,36 @@ func (s *Store) GetCode(ctx context.Context, code string, consistent bool) (code
 	return it, true, unmarshal(res.Item, &it)
 }
 
+// PauseCode pauses a code (paused true) or resumes it: while paused it takes no referrals and
+// checks as inactive; referees it brought before keep converting. 1 UpdateItem conditioned on
+// the code existing (ErrCodeNotFound), returning it, and its program through programs (for
+// its status and share link). Pausing a paused code changes nothing.
+func (s *Store) PauseCode(ctx context.Context, code string, paused bool, programs *ProgramCache) (CodeRecord, error) {
+	expr, err := expression.NewBuilder().WithUpdate(expression.Set(expression.Name("paused"), expression.Value(paused))).
+		WithCondition(expression.AttributeExists(expression.Name("PK"))).Build()
+	if err != nil {
+		return CodeRecord{}, fmt.Errorf("pause code %s: %w", code, err)
+	}
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(codePK(code), codeSK),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
+		ExpressionAttributeValues: expr.Values(), ReturnValues: types.ReturnValueAllNew})
+	if conditionFailed(err) {
+		return CodeRecord{}, referral.ErrCodeNotFound
+	}
+	if err != nil {
+		return CodeRecord{}, unavailable(fmt.Errorf("pause code %s: %w", code, err))
+	}
+	var it codeItem
+	if err := unmarshal(res.Attributes, &it); err != nil {
+		return CodeRecord{}, fmt.Errorf("pause code %s: %w", code, err)
+	}
+	p, err := programs.Get(ctx, it.ProgramID)
+	if err != nil {
+		return CodeRecord{}, fmt.Errorf("program of code %s: %w", code, err)
+	}
+	return it.record(&p, s.now()), nil
+}
+
 // LookupCode returns a code's public record, its program read through programs.
 func (s *Store) LookupCode(ctx context.Context, code string, programs *ProgramCache) (CodeRecord, referral.Program, error) {
 	it, found, err := s.GetCode(ctx, code, false)

@@ -132,6 +132,24 @@ func (s *Store) GetCustomer(ctx context.Context, id string) (referral.Customer, 
 	return it.Customer, nil
 }
 
+// CustomerWithReferrals reads a customer and their referrals as a referee (who referred them,
+// per program): 1 consistent GetItem and 1 Query (RefereeReferrals), side by side.
+func (s *Store) CustomerWithReferrals(ctx context.Context, id string) (referral.Customer, []referral.Referral, error) {
+	var refs []referral.Referral
+	var refErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		refs, refErr = s.RefereeReferrals(ctx, id)
+	}()
+	c, err := s.GetCustomer(ctx, id)
+	<-done
+	if err != nil {
+		return c, nil, err
+	}
+	return c, refs, refErr
+}
+
 func decodeCustomer(m map[string]types.AttributeValue) (referral.Customer, error) {
 	var it customerItem
 	err := unmarshal(m, &it)

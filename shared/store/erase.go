@@ -16,7 +16,7 @@ import (
 // hold only ids, so they stay consistent and anonymous. Erasing again answers the same; an
 // unknown customer is ErrCustomerNotFound.
 //
-// Cost: 1 UpdateItem (customer), 1 Query (their advocate standings, one per program) and
+// Cost: 1 UpdateItem (customer), 1 Query (their partition: the standings name their codes) and
 // 1 UpdateItem per code. The customer is erased first, so a failure part-way leaves a state
 // that a retried DELETE completes.
 func (s *Store) EraseCustomer(ctx context.Context, id string) error {
@@ -37,53 +37,19 @@ func (s *Store) EraseCustomer(ctx context.Context, id string) error {
 		return referral.ErrCustomerNotFound
 	}
 
-	codes, err := s.advocateCodes(ctx, id)
+	items, err := s.readCustomerItems(ctx, id)
 	if err != nil {
 		return fmt.Errorf("erase customer %s: %w", id, err)
 	}
-	for _, code := range codes {
-		if _, err := s.updateIfExists(ctx, codePK(code), codeSK, expression.Set(expression.Name("advocateFirstName"), expression.Value(""))); err != nil {
-			return fmt.Errorf("erase customer %s: code %s: %w", id, code, err)
+	for _, st := range items.standings {
+		if st.Code == "" {
+			continue
+		}
+		if _, err := s.updateIfExists(ctx, codePK(st.Code), codeSK, expression.Set(expression.Name("advocateFirstName"), expression.Value(""))); err != nil {
+			return fmt.Errorf("erase customer %s: code %s: %w", id, st.Code, err)
 		}
 	}
 	return nil
-}
-
-// advocateCodes lists the codes a customer owns, one per program (1 consistent Query on the
-// customer's partition, a further page per MB).
-func (s *Store) advocateCodes(ctx context.Context, customerID string) ([]string, error) {
-	expr, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key("PK").Equal(expression.Value(customerPK(customerID))).
-			And(expression.Key("SK").BeginsWith(advocateSK("")))).
-		WithProjection(expression.NamesList(expression.Name("code"))).Build()
-	if err != nil {
-		return nil, err
-	}
-	in := &dynamodb.QueryInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: expr.KeyCondition(), ProjectionExpression: expr.Projection(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
-	var codes []string
-	for {
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, unavailable(fmt.Errorf("codes of %s: %w", customerID, err))
-		}
-		var rows []struct {
-			Code string `json:"code"`
-		}
-		if err := unmarshalList(res.Items, &rows); err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			if r.Code != "" {
-				codes = append(codes, r.Code)
-			}
-		}
-		if len(res.LastEvaluatedKey) == 0 {
-			return codes, nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
-	}
 }
 
 // updateIfExists runs one UpdateItem on an item that must exist; found is false when it

@@ -249,30 +249,47 @@ func (s *Store) GetReferral(ctx context.Context, refereeID, programID string) (r
 	return it.Referral, nil
 }
 
-// RefereePrograms lists the programs a referee is attributed in (1 consistent Query), for
-// conversions that do not name their program.
-func (s *Store) RefereePrograms(ctx context.Context, refereeID string) ([]string, error) {
+// RefereeReferrals lists a customer's referrals as a referee, one per program they were
+// referred in (access pattern "who referred a customer": 1 consistent Query on the customer's
+// partition, SK begins with REFERRAL#).
+func (s *Store) RefereeReferrals(ctx context.Context, refereeID string) ([]referral.Referral, error) {
 	expr, err := expression.NewBuilder().WithKeyCondition(
 		expression.Key("PK").Equal(expression.Value(customerPK(refereeID))).
-			And(expression.Key("SK").BeginsWith(referralSK("")))).
-		WithProjection(expression.NamesList(expression.Name("programId"))).Build()
+			And(expression.Key("SK").BeginsWith(referralSK("")))).Build()
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: expr.KeyCondition(), ProjectionExpression: expr.Projection(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(10)})
+	in := &dynamodb.QueryInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
+	out := []referral.Referral{}
+	for {
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, unavailable(fmt.Errorf("referrals of referee %s: %w", refereeID, err))
+		}
+		var items []referralItem
+		if err := unmarshalList(res.Items, &items); err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			out = append(out, it.Referral)
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}
+
+// RefereePrograms lists the programs a referee is attributed in (RefereeReferrals), for
+// conversions that do not name their program.
+func (s *Store) RefereePrograms(ctx context.Context, refereeID string) ([]string, error) {
+	refs, err := s.RefereeReferrals(ctx, refereeID)
 	if err != nil {
-		return nil, unavailable(fmt.Errorf("referee programs: %w", err))
-	}
-	var rows []struct {
-		ProgramID string `json:"programId"`
-	}
-	if err := unmarshalList(res.Items, &rows); err != nil {
 		return nil, err
 	}
-	out := make([]string, len(rows))
-	for i, r := range rows {
+	out := make([]string, len(refs))
+	for i, r := range refs {
 		out[i] = r.ProgramID
 	}
 	return out, nil
