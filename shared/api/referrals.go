@@ -30,6 +30,7 @@ func NewReferrals(s *store.Store, programs *store.ProgramCache, coupons FriendCo
 	return NewRouter(log,
 		Route{"POST /referrals", auth.ScopeServer, h.create},
 		Route{"GET /customers/{customerId}/referrals", auth.ScopeServer, h.list},
+		Route{"GET /programs/{programId}/referrals", auth.ScopeAdmin, h.program},
 	)
 }
 
@@ -122,4 +123,39 @@ func (h *Referrals) list(ctx context.Context, req Request) (Response, error) {
 		return Response{}, err
 	}
 	return JSON(http.StatusOK, ReferralList{Referrals: rs, NextCursor: next}), nil
+}
+
+// referralColumns are the columns of a program's referrals as CSV.
+var referralColumns = []string{"referralId", "programId", "code", "advocateId", "refereeId", "channel", "stage",
+	"createdAt", "attributionExpiresAt"}
+
+// program is GET /programs/{programId}/referrals: the program's referrals, newest first, as
+// JSON or, with Accept: text/csv, CSV.
+func (h *Referrals) program(ctx context.Context, req Request) (Response, error) {
+	id, err := pathID(req, "programId")
+	if err != nil {
+		return Response{}, err
+	}
+	page, err := pageOf(req)
+	if err != nil {
+		return Response{}, err
+	}
+	if _, err := h.Programs.Get(ctx, id); err != nil {
+		return Response{}, err
+	}
+	rs, next, err := h.Store.ProgramReferrals(ctx, id, page)
+	if err != nil {
+		return Response{}, err
+	}
+	if wantsCSV(req) {
+		rows := make([][]string, len(rs))
+		for i, r := range rs {
+			rows[i] = []string{r.ReferralID, r.ProgramID, r.Code, r.AdvocateID, r.RefereeID, r.Channel, r.Stage,
+				csvTime(&r.CreatedAt), csvTime(r.AttributionExpiresAt)}
+		}
+		return csvResponse(req, "referrals-"+id+".csv", referralColumns, rows, next), nil
+	}
+	resp := JSON(http.StatusOK, ReferralList{Referrals: rs, NextCursor: next})
+	resp.Headers["Vary"] = "Accept"
+	return resp, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/referral/referrals/shared/auth"
@@ -18,7 +20,8 @@ type Fulfiller interface {
 	Fulfil(ctx context.Context, rewardID, reference string) (referral.Reward, error)
 }
 
-// Rewards serves GET /customers/{customerId}/rewards and POST /rewards/{rewardId}/fulfill|approve.
+// Rewards serves GET /customers/{customerId}/rewards, GET /rewards and POST
+// /rewards/{rewardId}/fulfill|approve.
 type Rewards struct {
 	Store  *store.Store
 	Fulfil Fulfiller
@@ -29,6 +32,7 @@ func NewRewards(s *store.Store, svc Fulfiller, log *slog.Logger) *Router {
 	h := &Rewards{Store: s, Fulfil: svc}
 	return NewRouter(log,
 		Route{"GET /customers/{customerId}/rewards", auth.ScopeServer, h.list},
+		Route{"GET /rewards", auth.ScopeAdmin, h.queue},
 		Route{"POST /rewards/{rewardId}/fulfill", auth.ScopeAdmin, h.fulfill},
 		Route{"POST /rewards/{rewardId}/approve", auth.ScopeAdmin, h.approve},
 	)
@@ -55,6 +59,78 @@ func (h *Rewards) list(ctx context.Context, req Request) (Response, error) {
 		return Response{}, err
 	}
 	return JSON(http.StatusOK, RewardList{Rewards: rs, Totals: totals, NextCursor: next}), nil
+}
+
+// RewardPage is the body of GET /rewards.
+type RewardPage struct {
+	Rewards    []referral.Reward `json:"rewards"`
+	NextCursor *string           `json:"nextCursor"`
+}
+
+// rewardColumns are the columns of GET /rewards as CSV: amounts in minor units, as in JSON.
+var rewardColumns = []string{"rewardId", "programId", "customerId", "role", "refereeId", "eventId", "milestone", "rule",
+	"kind", "amount", "currency", "description", "charity", "status", "createdAt", "availableAt", "expiresAt", "reference",
+	"fulfilmentProvider", "fulfilmentStatus", "fulfilmentReference", "fulfilmentReason"}
+
+func rewardRow(r referral.Reward) []string {
+	amount, currency := "", ""
+	if r.Value != nil {
+		amount, currency = strconv.FormatInt(r.Value.Amount, 10), r.Value.Currency
+	}
+	var f referral.Fulfilment
+	if r.Fulfilment != nil {
+		f = *r.Fulfilment
+	}
+	return []string{r.RewardID, r.ProgramID, r.CustomerID, r.Role, r.RefereeID, r.EventID, r.Milestone, r.Rule,
+		r.Kind, amount, currency, r.Description, r.Charity, r.Status, csvTime(&r.CreatedAt), csvTime(&r.AvailableAt),
+		csvTime(r.ExpiresAt), r.Reference, f.Provider, f.Status, f.Reference, f.Reason}
+}
+
+// queue is GET /rewards?status=&programId=&customerId=&limit=&cursor=: the reward queues
+// (review: waiting for an admin; approved: the payout queue; failed: deliveries that failed),
+// as JSON or, with Accept: text/csv, CSV.
+func (h *Rewards) queue(ctx context.Context, req Request) (Response, error) {
+	page, err := pageOf(req)
+	if err != nil {
+		return Response{}, err
+	}
+	q := req.QueryStringParameters
+	f := store.RewardFilter{Status: q["status"], ProgramID: q["programId"], CustomerID: q["customerId"]}
+	if f.Status != "" && !slices.Contains(store.RewardListStatuses, f.Status) {
+		return Response{}, referral.Invalid("status", "must be one of %s", strings.Join(store.RewardListStatuses, ", "))
+	}
+	for name, id := range map[string]string{"programId": f.ProgramID, "customerId": f.CustomerID} {
+		if id != "" {
+			if err := referral.ValidID(name, id); err != nil {
+				return Response{}, err
+			}
+		}
+	}
+	if f.ProgramID != "" {
+		if _, err := h.Store.GetProgram(ctx, f.ProgramID); err != nil {
+			return Response{}, err
+		}
+	}
+	rs, next, err := h.Store.ListRewardsBy(ctx, f, page)
+	if err != nil {
+		return Response{}, err
+	}
+	if wantsCSV(req) {
+		rows := make([][]string, len(rs))
+		for i, r := range rs {
+			rows[i] = rewardRow(r)
+		}
+		name := "rewards"
+		for _, part := range []string{f.Status, f.ProgramID, f.CustomerID} {
+			if part != "" {
+				name += "-" + part
+			}
+		}
+		return csvResponse(req, name+".csv", rewardColumns, rows, next), nil
+	}
+	resp := JSON(http.StatusOK, RewardPage{Rewards: rs, NextCursor: next})
+	resp.Headers["Vary"] = "Accept"
+	return resp, nil
 }
 
 // FulfillInput is the body of POST /rewards/{rewardId}/fulfill: the merchant's reference for

@@ -2,9 +2,12 @@ package api
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -742,5 +745,207 @@ func TestACustomerShowsWhoReferredThem(t *testing.T) {
 	}
 	if _, b := s.doAs("server", "GET", "/customers/ana", nil); b["referredBy"] == nil || len(b["referredBy"].([]any)) != 0 {
 		t.Fatalf("a customer nobody referred: referredBy %v, want []", b["referredBy"])
+	}
+}
+
+// csvOf reads a CSV answer: its status, rows (the header first) and Link header. It fails
+// the test unless the body is RFC 4180 with CRLF line ends.
+func csvOf(t *testing.T, s *stack, target string) (int, [][]string, string) {
+	t.Helper()
+	u, _ := url.Parse(target)
+	key, params := s.match("GET", u.Path)
+	ev := event(key, params, "GET", target, "", "admin")
+	ev.Headers["accept"] = "text/csv"
+	resp, err := s.routers[key].Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		return resp.StatusCode, nil, ""
+	}
+	if !strings.HasPrefix(resp.Headers["Content-Type"], "text/csv") {
+		t.Fatalf("GET %s with Accept: text/csv: Content-Type %q", target, resp.Headers["Content-Type"])
+	}
+	if strings.Count(resp.Body, "\r\n") != strings.Count(resp.Body, "\n") || !strings.HasSuffix(resp.Body, "\r\n") {
+		t.Fatalf("CSV lines must end with CRLF: %q", resp.Body)
+	}
+	rows, err := csv.NewReader(strings.NewReader(resp.Body)).ReadAll()
+	if err != nil {
+		t.Fatalf("not CSV: %v\n%s", err, resp.Body)
+	}
+	return resp.StatusCode, rows, resp.Headers["Link"]
+}
+
+// ids lists a field of each object of a list in a body.
+func ids(b map[string]any, list, field string) []string {
+	var out []string
+	items, _ := b[list].([]any)
+	for _, it := range items {
+		out = append(out, fmt.Sprint(it.(map[string]any)[field]))
+	}
+	return out
+}
+
+// Item 11: the reward queues. Review waits for an admin, approved is the payout queue (a
+// reward whose hold just ended is in it at once, before any scheduler run), failed holds
+// deliveries that failed; each as JSON or CSV, filtered by program and customer, paged.
+func TestRewardQueuesListWhatNeedsWorkAsJSONAndCSV(t *testing.T) {
+	s := newStack(t)
+	p := tieredProgram()
+	p["limits"] = map[string]any{"maxConversionsPerAdvocatePerDay": 1}
+	p["advocateRewards"] = append(p["advocateRewards"].([]any), map[string]any{"milestone": "purchase", "type": "threshold",
+		"atCount": 3, "kind": "free_product", "description": "=HYPERLINK(\"https://evil.example\",\"Claim\")"})
+	code := s.setup(p)
+	for _, f := range []string{"bo", "cy", "di"} {
+		refer(s, code, f)
+	}
+	purchase(s, "o-bo", "bo") // pending for 14 days
+	purchase(s, "o-cy", "cy") // the second of the day: review
+	queue := func(query string) []string {
+		t.Helper()
+		st, b := s.do("GET", "/rewards?"+query, nil)
+		if st != 200 {
+			t.Fatalf("GET /rewards?%s: %d %v", query, st, b)
+		}
+		return ids(b, "rewards", "eventId")
+	}
+	if got := queue("status=review"); fmt.Sprint(got) != "[o-cy]" {
+		t.Fatalf("review queue: %v", got)
+	}
+	if got := queue("status=approved"); len(got) != 0 {
+		t.Fatalf("payout queue during the hold: %v", got)
+	}
+	if got := queue("status=pending&programId=p1"); fmt.Sprint(got) != "[o-bo]" {
+		t.Fatalf("pending: %v", got)
+	}
+	// The hold ends: the payout queue has the reward at once (no scheduler has run).
+	s.advance(15 * 24 * time.Hour)
+	if got := queue("status=approved"); fmt.Sprint(got) != "[o-bo]" {
+		t.Fatalf("payout queue after the hold: %v", got)
+	}
+	if got := queue("status=pending"); len(got) != 0 {
+		t.Fatalf("pending after the hold: %v", got)
+	}
+	_, rv := s.do("GET", "/rewards?status=review", nil)
+	reviewID := rv["rewards"].([]any)[0].(map[string]any)["rewardId"].(string)
+	if st, b := s.do("POST", "/rewards/"+reviewID+"/approve", nil); st != 200 {
+		t.Fatalf("approve: %d %v", st, b)
+	}
+	purchase(s, "o-di", "di") // the third standing: its tier reward and the threshold bonus, both pending
+	if got := queue("status=approved"); fmt.Sprint(got) != "[o-bo o-cy]" {
+		t.Fatalf("payout queue after an approval: %v", got)
+	}
+	// Paged, by customer, by program; a second program's rewards stay out of the first's.
+	p2 := tieredProgram()
+	p2["holdDays"] = 0
+	s.do("PUT", "/programs/p2", p2)
+	_, c2 := s.do("POST", "/programs/p2/codes", map[string]any{"customerId": "ana"})
+	refer(s, c2["code"].(string), "eve")
+	purchase(s, "o-eve", "eve")
+	if got := queue("status=approved&programId=p1"); fmt.Sprint(got) != "[o-bo o-cy]" {
+		t.Fatalf("payout queue of p1: %v", got)
+	}
+	var all []string
+	for cursor, pages := "", 0; ; pages++ {
+		q := "status=approved&limit=1"
+		if cursor != "" {
+			q += "&cursor=" + url.QueryEscape(cursor)
+		}
+		_, b := s.do("GET", "/rewards?"+q, nil)
+		all = append(all, ids(b, "rewards", "eventId")...)
+		next, _ := b["nextCursor"].(string)
+		if next == "" || pages > 10 {
+			break
+		}
+		cursor = next
+	}
+	if fmt.Sprint(all) != "[o-bo o-cy o-eve]" {
+		t.Fatalf("payout queue page by page: %v", all)
+	}
+	if got := queue("customerId=ana&status=pending"); fmt.Sprint(got) != "[o-di o-di]" {
+		t.Fatalf("ana's pending rewards: %v", got)
+	}
+	// CSV: a header row, one row per reward, formula-like text defused, the next page linked.
+	st, rows, link := csvOf(t, s, "/rewards?customerId=ana&status=pending&limit=1")
+	if st != 200 || len(rows) != 2 || rows[0][0] != "rewardId" || link == "" || !strings.Contains(link, "cursor=") {
+		t.Fatalf("CSV page 1: %d %v link %q", st, rows, link)
+	}
+	_, rows, _ = csvOf(t, s, "/rewards?customerId=ana&status=pending")
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	var descriptions []string
+	for _, r := range rows[1:] {
+		descriptions = append(descriptions, r[col["description"]])
+		if r[col["status"]] != "pending" || r[col["customerId"]] != "ana" {
+			t.Errorf("CSV row %v", r)
+		}
+	}
+	if !slices.Contains(descriptions, `'=HYPERLINK("https://evil.example","Claim")`) {
+		t.Fatalf("a formula in a description must be defused: %q", descriptions)
+	}
+	// The failed queue: a delivery from an empty coupon pool.
+	pool := tieredProgram()
+	pool["holdDays"] = 0
+	pool["advocateRewards"] = []any{map[string]any{"milestone": "purchase", "type": "fixed", "amount": 500, "kind": "gift_card",
+		"fulfilment": map[string]any{"provider": "coupon_pool", "pool": "empty"}}}
+	s.do("PUT", "/programs/p3", pool)
+	_, c3 := s.do("POST", "/programs/p3/codes", map[string]any{"customerId": "ana"})
+	refer(s, c3["code"].(string), "fay")
+	_, res := purchase(s, "o-fay", "fay")
+	failedID := res["rewards"].([]any)[0].(map[string]any)["rewardId"].(string)
+	if st, b := s.do("POST", "/rewards/"+failedID+"/fulfill", nil); st != 409 || errCode(b) != "pool_empty" {
+		t.Fatalf("fulfil from an empty pool: %d %v", st, b)
+	}
+	if got := queue("status=failed"); fmt.Sprint(got) != "[o-fay]" {
+		t.Fatalf("failed queue: %v", got)
+	}
+	if got := queue("status=approved&programId=p3"); len(got) != 0 {
+		t.Fatalf("a failed delivery is not in the payout queue: %v", got)
+	}
+	// Past their expiry, unfulfilled rewards are listed expired (before any scheduler run).
+	s.advance(400 * 24 * time.Hour)
+	if got := queue("status=expired&programId=p1"); len(got) != 4 {
+		t.Fatalf("expired: %v", got)
+	}
+	for q, want := range map[string]int{"status=paid": 400, "programId=nope": 404, "customerId=a%20b": 400, "cursor=bogus": 400} {
+		if st, b := s.do("GET", "/rewards?"+q, nil); st != want {
+			t.Errorf("GET /rewards?%s: %d %v, want %d", q, st, b, want)
+		}
+	}
+	if st, _ := s.doAs("server", "GET", "/rewards?status=approved", nil); st != 403 {
+		t.Errorf("a server key reading the payout queue: %d", st)
+	}
+}
+
+// Item 11: a program's referrals, newest first, as JSON and CSV.
+func TestProgramReferralsListNewestFirstAsJSONAndCSV(t *testing.T) {
+	s := newStack(t)
+	code := s.setup(tieredProgram())
+	for _, f := range []string{"bo", "cy", "+31612345678"} {
+		refer(s, code, f)
+		s.advance(time.Minute)
+	}
+	st, b := s.do("GET", "/programs/p1/referrals?limit=2", nil)
+	next, _ := b["nextCursor"].(string)
+	if st != 200 || fmt.Sprint(ids(b, "referrals", "refereeId")) != "[+31612345678 cy]" || next == "" {
+		t.Fatalf("page 1: %d %v", st, b)
+	}
+	if _, b := s.do("GET", "/programs/p1/referrals?limit=2&cursor="+url.QueryEscape(next), nil); fmt.Sprint(ids(b, "referrals", "refereeId")) != "[bo]" || b["nextCursor"] != nil {
+		t.Fatalf("page 2: %v", b)
+	}
+	st, rows, link := csvOf(t, s, "/programs/p1/referrals")
+	if st != 200 || len(rows) != 4 || link != "" || strings.Join(rows[0], ",") != "referralId,programId,code,advocateId,refereeId,channel,stage,createdAt,attributionExpiresAt" {
+		t.Fatalf("CSV: %d %v %q", st, rows, link)
+	}
+	if rows[1][4] != "'+31612345678" || rows[3][4] != "bo" || rows[1][3] != "ana" || rows[1][2] != code {
+		t.Fatalf("CSV rows (newest first, a leading + defused): %v", rows[1:])
+	}
+	if st, b := s.do("GET", "/programs/nope/referrals", nil); st != 404 || errCode(b) != "program_not_found" {
+		t.Fatalf("unknown program: %d %v", st, b)
+	}
+	if st, _ := s.doAs("server", "GET", "/programs/p1/referrals", nil); st != 403 {
+		t.Fatalf("a server key: %d", st)
 	}
 }

@@ -85,21 +85,28 @@ func (s *Store) ListPrograms(ctx context.Context, page Page) ([]referral.Program
 
 // queryGSI1 reads one page of the GSI1 partition pk in sort-key order into out (a *[]item).
 func (s *Store) queryGSI1(ctx context.Context, pk string, page Page, out any) (*string, error) {
-	start, err := decodeCursor(page.Cursor, pk)
+	return s.queryIndex(ctx, GSI1, pk, page, true, out)
+}
+
+// queryIndex reads one page of the partition pk of a secondary index, in sort-key order
+// (forward) or newest first, into out (a *[]item); the cursor is the next page's.
+func (s *Store) queryIndex(ctx context.Context, index, pk string, page Page, forward bool, out any) (*string, error) {
+	start, err := decodeCursor(page.Cursor, index, pk)
 	if err != nil {
 		return nil, err
 	}
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("GSI1PK").Equal(expression.Value(pk))).Build()
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(index + "PK").Equal(expression.Value(pk))).Build()
 	if err != nil {
 		return nil, err
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(GSI1),
+		IndexName:                 aws.String(index),
 		KeyConditionExpression:    expr.KeyCondition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 		ExclusiveStartKey:         start,
+		ScanIndexForward:          aws.Bool(forward),
 	}
 	if page.Limit > 0 {
 		in.Limit = aws.Int32(page.Limit)

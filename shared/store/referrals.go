@@ -334,3 +334,18 @@ func (s *Store) SetFriendCoupon(ctx context.Context, ref referral.Referral, fc r
 	}
 	return nil
 }
+
+// ProgramReferrals pages through a program's referrals, newest first (access pattern "a
+// program's referrals": 1 Query on GSI3, PROGRAMREFERRALS#<programId>).
+func (s *Store) ProgramReferrals(ctx context.Context, programID string, page Page) ([]referral.Referral, *string, error) {
+	var items []referralItem
+	next, err := s.queryIndex(ctx, GSI3, programReferralsPK(programID), page, false, &items)
+	if err != nil {
+		return nil, nil, fmt.Errorf("referrals of program %s: %w", programID, err)
+	}
+	out := make([]referral.Referral, len(items))
+	for i := range items {
+		out[i] = items[i].Referral
+	}
+	return out, next, nil
+}

@@ -184,8 +184,9 @@ func encodeCursor(k map[string]types.AttributeValue) (*string, error) {
 	return &c, nil
 }
 
-// decodeCursor is the inverse of encodeCursor; a cursor not made by us is a 400 on "cursor".
-func decodeCursor(c string, wantPK string) (map[string]types.AttributeValue, error) {
+// decodeCursor is the inverse of encodeCursor for a page of the partition wantPK of index (a
+// cursor of another list, or not made by us, is a 400 on "cursor").
+func decodeCursor(c, index, wantPK string) (map[string]types.AttributeValue, error) {
 	if c == "" {
 		return nil, nil
 	}
@@ -195,13 +196,13 @@ func decodeCursor(c string, wantPK string) (map[string]types.AttributeValue, err
 		return nil, bad
 	}
 	var plain map[string]string
-	if err := json.Unmarshal(b, &plain); err != nil || len(plain) > 4 || plain["GSI1PK"] != wantPK {
+	if err := json.Unmarshal(b, &plain); err != nil || len(plain) > 4 || plain[index+"PK"] != wantPK {
 		return nil, bad
 	}
 	out := map[string]types.AttributeValue{}
 	for k, v := range plain {
 		switch k {
-		case "PK", "SK", "GSI1PK", "GSI1SK":
+		case "PK", "SK", index + "PK", index + "SK":
 			out[k] = &types.AttributeValueMemberS{Value: v}
 		default:
 			return nil, bad
