@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/referral/referrals/shared/fulfil"
+	"github.com/referral/referrals/shared/insights"
+	"github.com/referral/referrals/shared/scheduler"
 	"github.com/referral/referrals/shared/store"
 )
 
@@ -947,5 +950,63 @@ func TestProgramReferralsListNewestFirstAsJSONAndCSV(t *testing.T) {
 	}
 	if st, _ := s.doAs("server", "GET", "/programs/p1/referrals", nil); st != 403 {
 		t.Fatalf("a server key: %d", st)
+	}
+}
+
+// Item 10: stats and the leaderboard show a change within a minute of it (stream delivery
+// included): a conversion at 21:40 is in both as soon as the stream is delivered, its reward
+// shows approved the moment its hold ends at 21:40 fourteen days later (not at 22:00, nor
+// when the scheduler next runs), and expired the moment its validity ends; the scheduler
+// writing those transitions later changes no number.
+func TestStatsShowAChangeWithinAMinute(t *testing.T) {
+	s := newStreamStack(t)
+	code := s.setup(tieredProgram()) // 14-day hold, rewards valid 365 days
+	refer(s.stack, code, "bo")
+	s.advance(9*time.Hour + 40*time.Minute + 30*time.Second) // 21:40:30
+	if st, b := purchase(s.stack, "o-1", "bo"); st != 201 {
+		t.Fatalf("purchase: %d %v", st, b)
+	}
+	s.drain(2)
+	rewards := func() map[string]any {
+		t.Helper()
+		st := s.must(200, "GET", "/programs/p1/stats", nil)
+		return st["rewards"].(map[string]any)
+	}
+	count := func(r map[string]any, status string) float64 { return num(r, status+".count") }
+	if st := s.must(200, "GET", "/programs/p1/stats", nil); num(st, "conversions.purchase") != 1 || count(rewards(), "pending") != 1 {
+		t.Fatalf("the conversion after its stream delivery: %v", st)
+	}
+	if lb := s.must(200, "GET", "/programs/p1/leaderboard?period=2026-11", nil); len(lb["entries"].([]any)) != 1 {
+		t.Fatalf("leaderboard after the stream delivery: %v", lb)
+	}
+	s.advance(14*24*time.Hour - 30*time.Second) // 20 seconds before the hold ends
+	if r := rewards(); count(r, "pending") != 1 || count(r, "approved") != 0 {
+		t.Fatalf("20 s before the hold ends: %v", r)
+	}
+	s.advance(40 * time.Second) // 20 seconds after
+	if r := rewards(); count(r, "approved") != 1 || count(r, "pending") != 0 || num(r, "approved.amount.amount") != 1000 {
+		t.Fatalf("20 s after the hold ended: %v", r)
+	}
+	// The scheduler writes the approval; the stream moves the count: still one approved.
+	sched := &scheduler.Scheduler{Store: s.store, Fulfil: &fulfil.Service{Store: s.store, Programs: &store.ProgramCache{Store: s.store}, Log: quietLog},
+		Contests: &insights.Service{Store: s.store}, Log: quietLog}
+	if rep, err := sched.Run(context.Background()); err != nil || rep.Approved != 1 {
+		t.Fatalf("scheduler: %+v %v", rep, err)
+	}
+	s.drain(2)
+	if r := rewards(); count(r, "approved") != 1 || count(r, "pending") != 0 {
+		t.Fatalf("after the scheduler wrote the approval: %v", r)
+	}
+	// A year on, the reward expires unfulfilled: expired at once, then written, still one.
+	s.advance(351*24*time.Hour + 20*time.Second)
+	if r := rewards(); count(r, "expired") != 1 || count(r, "approved") != 0 {
+		t.Fatalf("20 s after the expiry: %v", r)
+	}
+	if rep, err := sched.Run(context.Background()); err != nil || rep.Expired != 1 {
+		t.Fatalf("scheduler: %+v %v", rep, err)
+	}
+	s.drain(2)
+	if r := rewards(); count(r, "expired") != 1 || count(r, "approved") != 0 {
+		t.Fatalf("after the scheduler wrote the expiry: %v", r)
 	}
 }

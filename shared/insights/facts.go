@@ -24,6 +24,8 @@ const (
 	rewardPrefix           = "rw#"
 	noHour                 = "-"
 	hourLayout             = "2006010215"
+	// bucketSpan is how late a reward bucket may turn: its hours are rounded up.
+	bucketSpan = time.Hour
 )
 
 // LastMilestone is the milestone whose referees count as converted, or "" without a program.

@@ -123,7 +123,7 @@ func TestRewardsShowTheirEffectiveStatusWhenRead(t *testing.T) {
 		{avail, map[string][2]int64{"approved": {2, 1000}, "review": {1, 700}, "fulfilled": {1, 300}}},
 		{exp, map[string][2]int64{"expired": {2, 1700}, "approved": {1, 0}, "fulfilled": {1, 300}}},
 	} {
-		st := Summarize(demo, months, store.MonthStats{}, "", "", c.at)
+		st := Summarize(demo, months, store.MonthStats{}, nil, "", "", c.at)
 		for _, s := range referral.RewardStatuses {
 			got := st.Rewards[s]
 			if want := c.want[s]; got.Count != want[0] || got.Amount.Amount != want[1] || got.Amount.Currency != "USD" {
@@ -141,7 +141,7 @@ func TestSummarizeAddsMonthsAndDerivesRates(t *testing.T) {
 			"conv#purchase": 3, "revenue": 9000, "reversedConversions": 1, "repeatReferrers": 1, "conv#legacy": 2}},
 	}
 	total := store.MonthStats{Counters: map[string]int64{"customers": 30}, AsOf: nov20.Add(-time.Hour)}
-	st := Summarize(demo, months, total, "2026-10", "2026-11", nov20)
+	st := Summarize(demo, months, total, nil, "2026-10", "2026-11", nov20)
 	if st.Advocates != 5 || st.ActiveAdvocates != 3 || st.Referrals != 10 || st.RepeatReferrers != 1 || st.ReversedConversions != 1 || st.Customers != 30 {
 		t.Errorf("counts = %+v", st)
 	}
@@ -154,7 +154,7 @@ func TestSummarizeAddsMonthsAndDerivesRates(t *testing.T) {
 	if st.ReferredRevenue != (referral.Money{Amount: 14000, Currency: "USD"}) || !st.AsOf.Equal(nov20) || *st.From != "2026-10" || *st.To != "2026-11" {
 		t.Errorf("revenue %v, asOf %v, range %v..%v", st.ReferredRevenue, st.AsOf, *st.From, *st.To)
 	}
-	empty := Summarize(demo, nil, store.MonthStats{}, "", "", nov20)
+	empty := Summarize(demo, nil, store.MonthStats{}, nil, "", "", nov20)
 	if empty.ConversionRate != 0 || empty.ReferralRate != 0 || empty.From != nil || !empty.AsOf.Equal(nov20) || len(empty.Rewards) != 6 {
 		t.Errorf("no data: %+v", empty)
 	}
@@ -194,5 +194,54 @@ func TestPeriodsAreMonths(t *testing.T) {
 	}
 	if got := ClosableAt(start); !got.Equal(time.Date(2027, 1, 1, 0, 10, 0, 0, time.UTC)) {
 		t.Errorf("closable at %v", got)
+	}
+}
+
+// A reward counted in an hour bucket turns at the hour; the rewards the store reports turning
+// move at their exact time, so stats show a hold's end or an expiry the moment it happens.
+func TestARewardShowsItsNewStatusTheMomentItTurns(t *testing.T) {
+	created := time.Date(2026, 11, 20, 21, 40, 30, 0, time.UTC)
+	avail, exp := created.AddDate(0, 0, 14), created.AddDate(0, 0, 365)
+	pending := referral.Reward{RewardID: "r1", ProgramID: "demo", Status: referral.RewardPending, Value: &referral.Money{Amount: 1000, Currency: "USD"},
+		CreatedAt: created, AvailableAt: avail, ExpiresAt: &exp}
+	approved := pending
+	approved.Status = referral.RewardApproved
+	counters := func(r referral.Reward) []store.MonthStats {
+		add := map[string]int64{}
+		addReward(add, &store.Image{Status: r.Status, Value: r.Value, AvailableAt: r.AvailableAt, ExpiresAt: r.ExpiresAt}, 1)
+		return []store.MonthStats{{Month: "2026-11", Counters: add, AsOf: created}}
+	}
+	for _, c := range []struct {
+		name    string
+		stored  referral.Reward
+		turning []referral.Reward
+		from    string
+		at      time.Time
+		want    string
+	}{
+		{"in its hold", pending, nil, "", avail.Add(-time.Second), referral.RewardPending},
+		{"hold ended, bucket not turned, not reported", pending, nil, "", avail.Add(time.Second), referral.RewardPending},
+		{"hold ended, reported turning", pending, []referral.Reward{pending}, "", avail.Add(time.Second), referral.RewardApproved},
+		{"hold ended an hour ago: the bucket turned", pending, []referral.Reward{pending}, "", avail.Add(time.Hour), referral.RewardApproved},
+		{"written approved, expiring now", approved, []referral.Reward{approved}, "", exp.Add(time.Second), referral.RewardExpired},
+		{"written approved, before its expiry", approved, []referral.Reward{approved}, "", exp.Add(-time.Second), referral.RewardApproved},
+		{"turning, but in a month outside the range", pending, []referral.Reward{pending}, "2026-12", avail.Add(time.Second), ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			months := counters(c.stored)
+			if c.from != "" {
+				months = nil // the store reads only the months asked for
+			}
+			st := Summarize(demo, months, store.MonthStats{}, c.turning, c.from, "", c.at)
+			for _, s := range referral.RewardStatuses {
+				want := int64(0)
+				if s == c.want {
+					want = 1
+				}
+				if got := st.Rewards[s]; got.Count != want || got.Amount.Amount != want*1000 {
+					t.Errorf("%s = %+v, want %d", s, got, want)
+				}
+			}
+		})
 	}
 }

@@ -15,13 +15,20 @@ type Service struct {
 }
 
 // Stats reads a program's KPIs for the months from..to ("" = open end): 1 Query of the
-// program's monthly aggregates and 1 GetItem of the business-wide total.
+// program's monthly aggregates, 1 GetItem of the business-wide total, and the rewards whose
+// status time changed within the aggregates' hour buckets (store.RewardsTurning: 4 Queries on
+// GSI3), so that a reward shows approved or expired the moment it is.
 func (s *Service) Stats(ctx context.Context, p *referral.Program, from, to string) (Stats, error) {
+	now := s.Store.Now()
 	months, total, err := s.Store.ProgramStats(ctx, p.ProgramID, from, to)
 	if err != nil {
 		return Stats{}, err
 	}
-	return Summarize(p, months, total, from, to, s.Store.Now()), nil
+	turning, err := s.Store.RewardsTurning(ctx, p.ProgramID, now.Add(-bucketSpan), now)
+	if err != nil {
+		return Stats{}, err
+	}
+	return Summarize(p, months, total, turning, from, to, now), nil
 }
 
 // Leaderboard is the body of GET /programs/{programId}/leaderboard.

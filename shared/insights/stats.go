@@ -36,9 +36,12 @@ type RewardTotal struct {
 }
 
 // Summarize folds monthly aggregates (and the business-wide total) into a program's Stats as
-// they stand at now: rewards whose hold or validity ended since they were counted are shown
-// in their effective status. from and to are echoed ("" = open).
-func Summarize(p *referral.Program, months []store.MonthStats, total store.MonthStats, from, to string, now time.Time) Stats {
+// they stand at now: every reward is shown in its effective status. The aggregates count
+// rewards by the hours their hold and validity end, so a bucket turns up to an hour late;
+// turning (store.RewardsTurning: the rewards whose hold or validity ended lately, not yet
+// written so) moves the ones a bucket has not turned yet, so a change shows at once. from
+// and to are echoed ("" = open).
+func Summarize(p *referral.Program, months []store.MonthStats, total store.MonthStats, turning []referral.Reward, from, to string, now time.Time) Stats {
 	st := Stats{ProgramID: p.ProgramID, Conversions: map[string]int64{}, Rewards: map[string]RewardTotal{},
 		ReferredRevenue: referral.Money{Currency: p.Currency}}
 	if from != "" {
@@ -86,6 +89,24 @@ func Summarize(p *referral.Program, months []store.MonthStats, total store.Month
 				}
 			}
 		}
+	}
+	for _, r := range turning {
+		if m := MonthOf(r.CreatedAt); (from != "" && m < from) || (to != "" && m > to) {
+			continue
+		}
+		status, avail, exp, _, _ := parseBucket(rewardBucket(r.Status, r.AvailableAt, r.ExpiresAt) + "#n")
+		counted, exact := effective(status, avail, exp, now), r.EffectiveStatus(now)
+		if counted == exact {
+			continue
+		}
+		was, is := st.Rewards[counted], st.Rewards[exact]
+		was.Count--
+		is.Count++
+		if r.Value != nil {
+			was.Amount.Amount -= r.Value.Amount
+			is.Amount.Amount += r.Value.Amount
+		}
+		st.Rewards[counted], st.Rewards[exact] = was, is
 	}
 	if total.AsOf.After(st.AsOf) {
 		st.AsOf = total.AsOf

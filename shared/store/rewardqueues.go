@@ -315,3 +315,46 @@ func (s *Store) customerRewardsBy(ctx context.Context, f RewardFilter, cur rewar
 		}
 	}
 }
+
+// RewardsTurning lists a program's rewards whose status time may have changed without the
+// change being written yet (access pattern "rewards whose status is turning": 1 Query on GSI3
+// per queue, a further page per MB): the whole due part of the pending queue (holds that ended:
+// the scheduler writes them approved within its period), and the part of the review, approved
+// and failed queues that came due after since (expiries since then). Stats read it to show
+// every reward in the status it has now.
+func (s *Store) RewardsTurning(ctx context.Context, programID string, since, now time.Time) ([]referral.Reward, error) {
+	var out []referral.Reward
+	for _, q := range []string{referral.RewardPending, referral.RewardReview, referral.RewardApproved, QueueFailed} {
+		pk := rewardQueuePK(programID, q)
+		kc := expression.Key("GSI3PK").Equal(expression.Value(pk))
+		if q == referral.RewardPending {
+			kc = kc.And(expression.Key("GSI3SK").LessThanEqual(expression.Value(rewardsDueBy(now))))
+		} else {
+			kc = kc.And(expression.Key("GSI3SK").Between(expression.Value(stamp(since)), expression.Value(rewardsDueBy(now))))
+		}
+		expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+		if err != nil {
+			return nil, err
+		}
+		in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI3),
+			KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
+		for {
+			res, err := s.db.Query(ctx, in)
+			if err != nil {
+				return nil, unavailable(fmt.Errorf("rewards turning in %s: %w", pk, err))
+			}
+			var items []rewardItem
+			if err := unmarshalList(res.Items, &items); err != nil {
+				return nil, fmt.Errorf("rewards turning in %s: %w", pk, err)
+			}
+			for _, it := range items {
+				out = append(out, it.Reward)
+			}
+			if len(res.LastEvaluatedKey) == 0 {
+				break
+			}
+			in.ExclusiveStartKey = res.LastEvaluatedKey
+		}
+	}
+	return out, nil
+}
