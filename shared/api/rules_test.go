@@ -481,13 +481,28 @@ func TestConversionsAnswerBeforeTheDeadlineWhateverTheTableDoes(t *testing.T) {
 	t.Cleanup(func() { close(db.release) })
 	late := store.New(db, s.db.Table, s.clock)
 	h := NewConversions(late, &store.ProgramCache{Store: late, TTL: time.Minute}, quietLog)
-	send := func(eventID, referee string) (Response, time.Duration) {
+	send := func(t *testing.T, eventID, referee string) (Response, time.Duration) {
 		t.Helper()
 		body := fmt.Sprintf(`{"eventId":%q,"refereeId":%q,"milestone":"purchase","amount":{"amount":5000,"currency":"USD"}}`, eventID, referee)
 		ctx, cancel := context.WithTimeout(context.Background(), deadline)
 		defer cancel()
 		dl, _ := ctx.Deadline()
-		resp, err := h.Handle(ctx, event("POST /conversions", nil, "POST", "/conversions", body, "server"))
+		type answer struct {
+			resp Response
+			err  error
+		}
+		done := make(chan answer, 1)
+		go func() {
+			resp, err := h.Handle(ctx, event("POST /conversions", nil, "POST", "/conversions", body, "server"))
+			done <- answer{resp, err}
+		}()
+		var a answer
+		select {
+		case a = <-done:
+		case <-time.After(deadline + time.Second):
+			t.Fatalf("%s: no answer a second after the deadline: Lambda would have timed the function out", eventID)
+		}
+		resp, err := a.resp, a.err
 		early := time.Until(dl)
 		if err != nil {
 			t.Fatalf("%s: handler error %v", eventID, err)
@@ -507,7 +522,7 @@ func TestConversionsAnswerBeforeTheDeadlineWhateverTheTableDoes(t *testing.T) {
 	t.Run("no answer at all", func(t *testing.T) {
 		defer reset()
 		db.stalled.Store(true) // from the first read (the referee's programs) on
-		resp, early := send("o-stall", "bo")
+		resp, early := send(t, "o-stall", "bo")
 		if resp.StatusCode != 503 || resp.Headers["Retry-After"] == "" {
 			t.Fatalf("a stalled table: %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
 		}
@@ -519,7 +534,7 @@ func TestConversionsAnswerBeforeTheDeadlineWhateverTheTableDoes(t *testing.T) {
 	t.Run("a call that does not return when cancelled", func(t *testing.T) {
 		defer reset()
 		db.deaf.Store(true)
-		resp, early := send("o-deaf", "bo")
+		resp, early := send(t, "o-deaf", "bo")
 		if resp.StatusCode != 503 || resp.Headers["Retry-After"] == "" {
 			t.Fatalf("a call stuck past its context: %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
 		}
@@ -528,13 +543,13 @@ func TestConversionsAnswerBeforeTheDeadlineWhateverTheTableDoes(t *testing.T) {
 	t.Run("a committed transaction that answers late", func(t *testing.T) {
 		defer reset()
 		db.lateCommit.Store(true)
-		resp, early := send("o-late", "cy")
+		resp, early := send(t, "o-late", "cy")
 		if resp.StatusCode != 201 {
 			t.Fatalf("a late commit: %d %s, want 201 with the committed result", resp.StatusCode, resp.Body)
 		}
 		t.Logf("late commit: 201 %v before the deadline", early.Round(time.Millisecond))
 		reset()
-		again, _ := send("o-late", "cy")
+		again, _ := send(t, "o-late", "cy")
 		if again.StatusCode != 200 || again.Body != resp.Body {
 			t.Fatalf("retry: %d %s\nfirst answer: %s", again.StatusCode, again.Body, resp.Body)
 		}
@@ -543,12 +558,12 @@ func TestConversionsAnswerBeforeTheDeadlineWhateverTheTableDoes(t *testing.T) {
 		defer reset()
 		db.lateCommit.Store(true)
 		db.stallAfterCommit.Store(true)
-		resp, _ := send("o-unknown", "di")
+		resp, _ := send(t, "o-unknown", "di")
 		if resp.StatusCode != 503 || resp.Headers["Retry-After"] == "" {
 			t.Fatalf("an unknown outcome: %d %s", resp.StatusCode, resp.Body)
 		}
 		reset()
-		again, _ := send("o-unknown", "di")
+		again, _ := send(t, "o-unknown", "di")
 		var b map[string]any
 		_ = json.Unmarshal([]byte(again.Body), &b)
 		if again.StatusCode != 200 || len(b["rewards"].([]any)) != 1 {
@@ -581,7 +596,8 @@ func TestBadJSONIsRefusedWithTheFieldNamedAndNothingStored(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			st, b := s.do(c.method, c.path, c.body)
-			msg, _ := b["error"].(map[string]any)["message"].(string)
+			e, _ := b["error"].(map[string]any)
+			msg, _ := e["message"].(string)
 			if st != 400 || errCode(b) != "invalid_request" || errField(b) != c.field {
 				t.Fatalf("%d %v, want 400 invalid_request field %q", st, b, c.field)
 			}
