@@ -100,3 +100,18 @@ func csvResponse(req Request, name string, header []string, rows [][]string, nex
 	}
 	return resp
 }
+
+// listAnswer answers a page of a list: CSV when the client asks for it (a row per item, by
+// row, under columns; name is the file name offered), else body as JSON.
+func listAnswer[T any](req Request, items []T, next *string, body any, name string, columns []string, row func(T) []string) Response {
+	if wantsCSV(req) {
+		rows := make([][]string, len(items))
+		for i, it := range items {
+			rows[i] = row(it)
+		}
+		return csvResponse(req, name, columns, rows, next)
+	}
+	resp := JSON(http.StatusOK, body)
+	resp.Headers["Vary"] = "Accept"
+	return resp
+}

@@ -147,15 +147,10 @@ func (h *Referrals) program(ctx context.Context, req Request) (Response, error) 
 	if err != nil {
 		return Response{}, err
 	}
-	if wantsCSV(req) {
-		rows := make([][]string, len(rs))
-		for i, r := range rs {
-			rows[i] = []string{r.ReferralID, r.ProgramID, r.Code, r.AdvocateID, r.RefereeID, r.Channel, r.Stage,
-				csvTime(&r.CreatedAt), csvTime(r.AttributionExpiresAt)}
-		}
-		return csvResponse(req, "referrals-"+id+".csv", referralColumns, rows, next), nil
-	}
-	resp := JSON(http.StatusOK, ReferralList{Referrals: rs, NextCursor: next})
-	resp.Headers["Vary"] = "Accept"
-	return resp, nil
+	return listAnswer(req, rs, next, ReferralList{Referrals: rs, NextCursor: next}, "referrals-"+id+".csv", referralColumns, referralRow), nil
+}
+
+func referralRow(r referral.Referral) []string {
+	return []string{r.ReferralID, r.ProgramID, r.Code, r.AdvocateID, r.RefereeID, r.Channel, r.Stage,
+		csvTime(&r.CreatedAt), csvTime(r.AttributionExpiresAt)}
 }

@@ -115,22 +115,13 @@ func (h *Rewards) queue(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	if wantsCSV(req) {
-		rows := make([][]string, len(rs))
-		for i, r := range rs {
-			rows[i] = rewardRow(r)
+	name := "rewards"
+	for _, part := range []string{f.Status, f.ProgramID, f.CustomerID} {
+		if part != "" {
+			name += "-" + part
 		}
-		name := "rewards"
-		for _, part := range []string{f.Status, f.ProgramID, f.CustomerID} {
-			if part != "" {
-				name += "-" + part
-			}
-		}
-		return csvResponse(req, name+".csv", rewardColumns, rows, next), nil
 	}
-	resp := JSON(http.StatusOK, RewardPage{Rewards: rs, NextCursor: next})
-	resp.Headers["Vary"] = "Accept"
-	return resp, nil
+	return listAnswer(req, rs, next, RewardPage{Rewards: rs, NextCursor: next}, name+".csv", rewardColumns, rewardRow), nil
 }
 
 // FulfillInput is the body of POST /rewards/{rewardId}/fulfill: the merchant's reference for

@@ -34,44 +34,41 @@ func (s *Store) readCustomerItems(ctx context.Context, id string) (customerItems
 	in := &dynamodb.QueryInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
 		KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
-	for {
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return out, unavailable(fmt.Errorf("items of customer %s: %w", id, err))
-		}
-		for _, raw := range res.Items {
+	err = s.queryPages(ctx, in, func(page []map[string]types.AttributeValue) error {
+		for _, raw := range page {
 			var head struct {
 				Type string `json:"type"`
 			}
 			if err := unmarshal(raw, &head); err != nil {
-				return out, err
+				return err
 			}
 			switch head.Type {
 			case TypeCustomer:
 				var it customerItem
 				if err := unmarshal(raw, &it); err != nil {
-					return out, fmt.Errorf("customer %s: %w", id, err)
+					return err
 				}
 				out.customer = &it
 			case TypeAdvocate:
 				var it advocateItem
 				if err := unmarshal(raw, &it); err != nil {
-					return out, fmt.Errorf("standing of %s: %w", id, err)
+					return err
 				}
 				out.standings = append(out.standings, it)
 			case TypeReferral:
 				var it referralItem
 				if err := unmarshal(raw, &it); err != nil {
-					return out, fmt.Errorf("referral of %s: %w", id, err)
+					return err
 				}
 				out.referrals = append(out.referrals, it)
 			}
 		}
-		if len(res.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("items of customer %s: %w", id, err)
 	}
+	return out, nil
 }
 
 // SetBlocked puts a customer on the blocklist (blocked true) or takes them off it. A blocked

@@ -262,23 +262,27 @@ func (s *Store) RefereeReferrals(ctx context.Context, refereeID string) ([]refer
 	in := &dynamodb.QueryInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
 		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
 	out := []referral.Referral{}
-	for {
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, unavailable(fmt.Errorf("referrals of referee %s: %w", refereeID, err))
-		}
+	err = s.queryPages(ctx, in, func(page []map[string]types.AttributeValue) error {
 		var items []referralItem
-		if err := unmarshalList(res.Items, &items); err != nil {
-			return nil, err
+		if err := unmarshalList(page, &items); err != nil {
+			return err
 		}
-		for _, it := range items {
-			out = append(out, it.Referral)
-		}
-		if len(res.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+		out = append(out, referralsOf(items)...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("referrals of referee %s: %w", refereeID, err)
 	}
+	return out, nil
+}
+
+// referralsOf is the referrals of referral items.
+func referralsOf(items []referralItem) []referral.Referral {
+	out := make([]referral.Referral, len(items))
+	for i := range items {
+		out[i] = items[i].Referral
+	}
+	return out
 }
 
 // RefereePrograms lists the programs a referee is attributed in (RefereeReferrals), for
@@ -302,11 +306,7 @@ func (s *Store) ListReferrals(ctx context.Context, advocateID string, page Page)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list referrals of %s: %w", advocateID, err)
 	}
-	out := make([]referral.Referral, len(items))
-	for i := range items {
-		out[i] = items[i].Referral
-	}
-	return out, next, nil
+	return referralsOf(items), next, nil
 }
 
 // SetFriendCoupon records the outcome of making a referred friend's promotion code on their
@@ -343,9 +343,5 @@ func (s *Store) ProgramReferrals(ctx context.Context, programID string, page Pag
 	if err != nil {
 		return nil, nil, fmt.Errorf("referrals of program %s: %w", programID, err)
 	}
-	out := make([]referral.Referral, len(items))
-	for i := range items {
-		out[i] = items[i].Referral
-	}
-	return out, next, nil
+	return referralsOf(items), next, nil
 }

@@ -338,22 +338,18 @@ func (s *Store) RewardsTurning(ctx context.Context, programID string, since, now
 		}
 		in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI3),
 			KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
-		for {
-			res, err := s.db.Query(ctx, in)
-			if err != nil {
-				return nil, unavailable(fmt.Errorf("rewards turning in %s: %w", pk, err))
-			}
+		err = s.queryPages(ctx, in, func(page []map[string]types.AttributeValue) error {
 			var items []rewardItem
-			if err := unmarshalList(res.Items, &items); err != nil {
-				return nil, fmt.Errorf("rewards turning in %s: %w", pk, err)
+			if err := unmarshalList(page, &items); err != nil {
+				return err
 			}
 			for _, it := range items {
 				out = append(out, it.Reward)
 			}
-			if len(res.LastEvaluatedKey) == 0 {
-				break
-			}
-			in.ExclusiveStartKey = res.LastEvaluatedKey
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("rewards turning in %s: %w", pk, err)
 		}
 	}
 	return out, nil

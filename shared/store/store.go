@@ -323,6 +323,24 @@ func deleteWhen(pk, sk string, cond expression.ConditionBuilder) types.TransactW
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}
 }
 
+// queryPages runs a Query to its last page (one call per MB), handing each page's items to
+// each.
+func (s *Store) queryPages(ctx context.Context, in *dynamodb.QueryInput, each func([]map[string]types.AttributeValue) error) error {
+	for {
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return unavailable(err)
+		}
+		if err := each(res.Items); err != nil {
+			return err
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}
+
 func unmarshalList(items []map[string]types.AttributeValue, out any) error {
 	return attributevalue.UnmarshalListOfMapsWithOptions(items, out, func(o *attributevalue.DecoderOptions) {
 		o.TagKey = "json"
