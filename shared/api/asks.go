@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/referral/referrals/shared/auth"
-	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 )
@@ -54,9 +53,9 @@ func (in *AskInput) validate() error {
 	switch in.Template {
 	case "":
 		in.Template = TemplateAuto
-	case TemplateAuto, email.AskCurrent, email.AskPromoCode, email.AskPastClient:
+	case TemplateAuto, referral.EmailAskCurrent, referral.EmailAskPromoCode, referral.EmailAskPastClient:
 	default:
-		return referral.Invalid("template", "must be auto, %s, %s or %s", email.AskCurrent, email.AskPromoCode, email.AskPastClient)
+		return referral.Invalid("template", "must be auto, %s, %s or %s", referral.EmailAskCurrent, referral.EmailAskPromoCode, referral.EmailAskPastClient)
 	}
 	return nil
 }
@@ -66,11 +65,11 @@ func (in *AskInput) validate() error {
 func AutoTemplate(c referral.Customer, code string) string {
 	switch {
 	case c.Segment == referral.SegmentPast:
-		return email.AskPastClient
+		return referral.EmailAskPastClient
 	case code != "":
-		return email.AskPromoCode
+		return referral.EmailAskPromoCode
 	default:
-		return email.AskCurrent
+		return referral.EmailAskCurrent
 	}
 }
 
@@ -111,7 +110,7 @@ func (h *Asks) create(ctx context.Context, req Request) (Response, error) {
 	if a.Template == TemplateAuto {
 		a.Template = AutoTemplate(st.Customer, st.Code)
 	}
-	if a.Template == email.AskPromoCode && a.Code == "" {
+	if a.Template == referral.EmailAskPromoCode && a.Code == "" {
 		rec, created, err := h.Store.CreateCode(ctx, &p, in.CustomerID, "")
 		if err != nil {
 			return Response{}, fmt.Errorf("code for ask: %w", err)

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/referral/referrals/shared/auth"
-	"github.com/referral/referrals/shared/email"
+	"github.com/referral/referrals/shared/locale"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 )
@@ -154,12 +154,12 @@ func (h *PublicCodes) redirect(ctx context.Context, req Request) (Response, erro
 func Offer(p *referral.Program) string {
 	parts := make([]string, 0, len(p.RefereeRewards))
 	for _, r := range p.RefereeRewards {
-		var v *int64
+		lr := locale.Reward{Kind: r.Kind, Currency: p.Currency, Description: r.Description, Charity: r.Charity}
 		if r.Type == referral.RuleFixed && r.Amount > 0 {
 			a := r.Amount
-			v = &a
+			lr.Value = &a
 		}
-		what := email.DescribeReward(r.Kind, v, p.Currency, r.Description, r.Charity, "en")
+		what := locale.Describe(lr, "en")
 		if r.Type == referral.RulePercent {
 			what = fmt.Sprintf("%d%% back as %s", r.Percent, strings.ReplaceAll(r.Kind, "_", " "))
 		}

@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/referral/referrals/shared/email"
+	"github.com/referral/referrals/shared/locale"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 	"github.com/referral/referrals/shared/unsubscribe"
@@ -53,7 +53,7 @@ func (h *Unsubscribe) link(req Request) (string, error) {
 // page answers GET with an HTML page in the customer's language: a confirmation button for a
 // valid link, an explanation otherwise. 1 GetItem (the customer's locale) for a valid link.
 func (h *Unsubscribe) page(ctx context.Context, req Request) (Response, error) {
-	lang := email.Lang(firstLanguage(req.Headers["accept-language"]))
+	lang := locale.Lang(firstLanguage(req.Headers["accept-language"]))
 	c, err := h.link(req)
 	if err != nil {
 		status := http.StatusForbidden
@@ -69,7 +69,7 @@ func (h *Unsubscribe) page(ctx context.Context, req Request) (Response, error) {
 	case err != nil:
 		return Response{}, err
 	}
-	lang = email.Lang(cust.Locale)
+	lang = locale.Lang(cust.Locale)
 	if cust.MarketingOptOut {
 		return htmlPage(http.StatusOK, lang, pageDone, ""), nil
 	}
@@ -91,9 +91,9 @@ func (h *Unsubscribe) optOut(ctx context.Context, req Request) (Response, error)
 	if err != nil {
 		return Response{}, err
 	}
-	lang := email.Lang(firstLanguage(req.Headers["accept-language"]))
+	lang := locale.Lang(firstLanguage(req.Headers["accept-language"]))
 	if found {
-		lang = email.Lang(cust.Locale)
+		lang = locale.Lang(cust.Locale)
 	}
 	return htmlPage(http.StatusOK, lang, pageDone, ""), nil
 }

@@ -14,22 +14,25 @@ import (
 	"regexp"
 	"strings"
 	texttemplate "text/template"
+
+	"github.com/referral/referrals/shared/locale"
+	"github.com/referral/referrals/shared/referral"
 )
 
-// Template ids.
+// Template ids (the domain's).
 const (
-	AskCurrent    = "ask-current"
-	AskPromoCode  = "ask-promo-code"
-	AskPastClient = "ask-past-client"
-	ThanksLoyal   = "thanks-loyal"
-	ThanksOneTime = "thanks-one-time"
+	AskCurrent    = referral.EmailAskCurrent
+	AskPromoCode  = referral.EmailAskPromoCode
+	AskPastClient = referral.EmailAskPastClient
+	ThanksLoyal   = referral.EmailThanksLoyal
+	ThanksOneTime = referral.EmailThanksOneTime
 )
 
 // Templates lists the template ids, asks first.
-var Templates = []string{AskCurrent, AskPromoCode, AskPastClient, ThanksLoyal, ThanksOneTime}
+var Templates = referral.EmailTemplates
 
 // Languages lists the languages every template is written in; the first is the fallback.
-var Languages = []string{"en", "ms", "id", "th", "zh"}
+var Languages = locale.Languages
 
 // Errors returned by Render.
 var (
@@ -61,36 +64,10 @@ type Message struct {
 
 // IsAsk reports whether a template asks for referrals (and so is marketing: it carries
 // List-Unsubscribe headers and is never sent to opted-out customers).
-func IsAsk(name string) bool {
-	return strings.HasPrefix(name, "ask-")
-}
+func IsAsk(name string) bool { return referral.IsAskTemplate(name) }
 
-// Lang is the language a customer locale selects: its primary subtag ("zh-CN", "ZH", "ms_MY"),
-// matched case-insensitively against Languages, with English for anything else.
-func Lang(locale string) string {
-	primary, _, _ := strings.Cut(strings.TrimSpace(locale), "-")
-	primary, _, _ = strings.Cut(primary, "_")
-	primary = strings.ToLower(primary)
-	if alias, ok := langAliases[primary]; ok {
-		primary = alias
-	}
-	for _, l := range Languages {
-		if primary == l {
-			return l
-		}
-	}
-	return Languages[0]
-}
-
-// langAliases maps other codes for our languages: the ISO 639-2/3 codes and the legacy "in"
-// that older Java and Android systems still send for Indonesian.
-var langAliases = map[string]string{
-	"eng": "en",
-	"msa": "ms", "may": "ms", "zsm": "ms",
-	"ind": "id", "in": "id",
-	"tha": "th",
-	"zho": "zh", "chi": "zh", "cmn": "zh",
-}
+// Lang is the language a customer locale selects (see locale.Lang).
+func Lang(l string) string { return locale.Lang(l) }
 
 // Render renders template name in the language that locale selects.
 func Render(name, locale string, d Data) (Message, error) {

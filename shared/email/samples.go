@@ -2,6 +2,7 @@ package email
 
 import (
 	"fmt"
+	"github.com/referral/referrals/shared/locale"
 	"os"
 	"path/filepath"
 )
@@ -64,7 +65,7 @@ var samples = map[string]sample{
 func sampleData(lang, name string) Data {
 	s := samples[lang]
 	describe := func(r rewardSample) string {
-		return DescribeReward(r.kind, &r.amount, s.currency, "", "", lang)
+		return locale.Describe(locale.Reward{Kind: r.kind, Value: &r.amount, Currency: s.currency}, lang)
 	}
 	d := Data{
 		CustomerFirstName: s.customer,

@@ -8,45 +8,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/referral/referrals/shared/locale"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 	"github.com/referral/referrals/shared/unsubscribe"
 )
 
-// Stream is the email function: it reads the table's stream and sends the email that an
-// inserted item calls for (SPEC §4):
-//
-//   - a code, when its program has emails.sendOnCodeCreated → ask-promo-code to its owner;
-//   - an ask (POST /asks) → the ask's template to the customer;
-//   - an advocate reward, when its program has emails.thankAdvocates → thanks-loyal for a
-//     long-time client (purchaseCount ≥ loyalAfterPurchases, or first purchase at least
-//     loyalAfterDays ago), thanks-one-time otherwise.
-//
-// Modified and removed items and every other item type are ignored (and the event source
-// mapping's FilterCriteria keeps them from invoking the function at all). Ask emails never go
-// to customers who opted out, and carry List-Unsubscribe headers.
-//
-// # Exactly once per (item, template)
-//
-// The stream delivers records at least once: a batch is retried from its first failed record,
-// replayed after a crash, and may be handed to two invocations. A marker item per (item,
-// template) — PK EMAIL#<item PK>|<item SK>, SK <template> — is claimed with a conditional
-// write before SES is called: it must not exist, or be "sending" with an expired lease. The
-// claim then becomes "sent" with SES's message id, or "rejected" for a permanent refusal
-// (MessageRejected, a bad address), and a record that finds one of these sends nothing. A
-// retryable failure (throttling, 5xx, SES unreachable) releases the claim and reports the
-// record in batchItemFailures, so the retry can claim and send at once.
-//
-// What SES allows, honestly: SES has no idempotency key, so no design is exactly-once across
-// a crash between SES accepting a message and the marker recording it. This one is
-// at-most-once-more there: if the process dies (or DynamoDB refuses the confirming write
-// even after retries) after SES accepted, the marker stays "sending"; a later delivery of the
-// record waits for the lease (Lease, 30s by default: longer than one SES call plus the
-// confirming write) to expire and then sends a second copy — once, because that delivery's
-// claim is confirmed like any other. The alternative, marking "sent" before calling SES,
-// would turn the same crash into a lost email; for a thank-you or an ask a rare duplicate is
-// the lesser harm. A live claim held by another delivery is waited for when the invocation
-// has the time, and otherwise reported as a failure, so the record comes back after it.
+// Stream is the email function: it reads the table's stream and sends the email an item
+// calls for, each (item, template) once; docs/EMAILS.md says which items send what and how
+// the marker items make a redelivered record send nothing more.
 type Stream struct {
 	Store       *store.Store
 	Programs    *store.ProgramCache
@@ -228,12 +198,11 @@ func (h *Stream) compose(p plan, r store.Recipient) (out composed, skip string) 
 	}
 	if p.reward != nil {
 		rw := p.reward
-		var v *int64
-		currency := prog.Currency
+		lr := locale.Reward{Kind: rw.Kind, Currency: prog.Currency, Description: rw.Description, Charity: rw.Charity}
 		if rw.Value != nil {
-			v, currency = &rw.Value.Amount, rw.Value.Currency
+			lr.Value, lr.Currency = &rw.Value.Amount, rw.Value.Currency
 		}
-		d.RewardEarned = DescribeReward(rw.Kind, v, currency, rw.Description, rw.Charity, lang)
+		d.RewardEarned = locale.Describe(lr, lang)
 		if r.Referee != nil {
 			d.RefereeFirstName = referral.FirstName(r.Referee.Name)
 		}
@@ -278,11 +247,11 @@ func headlineReward(rules []referral.Rule, currency, lang string) string {
 			if r.Type == referral.RuleTiered && len(r.Tiers) > 0 {
 				amount = r.Tiers[0].Amount
 			}
-			var v *int64
+			lr := locale.Reward{Kind: r.Kind, Currency: currency, Description: r.Description, Charity: r.Charity}
 			if amount > 0 {
-				v = &amount
+				lr.Value = &amount
 			}
-			return DescribeReward(r.Kind, v, currency, r.Description, r.Charity, lang)
+			return locale.Describe(lr, lang)
 		}
 	}
 	return ""
