@@ -62,7 +62,7 @@ func TestEndToEndReferralLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.SESAddr = addr
-	flaky := newFlakySES(t, "http://"+addr, "referring")
+	flaky := newFlakySES(t, "http://"+addr, "introducing")
 	cfg.SESEndpoint = flaky.URL
 	s, err := Start(cfg)
 	if err != nil {
@@ -94,6 +94,11 @@ func TestEndToEndReferralLoop(t *testing.T) {
 	}
 	if v, _ := rewards[0]["value"].(map[string]any); v["amount"] != float64(1000) || v["currency"] != "USD" || rewards[0]["refereeId"] != "bo" {
 		t.Errorf("reward = %v, want $10.00 (tier 1) for bo", rewards[0])
+	}
+	// The thank-you goes out when the reward is written approved (the demo holds rewards 0 days).
+	approve := apiStep{"approve Ana's reward", http.MethodPost, "/rewards/" + rewards[0]["rewardId"].(string) + "/approve", ""}
+	if status, body, err := approve.do(s.APIURL); err != nil || status != http.StatusOK {
+		t.Fatalf("approve: %d %s %v", status, body, err)
 	}
 
 	{
@@ -274,7 +279,7 @@ func thankYouEmails(t *testing.T, sesURL string) int {
 	}
 	n := 0
 	for _, e := range store.Emails {
-		if strings.Contains(strings.Join(e.Destination.To, ","), "ana@example.com") && strings.Contains(e.Subject, "referring") {
+		if strings.Contains(strings.Join(e.Destination.To, ","), "ana@example.com") && strings.Contains(e.Subject, "introducing") {
 			n++
 		}
 	}

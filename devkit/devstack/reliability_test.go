@@ -87,7 +87,7 @@ func TestPoisonStreamRecordLandsInTheOnFailureDestination(t *testing.T) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		t.Fatal(err)
 	}
-	p.ProgramID, p.Emails.SendOnCodeCreated = "demo", false // one email-worthy record: the thank-you
+	p.ProgramID, p.Emails.SendOnCodeCreated, p.Emails.WelcomeFriends = "demo", false, false // one email-worthy record: the thank-you
 	st := store.New((&testStack{Stack: s}).ddb(), samtemplate.LocalTableName, nil)
 	programs := &store.ProgramCache{Store: st, TTL: time.Minute}
 	ctx := context.Background()
@@ -109,6 +109,9 @@ func TestPoisonStreamRecordLandsInTheOnFailureDestination(t *testing.T) {
 		Milestone: "purchase", Amount: &referral.Money{Amount: 5000, Currency: "USD"}, OccurredAt: st.Now(), PayloadHash: "h"})
 	if err != nil || len(res.Rewards) != 1 {
 		t.Fatalf("conversion: %+v %v", res, err)
+	}
+	if _, err := st.ApproveReward(ctx, res.Rewards[0].RewardID); err != nil { // the thank-you follows the approval
+		t.Fatal(err)
 	}
 
 	dlq := filepath.Join(stateDir, "dlq.jsonl")

@@ -44,7 +44,8 @@ type Email struct {
 		Cc  []string `json:"cc"`
 		Bcc []string `json:"bcc"`
 	} `json:"destination"`
-	Subject string `json:"subject"`
+	ReplyTo []string `json:"replyTo"`
+	Subject string   `json:"subject"`
 	Body    struct {
 		HTML string `json:"html"`
 		Text string `json:"text"`

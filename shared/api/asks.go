@@ -73,8 +73,9 @@ func AutoTemplate(c referral.Customer, code string) string {
 	}
 }
 
-// create costs 1 BatchGetItem (customer, code, last ask) and 1 TransactWriteItems, plus the
-// code's own read and transaction when ask-promo-code needs a code that does not exist yet.
+// create costs 1 BatchGetItem (customer, code, last ask), 1 GetItem (the suppression list) and
+// 1 TransactWriteItems, plus the code's own read and transaction when the customer has no code
+// in the program yet.
 func (h *Asks) create(ctx context.Context, req Request) (Response, error) {
 	var in AskInput
 	if err := decode(req, &in); err != nil {
@@ -101,6 +102,11 @@ func (h *Asks) create(ctx context.Context, req Request) (Response, error) {
 	case st.Customer.Email == "":
 		return Response{}, referral.ErrNoEmail
 	}
+	if _, suppressed, err := h.Store.Suppressed(ctx, st.Customer.Email); err != nil {
+		return Response{}, err
+	} else if suppressed {
+		return Response{}, referral.ErrEmailSuppressed
+	}
 	cooldown := time.Duration(p.Emails.AskCooldownDays) * 24 * time.Hour
 	if st.LastAskAt != nil && cooldown > 0 && now.Before(st.LastAskAt.Add(cooldown)) {
 		return Response{}, rateLimited(st.LastAskAt.Add(cooldown), now)
@@ -110,13 +116,14 @@ func (h *Asks) create(ctx context.Context, req Request) (Response, error) {
 	if a.Template == TemplateAuto {
 		a.Template = AutoTemplate(st.Customer, st.Code)
 	}
-	if a.Template == referral.EmailAskPromoCode && a.Code == "" {
-		rec, created, err := h.Store.CreateCode(ctx, &p, in.CustomerID, "")
+	if a.Code == "" {
+		// Every ask carries the advocate's code and link: one is made now, by the usual code
+		// rules, and marked as the ask's, so that the ask's email alone announces it.
+		rec, created, err := h.Store.CreateAskCode(ctx, &p, in.CustomerID)
 		if err != nil {
 			return Response{}, fmt.Errorf("code for ask: %w", err)
 		}
-		a.Code = rec.Code.Code
-		a.ViaCode = created && p.Emails.SendOnCodeCreated
+		a.Code, a.CodeCreated = rec.Code.Code, created
 	}
 	if err := h.Store.RecordAsk(ctx, a, cooldown); err != nil {
 		if errors.Is(err, referral.ErrRateLimited) { // another ask won the race

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/referral/referrals/shared/store"
 )
 
 // askProgram is tieredProgram with the email settings of an ask campaign.
@@ -58,6 +60,38 @@ func TestAutoAskTemplateFollowsTheCustomer(t *testing.T) {
 	}
 }
 
+// TestEveryAskCreatesTheCodeItNeeds: an ask to a customer without a code makes one.
+func TestEveryAskCreatesTheCodeItNeeds(t *testing.T) {
+	for _, tmpl := range []string{"ask-current", "ask-past-client"} {
+		s := newStack(t)
+		if st, b := s.do("PUT", "/programs/p1", askProgram(true)); st != 201 {
+			t.Fatalf("program: %d %v", st, b)
+		}
+		s.putCustomer("bo", map[string]any{"email": "bo@example.com", "name": "Bo"})
+		st, b := ask(s, "bo", tmpl)
+		if st != 202 || b["template"] != tmpl {
+			t.Fatalf("ask: %d %v", st, b)
+		}
+		a, _, err := s.store.GetAsk(t.Context(), b["askId"].(string))
+		if err != nil || a.Code == "" || !a.CodeCreated {
+			t.Fatalf("%s: ask without a new code: %+v %v", tmpl, a, err)
+		}
+	}
+}
+
+// TestAskToASuppressedAddressIsRefused: an address that bounced or complained gets no ask.
+func TestAskToASuppressedAddressIsRefused(t *testing.T) {
+	s := newStack(t)
+	s.setup(askProgram(false))
+	if err := s.store.Suppress(t.Context(), "ana.lima@GMAIL.com", store.Suppression{Reason: store.SuppressedBounce, At: s.store.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	st, b := ask(s, "ana", "")
+	if st != 422 || errCode(b) != "email_suppressed" {
+		t.Fatalf("ask to a suppressed address: %d %v", st, b)
+	}
+}
+
 func TestPromoCodeAskCreatesTheCodeItNeeds(t *testing.T) {
 	for _, sendOnCodeCreated := range []bool{false, true} {
 		t.Run(fmt.Sprintf("sendOnCodeCreated=%v", sendOnCodeCreated), func(t *testing.T) {
@@ -79,9 +113,9 @@ func TestPromoCodeAskCreatesTheCodeItNeeds(t *testing.T) {
 			if st != 200 || code["code"] != a.Code {
 				t.Fatalf("code after the ask: %d %v, want 200 %s", st, code, a.Code)
 			}
-			// With sendOnCodeCreated the new code's own email is the ask: the ask sends none.
-			if a.ViaCode != sendOnCodeCreated {
-				t.Errorf("viaCode = %v, want %v", a.ViaCode, sendOnCodeCreated)
+			// The ask made the code: its email announces it, the code's insert sends none.
+			if !a.CodeCreated || a.ViaCode {
+				t.Errorf("codeCreated = %v, viaCode = %v; want the ask to send the email", a.CodeCreated, a.ViaCode)
 			}
 		})
 	}

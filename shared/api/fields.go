@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"io"
 	"reflect"
@@ -20,7 +21,10 @@ func unknownField(raw any, v any) string {
 	return walkUnknown(raw, reflect.TypeOf(v), "")
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType            = reflect.TypeOf(time.Time{})
+	textUnmarshalerType = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
+)
 
 func walkUnknown(raw any, t reflect.Type, path string) string {
 	for t.Kind() == reflect.Pointer {
@@ -251,6 +255,9 @@ func mistyped(raw any, t reflect.Type, path string) (field, want string) {
 			return path, "an RFC 3339 time string like 2026-11-22T10:00:00Z"
 		}
 		return "", ""
+	}
+	if _, ok := raw.(string); ok && reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		return "", "" // the type reads itself from a string too (referral.Localized)
 	}
 	switch t.Kind() {
 	case reflect.Interface:

@@ -328,7 +328,7 @@ func TestHandlersAnswerWhatOpenAPISays(t *testing.T) {
 		"limits":         map[string]any{"maxRewardsPerAdvocate": 0, "maxAmountPerAdvocate": 0, "maxConversionsPerAdvocatePerDay": 0},
 		"contest":        map[string]any{"prizes": []any{map[string]any{"rank": 1, "kind": "gift_card", "amount": 10000, "description": "Top referrer"}}},
 		"emails": map[string]any{"sendOnCodeCreated": true, "thankAdvocates": true, "loyalAfterPurchases": 2, "loyalAfterDays": 365,
-			"senderName": "Ana at Acme", "valueProposition": "better coffee", "askCooldownDays": 30},
+			"senderName": "Ana at Acme", "valueProposition": map[string]any{"en": "enjoy better coffee"}, "askCooldownDays": 30},
 	}
 	c.call(admin, "PUT", "/programs/p1", rich, 201)
 	c.call(admin, "PUT", "/programs/p1", rich, 200)

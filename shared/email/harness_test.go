@@ -46,14 +46,25 @@ type env struct {
 	filters   []string
 }
 
-// clock runs in real time from a fixed start (so leases expire while tests wait).
+// clock runs in real time from a fixed start (so leases expire while tests wait) and can be
+// moved forward (past a reward's hold).
 type clock struct {
-	start time.Time
-	base  time.Time
+	mu     sync.Mutex
+	start  time.Time
+	base   time.Time
+	offset time.Duration
 }
 
 func (c *clock) now() time.Time {
-	return c.base.Add(time.Since(c.start))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.base.Add(time.Since(c.start) + c.offset)
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
 }
 
 func newEnv(t *testing.T) *env {
@@ -74,6 +85,7 @@ func newEnv(t *testing.T) *env {
 		api.NewPrograms(e.store, logger), api.NewCustomers(e.store, logger), api.NewCodes(e.store, programs, logger),
 		api.NewReferrals(e.store, programs, &fulfil.Service{Store: e.store, Programs: programs, Log: logger}, logger), api.NewConversions(e.store, programs, logger),
 		api.NewAsks(e.store, programs, logger), api.NewUnsubscribe(e.store, e.signer, logger),
+		api.NewRewards(e.store, &fulfil.Service{Store: e.store, Programs: programs, Log: logger}, logger),
 	} {
 		for _, rt := range r.Routes() {
 			e.routers[rt.Key] = r
@@ -120,6 +132,7 @@ func (e *env) handler(client email.SESAPI) *email.Stream {
 	return &email.Stream{
 		Store:       e.store,
 		Programs:    &store.ProgramCache{Store: e.store},
+		Copies:      &store.CopyCache{Store: e.store},
 		Sender:      &email.SES{Client: client, From: senderEmail},
 		Unsubscribe: e.signer,
 		PublicURL:   publicURL,
@@ -199,7 +212,8 @@ func (e *env) must(routeKey string, params map[string]string, target string, bod
 }
 
 // demoProgram is the seeds' program: $10 gift cards for the first five referees' purchases,
-// then $25; a $10 discount for the friend at signup; codes and thank-yous emailed.
+// then $25, held 14 days; a $10 discount for the friend at signup; codes and thank-yous
+// emailed, replies to the business.
 func demoProgram() map[string]any {
 	return map[string]any{
 		"name": "Give $10, get $10", "currency": "USD", "landingUrl": "https://shop.example.com/invite",
@@ -208,7 +222,8 @@ func demoProgram() map[string]any {
 			"tiers": []any{map[string]any{"upTo": 5, "amount": 1000}, map[string]any{"amount": 2500}}, "kind": "gift_card"}},
 		"refereeRewards": []any{map[string]any{"milestone": "signup", "type": "fixed", "amount": 1000, "kind": "discount"}},
 		"emails": map[string]any{"sendOnCodeCreated": true, "thankAdvocates": true, "loyalAfterPurchases": 2, "loyalAfterDays": 365,
-			"senderName": "Sam at Acme Coffee", "valueProposition": "fresh beans delivered every week", "askCooldownDays": 30},
+			"senderName": "Sam at Acme Coffee", "valueProposition": map[string]any{"en": "enjoy fresh beans every week"}, "askCooldownDays": 30},
+		"business": map[string]any{"name": "Acme Coffee", "address": "1 Main Street\nSpringfield", "replyTo": "hello@acme.example.com"},
 	}
 }
 
@@ -241,6 +256,35 @@ func (e *env) convert(eventID, referee, milestone string) map[string]any {
 	e.t.Helper()
 	return e.must("POST /conversions", nil, "/conversions", map[string]any{"eventId": eventID, "refereeId": referee,
 		"milestone": milestone, "amount": map[string]any{"amount": 5000, "currency": "USD"}})
+}
+
+// approve approves a reward through the admin route (what the scheduler will do when a hold
+// ends), and answers the reward.
+func (e *env) approve(rewardID string) map[string]any {
+	e.t.Helper()
+	return e.must("POST /rewards/{rewardId}/approve", map[string]string{"rewardId": rewardID}, "/rewards/"+rewardID+"/approve", nil)
+}
+
+// rewardsOf lists a customer's rewards (GET /customers/{id}/rewards).
+func (e *env) rewardsOf(customer string) []map[string]any {
+	e.t.Helper()
+	out := e.must("GET /customers/{customerId}/rewards", map[string]string{"customerId": customer}, "/customers/"+customer+"/rewards", nil)
+	var list []map[string]any
+	for _, r := range out["rewards"].([]any) {
+		list = append(list, r.(map[string]any))
+	}
+	return list
+}
+
+// deliverAll delivers what the stream holds as the event source mapping would, and fails the
+// test on a reported failure.
+func (e *env) deliverAll(h *email.Stream) {
+	e.t.Helper()
+	for _, b := range e.batches() {
+		if resp := deliver(e.t, h, b); len(resp.BatchItemFailures) != 0 {
+			e.t.Fatalf("batch failures: %v", resp.BatchItemFailures)
+		}
+	}
 }
 
 func (e *env) ask(customer, template string) (int, map[string]any) {

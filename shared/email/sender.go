@@ -22,8 +22,9 @@ import (
 type Outgoing struct {
 	To          string
 	SenderName  string // display name of From; the address is the deployment's sender
+	ReplyTo     string // where replies go: the business's address, or "" (the From address)
 	Message     Message
-	Unsubscribe string            // the one-click unsubscribe URL; set for ask emails
+	Unsubscribe string            // the one-click unsubscribe URL; set for marketing emails
 	Tags        map[string]string // SES message tags (template, program)
 }
 
@@ -53,8 +54,9 @@ var (
 )
 
 // SES sends through Amazon SES v2 SendEmail with simple content (subject, text and HTML in
-// UTF-8), From "Sender Name" <From>, the configuration set when there is one, message tags,
-// and for ask emails the List-Unsubscribe and List-Unsubscribe-Post headers (RFC 8058).
+// UTF-8), From "Sender Name" <From>, Reply-To, the configuration set when there is one,
+// message tags, and for marketing emails the List-Unsubscribe and List-Unsubscribe-Post
+// headers (RFC 8058).
 type SES struct {
 	Client           SESAPI
 	From             string        // the verified sender address (SENDER_EMAIL)
@@ -85,6 +87,9 @@ func (s *SES) Send(ctx context.Context, o Outgoing) (string, error) {
 		FromEmailAddress: aws.String(from),
 		Destination:      &types.Destination{ToAddresses: []string{o.To}},
 		Content:          &types.EmailContent{Simple: msg},
+	}
+	if o.ReplyTo != "" {
+		in.ReplyToAddresses = []string{o.ReplyTo}
 	}
 	if s.ConfigurationSet != "" {
 		in.ConfigurationSetName = aws.String(s.ConfigurationSet)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -20,6 +21,7 @@ import (
 type Stream struct {
 	Store       *store.Store
 	Programs    *store.ProgramCache
+	Copies      *store.CopyCache // the programs' email copy; nil sends the templates' own words
 	Sender      Sender
 	Unsubscribe *unsubscribe.Signer // signs the List-Unsubscribe links of ask emails
 	PublicURL   string              // the API's public base URL, which serves /unsubscribe
@@ -55,20 +57,37 @@ func (h *Stream) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 	return resp, nil
 }
 
-// plan is one email a record calls for.
-type plan struct {
-	job      store.EmailJob
-	program  referral.Program
-	code     string           // the code to show, when the item names one
-	reward   *referral.Reward // thanks emails
-	isThanks bool
+// job is one email a record calls for.
+type job struct {
+	marker    store.EmailJob // the marker that makes it go out once (its Template is the marker's name)
+	template  string         // "" for a thank-you: loyal or one-time is decided on the recipient
+	program   referral.Program
+	otherID   string // the referee a thank-you names; the advocate who referred a welcomed friend
+	code      string // the code the email shows, when the item names one
+	codeIsNew bool
+	rewards   []referral.Reward
+	coupon    string
+	last      bool // the last reminder
 }
+
+// markerThanks names the one thank-you of a conversion in its marker, whichever of the two
+// thank-you templates goes out.
+const markerThanks = "thanks"
 
 // process handles one record. A non-nil error means "retry this record"; anything that a
 // retry cannot change (an item this function does not email about, a customer who opted
 // out, a record that does not decode) is logged and answered nil.
 func (h *Stream) process(ctx context.Context, rec events.DynamoDBEventRecord) error {
-	if rec.EventName != string(events.DynamoDBOperationTypeInsert) {
+	var old store.StreamItem
+	switch rec.EventName {
+	case string(events.DynamoDBOperationTypeInsert):
+	case string(events.DynamoDBOperationTypeModify):
+		var err error
+		if old, err = store.FromStream(rec.Change.OldImage); err != nil {
+			h.Log.ErrorContext(ctx, "stream record does not decode; skipped", "sequenceNumber", rec.Change.SequenceNumber, "error", err.Error())
+			return nil
+		}
+	default:
 		return nil
 	}
 	img, err := store.FromStream(rec.Change.NewImage)
@@ -77,7 +96,7 @@ func (h *Stream) process(ctx context.Context, rec events.DynamoDBEventRecord) er
 		return nil
 	}
 	log := h.Log.With("sequenceNumber", rec.Change.SequenceNumber, "item", img.Key())
-	p, skip, err := h.plan(ctx, img)
+	jobs, skip, err := h.plan(ctx, img, old)
 	switch {
 	case err != nil:
 		return err
@@ -85,11 +104,163 @@ func (h *Stream) process(ctx context.Context, rec events.DynamoDBEventRecord) er
 		log.DebugContext(ctx, "no email for this item", "reason", skip)
 		return nil
 	}
-	refereeID := ""
-	if p.reward != nil {
-		refereeID = p.reward.RefereeID
+	for _, j := range jobs {
+		if err := h.deliver(ctx, log, j); err != nil {
+			return err
+		}
 	}
-	r, err := h.Store.Recipient(ctx, p.job.CustomerID, p.job.ProgramID, refereeID)
+	return nil
+}
+
+// plan decides which emails, if any, an inserted or modified item calls for (old is the image
+// before a modification, nil for an insert). skip says why there is none.
+func (h *Stream) plan(ctx context.Context, img, old store.StreamItem) (jobs []job, skip string, err error) {
+	src := store.EmailJob{SourceKey: img.Key(), SourceType: img.Type()}
+	one := func(j job) []job { return []job{j} }
+	var programID string
+	var wants func(p referral.Program) ([]job, string, error)
+	if old != nil && img.Type() != store.TypeReward {
+		return nil, "a change to a " + img.Type(), nil
+	}
+	switch img.Type() {
+	case store.TypeCode:
+		c, err := store.DecodeCode(img)
+		if err != nil {
+			return nil, "undecodable code: " + err.Error(), nil
+		}
+		if store.CodeOrigin(img) == store.CodeForAsk {
+			return nil, "the ask that created the code sends the email", nil
+		}
+		programID = c.ProgramID
+		wants = func(p referral.Program) ([]job, string, error) {
+			if !p.Emails.SendOnCodeCreated {
+				return nil, "the program does not email new codes", nil
+			}
+			src.Template, src.CustomerID = referral.EmailAskPromoCode, c.CustomerID
+			return one(job{template: referral.EmailAskPromoCode, code: c.Code, codeIsNew: true}), "", nil
+		}
+	case store.TypeAsk:
+		a, err := store.DecodeAsk(img)
+		if err != nil {
+			return nil, "undecodable ask: " + err.Error(), nil
+		}
+		if a.ViaCode {
+			return nil, "the ask's new code sends the email", nil
+		}
+		if !referral.IsAskTemplate(a.Template) {
+			return nil, fmt.Sprintf("ask template %q is not an ask", a.Template), nil
+		}
+		programID = a.ProgramID
+		wants = func(referral.Program) ([]job, string, error) {
+			src.Template, src.CustomerID = a.Template, a.CustomerID
+			return one(job{template: a.Template, code: a.Code, codeIsNew: a.CodeCreated}), "", nil
+		}
+	case store.TypeReferral:
+		r, err := store.DecodeReferral(img)
+		if err != nil {
+			return nil, "undecodable referral: " + err.Error(), nil
+		}
+		programID = r.ProgramID
+		wants = func(p referral.Program) ([]job, string, error) {
+			if !p.Emails.WelcomeFriends {
+				return nil, "the program does not welcome friends", nil
+			}
+			src.Template, src.CustomerID = referral.EmailFriendWelcome, r.RefereeID
+			return one(job{template: referral.EmailFriendWelcome, otherID: r.AdvocateID, code: r.Code, coupon: r.FriendCoupon}), "", nil
+		}
+	case store.TypeReminder:
+		r, err := store.DecodeReminder(img)
+		if err != nil {
+			return nil, "undecodable reminder: " + err.Error(), nil
+		}
+		programID = r.ProgramID
+		wants = func(p referral.Program) ([]job, string, error) {
+			if e := p.Emails; e.ReminderAfterDays <= 0 || e.MaxReminders <= 0 || r.Number > e.MaxReminders {
+				return nil, fmt.Sprintf("the program sends no reminder %d", r.Number), nil
+			}
+			src.Template, src.CustomerID = referral.EmailReminder, r.CustomerID
+			return one(job{template: referral.EmailReminder, last: r.Number >= p.Emails.MaxReminders}), "", nil
+		}
+	case store.TypeReward:
+		r, err := store.DecodeReward(img)
+		if err != nil {
+			return nil, "undecodable reward: " + err.Error(), nil
+		}
+		from := ""
+		if old != nil {
+			from = old.Str("status")
+		}
+		thanks, ready := referral.RewardEmail(r.Role, from, r.Status)
+		if !thanks && !ready {
+			return nil, fmt.Sprintf("a %s reward %q → %q", r.Role, from, r.Status), nil
+		}
+		programID = r.ProgramID
+		wants = func(p referral.Program) ([]job, string, error) { return h.rewardJobs(ctx, p, src, r, thanks, ready) }
+	default:
+		return nil, "item type " + img.Type(), nil
+	}
+	p, err := h.Programs.Get(ctx, programID)
+	if errors.Is(err, referral.ErrProgramNotFound) {
+		return nil, "the program is gone", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	jobs, skip, err = wants(p)
+	for i := range jobs {
+		if jobs[i].marker.SourceKey == "" {
+			jobs[i].marker = src
+		}
+		jobs[i].marker.ProgramID, jobs[i].program = p.ProgramID, p
+	}
+	return jobs, skip, err
+}
+
+// rewardJobs are the emails a reward's status change calls for: the thank-you of its
+// conversion (once every advocate reward of it is settled) and its reward-ready.
+func (h *Stream) rewardJobs(ctx context.Context, p referral.Program, src store.EmailJob, r referral.Reward, thanks, ready bool) ([]job, string, error) {
+	var jobs []job
+	var why []string
+	if thanks && !p.Emails.ThankAdvocates {
+		thanks = false
+		why = append(why, "the program does not thank advocates")
+	}
+	if thanks {
+		j := job{marker: store.EmailJob{SourceKey: src.SourceKey, SourceType: src.SourceType, Template: markerThanks, CustomerID: r.CustomerID},
+			otherID: r.RefereeID}
+		rewards := []referral.Reward{r}
+		if r.EventID != "" { // a conversion's rewards are thanked for together; a contest prize alone
+			all, err := h.Store.ConversionRewards(ctx, r.EventID)
+			if err != nil && !errors.Is(err, referral.ErrConversionNotFound) {
+				return nil, "", err
+			}
+			rewards = all
+			j.marker.SourceKey, j.marker.SourceType = store.ConversionKey(r.EventID), store.TypeEvent
+		}
+		if j.rewards, thanks = referral.ThanksFor(rewards, r.CustomerID); thanks {
+			jobs = append(jobs, j)
+		} else {
+			why = append(why, "the conversion's rewards are not all approved yet")
+		}
+	}
+	if ready {
+		if r.Kind == "donation" {
+			why = append(why, "a donation is not used by the customer")
+		} else {
+			src.Template, src.CustomerID = referral.EmailRewardReady, r.CustomerID
+			jobs = append(jobs, job{marker: src, template: referral.EmailRewardReady, rewards: []referral.Reward{r}})
+		}
+	}
+	if len(jobs) == 0 {
+		return nil, strings.Join(why, "; "), nil
+	}
+	return jobs, "", nil
+}
+
+// deliver reads who the email goes to, decides whether it may go, renders it and sends it.
+func (h *Stream) deliver(ctx context.Context, log *slog.Logger, j job) error {
+	p := j.program
+	r, err := h.Store.Recipient(ctx, j.marker.CustomerID, p.ProgramID, j.otherID)
 	if errors.Is(err, referral.ErrCustomerNotFound) {
 		log.InfoContext(ctx, "no email: the customer is gone")
 		return nil
@@ -97,164 +268,70 @@ func (h *Stream) process(ctx context.Context, rec events.DynamoDBEventRecord) er
 	if err != nil {
 		return err
 	}
-	if p.reward != nil && loyal(r.Customer, p.program.Emails, h.Store.Now()) {
-		p.job.Template = ThanksLoyal
+	c := r.Customer
+	name := j.template
+	if name == "" {
+		name = referral.EmailThanksOneTime
+		if referral.LoyalClient(c, p.Emails, h.Store.Now()) {
+			name = referral.EmailThanksLoyal
+		}
 	}
-	log = log.With("template", p.job.Template, "programId", p.job.ProgramID)
-	out, skip := h.compose(p, r)
+	log = log.With("template", name, "programId", p.ProgramID)
+	skip := ""
+	switch {
+	case c.Email == "":
+		skip = "the customer has no email address"
+	case IsMarketing(name) && c.MarketingOptOut:
+		skip = "the customer opted out of marketing email"
+	case IsMarketing(name) && (h.Unsubscribe == nil || h.PublicURL == ""):
+		skip = "no unsubscribe link can be made (UNSUBSCRIBE_SECRET_ARN or PUBLIC_API_URL missing)"
+	}
+	if skip == "" && IsMarketing(name) {
+		sup, found, err := h.Store.Suppressed(ctx, c.Email)
+		if err != nil {
+			return err
+		}
+		if found {
+			skip = "the address is suppressed after a " + sup.Reason
+		}
+	}
 	if skip != "" {
 		log.InfoContext(ctx, "no email", "reason", skip)
 		return nil
 	}
-	if out.Message, err = Render(p.job.Template, r.Customer.Locale, out.data); err != nil {
+	f := Facts{Template: name, Program: p, Recipient: c, Code: j.code, CodeIsNew: j.codeIsNew, Rewards: j.rewards,
+		Coupon: j.coupon, LastReminder: j.last}
+	switch name {
+	case referral.EmailFriendWelcome:
+		f.Advocate = r.Other
+	case referral.EmailThanksLoyal, referral.EmailThanksOneTime:
+		f.Referee, f.Code = r.Other, r.Code
+	default:
+		if f.Code == "" {
+			f.Code = r.Code
+		}
+		if f.Code == "" && name != referral.EmailRewardReady {
+			log.InfoContext(ctx, "no email", "reason", "the customer has no code in the program")
+			return nil
+		}
+	}
+	out := Outgoing{To: c.Email, SenderName: SenderName(&p), ReplyTo: p.Business.ReplyTo,
+		Tags: map[string]string{"template": name, "program": p.ProgramID}}
+	if IsMarketing(name) {
+		out.Unsubscribe = h.Unsubscribe.URL(h.PublicURL, c.CustomerID)
+		f.UnsubscribeURL = out.Unsubscribe
+	}
+	if h.Copies != nil {
+		if f.Copy, err = h.Copies.Get(ctx, p.ProgramID, name, locale.Lang(c.Locale)); err != nil {
+			return err
+		}
+	}
+	d, lang := Compose(f)
+	if out.Message, err = Render(name, lang, d); err != nil {
 		log.ErrorContext(ctx, "email does not render; skipped", "error", err.Error())
 		return nil
 	}
-	return h.send(ctx, log, p.job, out.Outgoing)
-}
-
-// plan decides which email, if any, an inserted item calls for. skip says why there is none.
-func (h *Stream) plan(ctx context.Context, img store.StreamItem) (p plan, skip string, err error) {
-	p.job = store.EmailJob{SourceKey: img.Key(), SourceType: img.Type()}
-	switch img.Type() {
-	case store.TypeCode:
-		c, err := store.DecodeCode(img)
-		if err != nil {
-			return p, "undecodable code: " + err.Error(), nil
-		}
-		p.job.Template, p.job.CustomerID, p.job.ProgramID, p.code = AskPromoCode, c.CustomerID, c.ProgramID, c.Code
-	case store.TypeAsk:
-		a, err := store.DecodeAsk(img)
-		if err != nil {
-			return p, "undecodable ask: " + err.Error(), nil
-		}
-		if a.ViaCode {
-			return p, "the ask's new code sends the email", nil
-		}
-		if !IsAsk(a.Template) {
-			return p, fmt.Sprintf("ask template %q is not an ask", a.Template), nil
-		}
-		p.job.Template, p.job.CustomerID, p.job.ProgramID, p.code = a.Template, a.CustomerID, a.ProgramID, a.Code
-	case store.TypeReward:
-		r, err := store.DecodeReward(img)
-		if err != nil {
-			return p, "undecodable reward: " + err.Error(), nil
-		}
-		if r.Role != referral.RoleAdvocate {
-			return p, "a referee's reward", nil
-		}
-		p.job.Template, p.job.CustomerID, p.job.ProgramID, p.reward, p.isThanks = ThanksOneTime, r.CustomerID, r.ProgramID, &r, true
-	default:
-		return p, "item type " + img.Type(), nil
-	}
-	prog, err := h.Programs.Get(ctx, p.job.ProgramID)
-	if errors.Is(err, referral.ErrProgramNotFound) {
-		return p, "the program is gone", nil
-	}
-	if err != nil {
-		return p, "", err
-	}
-	p.program = prog
-	switch {
-	case img.Type() == store.TypeCode && !prog.Emails.SendOnCodeCreated:
-		return p, "the program does not email new codes", nil
-	case p.isThanks && !prog.Emails.ThankAdvocates:
-		return p, "the program does not thank advocates", nil
-	}
-	return p, "", nil
-}
-
-type composed struct {
-	Outgoing
-	data Data
-}
-
-// compose fills the template data for r; skip says why the email must not go out.
-func (h *Stream) compose(p plan, r store.Recipient) (out composed, skip string) {
-	c, prog := r.Customer, p.program
-	if c.Email == "" {
-		return out, "the customer has no email address"
-	}
-	if IsAsk(p.job.Template) && c.MarketingOptOut {
-		return out, "the customer opted out of marketing email"
-	}
-	lang := Lang(c.Locale)
-	code := r.Code
-	if code == "" {
-		code = p.code
-	}
-	d := Data{
-		CustomerFirstName: referral.FirstName(c.Name),
-		SenderName:        prog.Emails.SenderName,
-		ProgramName:       prog.Name,
-		ValueProposition:  prog.Emails.ValueProposition,
-		Code:              code,
-		ShareURL:          referral.ShareURL(prog.LandingURL, code),
-		FriendOffer:       headlineReward(prog.RefereeRewards, prog.Currency, lang),
-		AdvocateReward:    headlineReward(prog.AdvocateRewards, prog.Currency, lang),
-	}
-	if code == "" {
-		d.ShareURL = ""
-	}
-	if p.reward != nil {
-		rw := p.reward
-		lr := locale.Reward{Kind: rw.Kind, Currency: prog.Currency, Description: rw.Description, Charity: rw.Charity}
-		if rw.Value != nil {
-			lr.Value, lr.Currency = &rw.Value.Amount, rw.Value.Currency
-		}
-		d.RewardEarned = locale.Describe(lr, lang)
-		if r.Referee != nil {
-			d.RefereeFirstName = referral.FirstName(r.Referee.Name)
-		}
-		d.ContestPrize = rw.RefereeID == "" // a prize for the month's referrals, not for one friend
-	}
-	out.data = d
-	out.To = c.Email
-	out.SenderName = d.SenderName
-	if out.SenderName == "" {
-		out.SenderName = prog.Name
-	}
-	out.Tags = map[string]string{"template": p.job.Template, "program": prog.ProgramID}
-	if IsAsk(p.job.Template) {
-		if h.Unsubscribe == nil || h.PublicURL == "" {
-			return out, "no unsubscribe link can be made (UNSUBSCRIBE_SECRET_ARN or PUBLIC_API_URL missing)"
-		}
-		out.Unsubscribe = h.Unsubscribe.URL(h.PublicURL, c.CustomerID)
-		out.data.UnsubscribeURL = out.Unsubscribe
-	}
-	return out, ""
-}
-
-// loyal reports whether an advocate is a long-time client by the program's settings; a zero
-// setting is not a criterion.
-func loyal(c referral.Customer, e referral.Emails, now time.Time) bool {
-	if e.LoyalAfterPurchases > 0 && c.PurchaseCount >= e.LoyalAfterPurchases {
-		return true
-	}
-	return e.LoyalAfterDays > 0 && c.FirstPurchaseAt != nil && !c.FirstPurchaseAt.After(now.AddDate(0, 0, -e.LoyalAfterDays))
-}
-
-// headlineReward is the reward a side of the program is known by, in lang: its first fixed
-// rule, else the first tier of its first tiered rule ("a $10.00 gift card"). Percent and
-// threshold rules have no short phrase, so a program made only of them mentions none.
-func headlineReward(rules []referral.Rule, currency, lang string) string {
-	for _, want := range []string{referral.RuleFixed, referral.RuleTiered} {
-		for _, r := range rules {
-			if r.Type != want {
-				continue
-			}
-			amount := r.Amount
-			if r.Type == referral.RuleTiered && len(r.Tiers) > 0 {
-				amount = r.Tiers[0].Amount
-			}
-			lr := locale.Reward{Kind: r.Kind, Currency: currency, Description: r.Description, Charity: r.Charity}
-			if amount > 0 {
-				lr.Value = &amount
-			}
-			return locale.Describe(lr, lang)
-		}
-	}
-	return ""
+	return h.send(ctx, log, j.marker, out)
 }
 
 // send claims the email, sends it and records the outcome (see the type's comment).

@@ -12,9 +12,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dynamotypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
@@ -26,11 +29,29 @@ import (
 	"github.com/referral/referrals/shared/store"
 )
 
+// hold is the demo program's hold: a reward is approved once it has passed.
+const hold = 15 * 24 * time.Hour
+
+// approveAll approves every reward of customer that is not approved yet (after its hold, or
+// from review), as the scheduler and the admin do, and returns their ids.
+func (e *env) approveAll(customer string) []string {
+	e.t.Helper()
+	var ids []string
+	for _, r := range e.rewardsOf(customer) {
+		if st := r["status"]; st == "pending" || st == "review" || st == "approved" {
+			e.approve(r["rewardId"].(string))
+			ids = append(ids, r["rewardId"].(string))
+		}
+	}
+	return ids
+}
+
 // scenario writes, through the API, what makes the stream function send three emails: ana's
-// new code (ask-promo-code), a thank-you to ana for bo's purchase (ana has 3 purchases:
-// thanks-loyal), and an ask to cy, a past client who reads Thai (ask-past-client). It also
-// writes items that send nothing: customers, referrals, conversions, bo's own reward, and
-// the changes (MODIFY) to codes and counters.
+// new code (ask-promo-code), the thank-you to ana for bo's purchase once her reward is approved
+// (ana has 3 purchases: thanks-loyal), and an ask to cy, a past client who reads Thai and has
+// no code yet (ask-past-client, with the code the ask created). It also writes items that send
+// nothing: customers, the referral (the program does not welcome friends), the conversions,
+// the rewards while held, bo's own reward, cy's code, and the counters.
 func scenario(e *env) {
 	e.t.Helper()
 	e.putProgram(demoProgram())
@@ -39,13 +60,15 @@ func scenario(e *env) {
 	code := e.createCode("ana", "ANA-DEMO")
 	e.refer(code, "bo")
 	e.convert("order-1", "bo", "signup")   // bo's $10 discount: a referee reward, no email
-	e.convert("order-2", "bo", "purchase") // ana's $10 gift card: thanks-loyal
-	if st, b := e.ask("cy", ""); st != 202 || b["template"] != email.AskPastClient {
+	e.convert("order-2", "bo", "purchase") // ana's $10 gift card, held 14 days
+	e.clock.advance(hold)
+	e.approveAll("ana") // thanks-loyal
+	if st, b := e.ask("cy", ""); st != 202 || b["template"] != referral.EmailAskPastClient {
 		e.t.Fatalf("ask cy: %d %v", st, b)
 	}
 }
 
-// byRecipient indexes the emulator's emails by recipient and subject.
+// byRecipient indexes the emulator's emails by recipient.
 func byRecipient(emails []sestest.Email) map[string][]sestest.Email {
 	out := map[string][]sestest.Email{}
 	for _, m := range emails {
@@ -66,8 +89,10 @@ func TestEachEmailIsSentOnceWhenTheStreamDeliversABatchThreeTimes(t *testing.T) 
 	for _, b := range batches {
 		delivered = append(delivered, b...)
 	}
-	if len(delivered) != 3 {
-		t.Fatalf("the template's FilterCriteria let %d records through, want 3 (code, advocate reward, ask): %v", len(delivered), keysOf(delivered))
+	// ana's code, bo's referral, ana's reward approved, cy's ask: the filter keeps out the rest
+	// (held rewards, cy's code made by the ask, every change that is not an approval).
+	if len(delivered) != 4 {
+		t.Fatalf("the template's FilterCriteria let %d records through, want 4: %v", len(delivered), keysOf(delivered))
 	}
 
 	h := e.handler(e.ses.Client)
@@ -108,8 +133,8 @@ func TestEachEmailIsSentOnceWhenTheStreamDeliversABatchThreeTimes(t *testing.T) 
 	}
 	want := map[string]bool{ // the customer's language, names from the customers, the program's sender
 		"Ana, here's your personal referral code": true,
-		"Ana, thank you for referring Bo!":        true,
-		"คุณCy ขอรบกวนสักนิดได้ไหม":               true,
+		"Ana, thank you for introducing Bo!":      true,
+		"คุณ Cy ขอรบกวนสักนิดได้ไหม":              true,
 	}
 	for _, m := range sent {
 		if !want[m.Subject] {
@@ -122,17 +147,22 @@ func TestEachEmailIsSentOnceWhenTheStreamDeliversABatchThreeTimes(t *testing.T) 
 			t.Errorf("%q: want a text and an HTML part", m.Subject)
 		}
 	}
-	// Each email's marker holds the message id SES returned.
+	// Each email's marker holds the message id SES returned: per code, per ask, and per
+	// conversion for the thank-you.
 	ids := map[string]bool{}
 	for _, m := range sent {
 		ids[m.MessageID] = true
 	}
+	askKey := ""
 	for _, r := range delivered {
-		img, _ := store.FromStream(r.Change.NewImage)
-		tmpl := map[string]string{store.TypeCode: email.AskPromoCode, store.TypeReward: email.ThanksLoyal, store.TypeAsk: email.AskPastClient}[img.Type()]
-		m, found, err := e.store.EmailMarker(context.Background(), img.Key(), tmpl)
+		if img, _ := store.FromStream(r.Change.NewImage); img.Type() == store.TypeAsk {
+			askKey = img.Key()
+		}
+	}
+	for _, mk := range [][2]string{{"CODE#ANA-DEMO|CODE", referral.EmailAskPromoCode}, {store.ConversionKey("order-2"), "thanks"}, {askKey, referral.EmailAskPastClient}} {
+		m, found, err := e.store.EmailMarker(context.Background(), mk[0], mk[1])
 		if err != nil || !found || m.Status != store.EmailSent || !ids[m.MessageID] {
-			t.Errorf("marker of %s/%s: %+v found=%v %v", img.Key(), tmpl, m, found, err)
+			t.Errorf("marker of %s/%s: %+v found=%v %v", mk[0], mk[1], m, found, err)
 		}
 	}
 }
@@ -190,13 +220,25 @@ func (f *flakySES) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, o ..
 	return f.SESAPI.SendEmail(ctx, in, o...)
 }
 
+// emailing keeps the records that send an email, so that failures line up with them.
+func (e *env) emailing() []events.DynamoDBEventRecord {
+	e.t.Helper()
+	var out []events.DynamoDBEventRecord
+	for _, b := range e.batches() {
+		for _, r := range b {
+			img, _ := store.FromStream(r.Change.NewImage)
+			if img.Type() != store.TypeReferral {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
 func TestSESOutageIsRetriedAndRecoverySendsEachEmailOnce(t *testing.T) {
 	e := newEnv(t)
 	scenario(e)
-	var batch []events.DynamoDBEventRecord
-	for _, b := range e.batches() {
-		batch = append(batch, b...)
-	}
+	batch := e.emailing()
 
 	// SES unreachable: the first email fails, and it and every record after it are reported.
 	resp := deliver(t, e.handler(sestest.Unreachable(t)), batch)
@@ -277,7 +319,7 @@ func TestARecordThatKeepsFailingStopsAfterTheConfiguredRetries(t *testing.T) {
 	// The handler's side: it reports the record every time, so Lambda's retry count runs out.
 	e := newEnv(t)
 	scenario(e)
-	batch := e.batches()[0][:1]
+	batch := e.emailing()[:1]
 	h := e.handler(sestest.Unreachable(t))
 	invocations, dlq := 0, []events.DynamoDBEventRecord(nil)
 	for attempt := int64(0); ; attempt++ { // what the event source mapping does
@@ -316,6 +358,15 @@ func tagString(in *sesv2.SendEmailInput) string {
 	return strings.Join(kv, " ")
 }
 
+func templateOf(in *sesv2.SendEmailInput) string {
+	for _, tg := range in.EmailTags {
+		if aws.ToString(tg.Name) == "template" {
+			return aws.ToString(tg.Value)
+		}
+	}
+	return ""
+}
+
 func getAttTarget(v any) string {
 	m, _ := v.(map[string]any)
 	l, _ := m["Fn::GetAtt"].([]any)
@@ -343,7 +394,7 @@ func (r *rejectingSES) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ 
 func TestPermanentRejectionsAreRecordedAndNotRetried(t *testing.T) {
 	e := newEnv(t)
 	scenario(e)
-	batch := e.batches()[0]
+	batch := e.emailing()
 	ses := &rejectingSES{}
 	h := e.handler(ses)
 	for range 2 {
@@ -355,7 +406,7 @@ func TestPermanentRejectionsAreRecordedAndNotRetried(t *testing.T) {
 		t.Errorf("SES was called %d times for 3 emails delivered twice, want 3", ses.calls)
 	}
 	img, _ := store.FromStream(batch[0].Change.NewImage)
-	m, _, err := e.store.EmailMarker(context.Background(), img.Key(), email.AskPromoCode)
+	m, _, err := e.store.EmailMarker(context.Background(), img.Key(), referral.EmailAskPromoCode)
 	if err != nil || m.Status != store.EmailRejected || m.Reason != "MessageRejected" {
 		t.Errorf("marker after rejection: %+v %v", m, err)
 	}
@@ -365,7 +416,231 @@ func TestPermanentRejectionsAreRecordedAndNotRetried(t *testing.T) {
 	// checkLogsHaveNoAddresses (at cleanup) holds the logs to having no address at all.
 }
 
-func TestOptedOutCustomersGetNoAskEmail(t *testing.T) {
+// TestAHeldRewardSendsNothingUntilApprovedThenOneEmail: a reward in its hold, or held for
+// review, is not thanked for; the write that approves it sends one thank-you, and replays send
+// no second one.
+func TestAHeldRewardSendsNothingUntilApprovedThenOneEmail(t *testing.T) {
+	e := newEnv(t)
+	p := demoProgram()
+	p["emails"].(map[string]any)["sendOnCodeCreated"] = false
+	p["limits"] = map[string]any{"maxConversionsPerAdvocatePerDay": 1} // a second conversion today goes to review
+	e.putProgram(p)
+	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza", "purchaseCount": 3})
+	code := e.createCode("ana", "")
+	e.refer(code, "bo")
+	e.refer(code, "di")
+	e.convert("order-bo", "bo", "purchase") // pending for 14 days
+	e.convert("order-di", "di", "purchase") // over the velocity limit: review
+	h := e.handler(e.ses.Client)
+	var seen []events.DynamoDBEventRecord
+	deliverAndKeep := func() {
+		for _, b := range e.batches() {
+			seen = append(seen, b...)
+			if resp := deliver(t, h, b); len(resp.BatchItemFailures) != 0 {
+				t.Fatal(resp.BatchItemFailures)
+			}
+		}
+	}
+	deliverAndKeep()
+	statuses := map[string]string{}
+	for _, r := range e.rewardsOf("ana") {
+		statuses[r["eventId"].(string)] = r["status"].(string)
+	}
+	if statuses["order-bo"] != "pending" || statuses["order-di"] != "review" {
+		t.Fatalf("reward statuses %v, want pending and review", statuses)
+	}
+	if sent := e.sent(); len(sent) != 0 {
+		t.Fatalf("held rewards were thanked for:\n%s", subjects(sent))
+	}
+
+	// The admin approves the one in review: one thank-you, for di.
+	for _, r := range e.rewardsOf("ana") {
+		if r["status"] == "review" {
+			e.approve(r["rewardId"].(string))
+		}
+	}
+	deliverAndKeep()
+	sent := e.sent()
+	if len(sent) != 1 || !strings.Contains(sent[0].Subject, "Di") {
+		t.Fatalf("after approving the reward in review, want one thank-you for Di:\n%s", subjects(sent))
+	}
+
+	// The hold ends: nothing until a write approves it; then one thank-you, for bo.
+	e.clock.advance(hold)
+	deliverAndKeep()
+	if n := len(e.sent()); n != 1 {
+		t.Fatalf("the end of a hold, unwritten, sent %d emails", n)
+	}
+	e.approveAll("ana")
+	deliverAndKeep()
+	sent = e.sent()
+	if len(sent) != 2 || !strings.Contains(sent[1].Subject, "Bo") {
+		t.Fatalf("after the hold and its approval, want a second thank-you for Bo:\n%s", subjects(sent))
+	}
+	// Replays of everything the stream delivered send nothing more.
+	for range 2 {
+		deliver(t, h, seen)
+	}
+	if n := len(e.sent()); n != 2 {
+		t.Fatalf("replays sent %d emails, want still 2", n)
+	}
+}
+
+// TestAConversionWithTwoRewardsSendsOneEmail: a tier reward and a threshold bonus of the same
+// conversion are thanked for in one email that names both, once both are approved.
+func TestAConversionWithTwoRewardsSendsOneEmail(t *testing.T) {
+	e := newEnv(t)
+	p := demoProgram()
+	p["holdDays"] = 0
+	p["emails"].(map[string]any)["sendOnCodeCreated"] = false
+	p["advocateRewards"] = []any{
+		map[string]any{"milestone": "purchase", "type": "tiered", "tiers": []any{map[string]any{"upTo": 5, "amount": 1000}, map[string]any{"amount": 2500}}, "kind": "gift_card"},
+		map[string]any{"milestone": "purchase", "type": "threshold", "atCount": 1, "kind": "upgrade", "description": "VIP for a year"},
+	}
+	e.putProgram(p)
+	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza", "purchaseCount": 3})
+	e.refer(e.createCode("ana", ""), "bo")
+	out := e.convert("order-1", "bo", "purchase")
+	if n := len(out["rewards"].([]any)); n != 2 {
+		t.Fatalf("the conversion created %d rewards, want 2", n)
+	}
+	h := e.handler(e.ses.Client)
+	ids := e.approveAll("ana")
+	if len(ids) != 2 {
+		t.Fatalf("approved %d rewards, want 2", len(ids))
+	}
+	e.deliverAll(h)
+	sent := e.sent()
+	if len(sent) != 1 {
+		t.Fatalf("two rewards of one conversion sent %d emails, want 1:\n%s", len(sent), subjects(sent))
+	}
+	if !strings.Contains(sent[0].Body.Text, "you've earned a $10 gift card and VIP for a year.") {
+		t.Errorf("the thank-you does not name both rewards:\n%s", sent[0].Body.Text)
+	}
+}
+
+// TestThankYousWaitForTheConversionsOtherReward: when one reward of a conversion is approved
+// and the other still held, nothing goes out; the second approval sends the one email.
+func TestThankYousWaitForTheConversionsOtherReward(t *testing.T) {
+	e := newEnv(t)
+	p := demoProgram() // held 14 days
+	p["emails"].(map[string]any)["sendOnCodeCreated"] = false
+	p["advocateRewards"] = []any{
+		map[string]any{"milestone": "purchase", "type": "fixed", "amount": 1000, "kind": "gift_card"},
+		map[string]any{"milestone": "purchase", "type": "threshold", "atCount": 1, "kind": "donation", "amount": 500, "charity": "Red Cross"},
+	}
+	e.putProgram(p)
+	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza"})
+	e.refer(e.createCode("ana", ""), "bo")
+	e.convert("order-1", "bo", "purchase")
+	h := e.handler(e.ses.Client)
+	e.clock.advance(hold)
+	rewards := e.rewardsOf("ana")
+	e.approve(rewards[0]["rewardId"].(string))
+	e.deliverAll(h)
+	if sent := e.sent(); len(sent) != 0 {
+		t.Fatalf("sent before the second reward was approved:\n%s", subjects(sent))
+	}
+	e.approve(rewards[1]["rewardId"].(string))
+	e.deliverAll(h)
+	sent := e.sent()
+	if len(sent) != 1 || !strings.Contains(sent[0].Body.Text, "you've earned a $10 gift card, and we've donated $5 to Red Cross in your name.") {
+		t.Fatalf("want one thank-you naming the gift card and the donation:\n%s\n%v", subjects(sent), sent)
+	}
+}
+
+// TestMultiStepProgramsThankForEachMilestoneByName: three milestones, three thank-yous, each
+// saying which step the friend took.
+func TestMultiStepProgramsThankForEachMilestoneByName(t *testing.T) {
+	e := newEnv(t)
+	p := demoProgram()
+	p["holdDays"] = 0
+	p["milestones"] = []string{"demo", "training", "purchase"}
+	p["advocateRewards"] = []any{
+		map[string]any{"milestone": "demo", "type": "fixed", "amount": 1000, "kind": "gift_card"},
+		map[string]any{"milestone": "training", "type": "fixed", "amount": 1000, "kind": "gift_card"},
+		map[string]any{"milestone": "purchase", "type": "fixed", "amount": 2500, "kind": "gift_card"},
+	}
+	p["refereeRewards"] = []any{}
+	p["emails"].(map[string]any)["sendOnCodeCreated"] = false
+	e.putProgram(p)
+	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza", "purchaseCount": 3})
+	e.refer(e.createCode("ana", ""), "bo")
+	for _, m := range []string{"demo", "training", "purchase"} {
+		e.convert("bo-"+m, "bo", m)
+	}
+	e.approveAll("ana")
+	e.deliverAll(e.handler(e.ses.Client))
+	sent := e.sent()
+	if len(sent) != 3 {
+		t.Fatalf("%d emails, want 3:\n%s", len(sent), subjects(sent))
+	}
+	var texts []string
+	for _, m := range sent {
+		texts = append(texts, m.Body.Text)
+	}
+	all := strings.Join(texts, "\n")
+	for _, want := range []string{"Bo has just booked a demo. As a thank-you, you've earned a $10 gift card.",
+		"Bo has just completed their training. As a thank-you, you've earned a $10 gift card.",
+		"Bo has just made their first purchase. As a thank-you, you've earned a $25 gift card."} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no thank-you says %q:\n%s", want, all)
+		}
+	}
+}
+
+// TestAnAskToACustomerWithoutACodeCarriesANewCodeAndLink: every ask template gives the
+// customer a code (created by the ask, with the code rules) and its share link, and the
+// friend's offer; the new code sends no second email of its own.
+func TestAnAskToACustomerWithoutACodeCarriesANewCodeAndLink(t *testing.T) {
+	for _, tmpl := range []string{referral.EmailAskCurrent, referral.EmailAskPastClient, referral.EmailAskPromoCode} {
+		t.Run(tmpl, func(t *testing.T) {
+			e := newEnv(t)
+			e.putProgram(demoProgram()) // sendOnCodeCreated: a code made by hand would email too
+			e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza"})
+			if st, b := e.ask("ana", tmpl); st != 202 {
+				t.Fatalf("ask: %d %v", st, b)
+			}
+			code := e.createCode("ana", "") // the code the ask made, as the API returns it now
+			e.deliverAll(e.handler(e.ses.Client))
+			sent := e.sent()
+			if len(sent) != 1 {
+				t.Fatalf("want one email, got:\n%s", subjects(sent))
+			}
+			text := sent[0].Body.Text
+			for _, want := range []string{code, "https://shop.example.com/invite?ref=" + code, "They'll get a $10 discount when they sign up",
+				"you'll get a $10 gift card when they make their first purchase"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("the ask lacks %q:\n%s", want, text)
+				}
+			}
+			if tmpl == referral.EmailAskPromoCode && !strings.Contains(sent[0].Subject, "here's your personal referral code") {
+				t.Errorf("a new code is not announced as new: %q", sent[0].Subject)
+			}
+		})
+	}
+}
+
+// TestAskPromoCodeToAnAdvocateWhoHasACode reads as a reminder of the code, not a new one.
+func TestAskPromoCodeToAnAdvocateWhoHasACode(t *testing.T) {
+	e := newEnv(t)
+	p := demoProgram()
+	p["emails"].(map[string]any)["sendOnCodeCreated"] = false
+	e.putProgram(p)
+	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza"})
+	code := e.createCode("ana", "ANA-DEMO")
+	if st, b := e.ask("ana", ""); st != 202 || b["template"] != referral.EmailAskPromoCode {
+		t.Fatalf("ask: %d %v", st, b)
+	}
+	e.deliverAll(e.handler(e.ses.Client))
+	sent := e.sent()
+	if len(sent) != 1 || sent[0].Subject != "Ana, your referral code is ready to share" || strings.Contains(sent[0].Body.Text, "Here's your personal referral code") ||
+		!strings.Contains(sent[0].Body.Text, code) {
+		t.Fatalf("want a reminder of the code:\n%s\n%v", subjects(sent), sent)
+	}
+}
+
+func TestOptedOutCustomersGetNothingButRewardReady(t *testing.T) {
 	e := newEnv(t)
 	e.putProgram(demoProgram())
 	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza", "purchaseCount": 3})
@@ -386,51 +661,54 @@ func TestOptedOutCustomersGetNoAskEmail(t *testing.T) {
 	}
 	// An opted-out customer's new code sends no ask-promo-code either.
 	e.createCode("di", "")
-
 	h := e.handler(e.ses.Client)
-	for _, b := range e.batches() {
-		if resp := deliver(t, h, b); len(resp.BatchItemFailures) != 0 {
-			t.Fatal(resp.BatchItemFailures)
-		}
-	}
+	e.deliverAll(h)
 	if sent := e.sent(); len(sent) != 0 {
 		t.Fatalf("opted-out customers were sent:\n%s", subjects(sent))
 	}
 
-	// A thank-you is not marketing: ana still hears that she earned her reward.
-	code := e.createCode("ana", "ANA-DEMO")
+	// A thank-you carries a share link: it is marketing, and ana opted out.
+	code := e.createCode("ana", "")
 	e.refer(code, "bo")
 	e.convert("order-1", "bo", "purchase")
-	for _, b := range e.batches() {
-		deliver(t, h, b)
+	e.clock.advance(hold)
+	ids := e.approveAll("ana")
+	e.deliverAll(h)
+	if sent := e.sent(); len(sent) != 0 {
+		t.Fatalf("an opted-out advocate was thanked:\n%s", subjects(sent))
 	}
+	// Delivering her reward is not marketing: reward-ready reaches her, with the gift card's code.
+	e.must("POST /rewards/{rewardId}/fulfill", map[string]string{"rewardId": ids[0]}, "/rewards/"+ids[0]+"/fulfill", map[string]any{"reference": "GC-1234-5678"})
+	e.deliverAll(h)
 	sent := e.sent()
-	if len(sent) != 1 || sent[0].Header("List-Unsubscribe") != "" || !strings.Contains(sent[0].Body.Text, "Bo") {
-		t.Fatalf("after opting out, want just the thank-you:\n%s", subjects(sent))
+	if len(sent) != 1 || sent[0].Subject != "Ana, your reward is ready" || sent[0].Header("List-Unsubscribe") != "" ||
+		!strings.Contains(sent[0].Body.Text, "GC-1234-5678") || !strings.Contains(sent[0].Body.Text, "a $10 gift card is ready for you") {
+		t.Fatalf("after opting out, want just reward-ready:\n%s", subjects(sent))
 	}
 }
 
-func TestAskEmailsCarryOneClickUnsubscribe(t *testing.T) {
+// TestMarketingEmailsCarryOneClickUnsubscribeAndReplyTo: every marketing email (asks and
+// thank-yous) has List-Unsubscribe with One-Click and a visible link that works; every email
+// has the business's Reply-To and names the business and its address in the footer.
+func TestMarketingEmailsCarryOneClickUnsubscribeAndReplyTo(t *testing.T) {
 	e := newEnv(t)
 	scenario(e)
 	rec := &recordingSES{SESAPI: e.ses.Client}
 	h := e.handler(rec)
 	h.Sender.(*email.SES).ConfigurationSet = "referrals"
-	for _, b := range e.batches() {
-		deliver(t, h, b)
-	}
+	e.deliverAll(h)
 	sent := e.sent()
 	if len(sent) != 3 {
 		t.Fatalf("%d emails:\n%s", len(sent), subjects(sent))
 	}
 	for _, m := range sent {
-		lu := m.Header("List-Unsubscribe")
-		if strings.Contains(m.Body.Text, "Thank you for introducing") { // the thank-you
-			if lu != "" || m.Header("List-Unsubscribe-Post") != "" || strings.Contains(m.Body.Text, "/unsubscribe") {
-				t.Errorf("the thank-you %q carries unsubscribe headers or link", m.Subject)
-			}
-			continue
+		if !slices.Equal(m.ReplyTo, []string{"hello@acme.example.com"}) {
+			t.Errorf("%q: Reply-To %v", m.Subject, m.ReplyTo)
 		}
+		if !strings.Contains(m.Body.Text, "Acme Coffee · 1 Main Street, Springfield") && !strings.Contains(m.Body.Text, "Acme Coffee · 1 Main Street, Springfield") {
+			t.Errorf("%q: the footer does not name the business and its address:\n%s", m.Subject, m.Body.Text)
+		}
+		lu := m.Header("List-Unsubscribe")
 		if !strings.HasPrefix(lu, "<"+publicURL+"/unsubscribe?") || !strings.HasSuffix(lu, ">") {
 			t.Errorf("%q: List-Unsubscribe %q", m.Subject, lu)
 			continue
@@ -454,16 +732,6 @@ func TestAskEmailsCarryOneClickUnsubscribe(t *testing.T) {
 			t.Errorf("%s is not opted out after the one-click POST", c)
 		}
 	}
-	// Exactly the two asks carry the headers; the thank-you does not.
-	withHeader := 0
-	for _, m := range sent {
-		if m.Header("List-Unsubscribe") != "" {
-			withHeader++
-		}
-	}
-	if withHeader != 2 {
-		t.Errorf("%d emails carry List-Unsubscribe, want the 2 asks", withHeader)
-	}
 	// What the emulator does not keep: tags and the configuration set.
 	var tags []string
 	for _, in := range rec.inputs() {
@@ -481,17 +749,22 @@ func TestAskEmailsCarryOneClickUnsubscribe(t *testing.T) {
 
 func TestThankYouTemplateFollowsTheAdvocatesHistory(t *testing.T) {
 	e := newEnv(t)
-	e.putProgram(demoProgram()) // loyal: 2 purchases, or a customer for 365 days
+	p := demoProgram()
+	p["holdDays"] = 0
+	p["emails"].(map[string]any)["loyalAfterPurchases"] = 0 // the defaults: 2 purchases or a year
+	p["emails"].(map[string]any)["loyalAfterDays"] = 0
+	e.putProgram(p)
 	now := e.clock.now()
 	advocates := []struct {
 		id   string
 		body map[string]any
 		want string
 	}{
-		{"many", map[string]any{"purchaseCount": 2}, email.ThanksLoyal},
-		{"longago", map[string]any{"purchaseCount": 1, "firstPurchaseAt": now.AddDate(-1, 0, -1).Format("2006-01-02T15:04:05Z")}, email.ThanksLoyal},
-		{"recent", map[string]any{"purchaseCount": 1, "firstPurchaseAt": now.AddDate(0, -1, 0).Format("2006-01-02T15:04:05Z")}, email.ThanksOneTime},
-		{"new", map[string]any{}, email.ThanksOneTime},
+		{"many", map[string]any{"purchaseCount": 6, "firstPurchaseAt": "2024-02-01T00:00:00Z"}, referral.EmailThanksLoyal},
+		{"two", map[string]any{"purchaseCount": 2}, referral.EmailThanksLoyal},
+		{"longago", map[string]any{"purchaseCount": 1, "firstPurchaseAt": now.AddDate(-1, 0, -1).Format("2006-01-02T15:04:05Z")}, referral.EmailThanksLoyal},
+		{"recent", map[string]any{"purchaseCount": 1, "firstPurchaseAt": now.AddDate(0, -1, 0).Format("2006-01-02T15:04:05Z")}, referral.EmailThanksOneTime},
+		{"new", map[string]any{}, referral.EmailThanksOneTime},
 	}
 	for i, a := range advocates {
 		body := map[string]any{"email": a.id + "@example.org", "name": strings.ToUpper(a.id[:1]) + a.id[1:], "locale": "ms"}
@@ -503,22 +776,13 @@ func TestThankYouTemplateFollowsTheAdvocatesHistory(t *testing.T) {
 		referee := fmt.Sprintf("friend%d", i)
 		e.refer(code, referee)
 		e.convert("order-"+referee, referee, "purchase")
+		e.approveAll(a.id)
 	}
 	rec := &recordingSES{SESAPI: e.ses.Client}
-	h := e.handler(rec)
-	for _, b := range e.batches() {
-		if resp := deliver(t, h, b); len(resp.BatchItemFailures) != 0 {
-			t.Fatal(resp.BatchItemFailures)
-		}
-	}
+	e.deliverAll(e.handler(rec))
 	got := map[string]string{}
 	for _, in := range rec.inputs() {
-		tmpl := ""
-		for _, tg := range in.EmailTags {
-			if aws.ToString(tg.Name) == "template" {
-				tmpl = aws.ToString(tg.Value)
-			}
-		}
+		tmpl := templateOf(in)
 		if strings.HasPrefix(tmpl, "thanks-") {
 			got[strings.TrimSuffix(in.Destination.ToAddresses[0], "@example.org")] = tmpl
 			text := aws.ToString(in.Content.Simple.Body.Text.Data)
@@ -537,52 +801,148 @@ func TestThankYouTemplateFollowsTheAdvocatesHistory(t *testing.T) {
 func TestProgramsThatDoNotEmailSendNothing(t *testing.T) {
 	e := newEnv(t)
 	p := demoProgram()
-	p["emails"] = map[string]any{"sendOnCodeCreated": false, "thankAdvocates": false}
+	p["holdDays"] = 0
+	p["emails"] = map[string]any{"sendOnCodeCreated": false, "thankAdvocates": false, "welcomeFriends": false}
 	e.putProgram(p)
 	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza"})
 	code := e.createCode("ana", "")
 	e.refer(code, "bo")
 	e.convert("order-1", "bo", "purchase")
-	for _, b := range e.batches() {
-		deliver(t, e.handler(e.ses.Client), b)
-	}
+	e.approveAll("ana")
+	e.deliverAll(e.handler(e.ses.Client))
 	if sent := e.sent(); len(sent) != 0 {
 		t.Fatalf("sent:\n%s", subjects(sent))
 	}
 }
 
-func TestAPromoCodeAskThatCreatesTheCodeSendsOneEmail(t *testing.T) {
+// TestFriendWelcomeGreetsTheReferee: with emails.welcomeFriends, the referee hears who
+// referred them and what they get, in their language, with the advocate's link.
+func TestFriendWelcomeGreetsTheReferee(t *testing.T) {
 	e := newEnv(t)
-	e.putProgram(demoProgram()) // sendOnCodeCreated: the new code's insert sends ask-promo-code
+	p := demoProgram()
+	p["emails"].(map[string]any)["welcomeFriends"] = true
+	p["emails"].(map[string]any)["sendOnCodeCreated"] = false
+	e.putProgram(p)
 	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza"})
-	if st, b := e.ask("ana", email.AskPromoCode); st != 202 {
-		t.Fatalf("ask: %d %v", st, b)
-	}
+	code := e.createCode("ana", "ANA-DEMO")
+	e.must("POST /referrals", nil, "/referrals", map[string]any{"code": code, "channel": "email",
+		"referee": map[string]any{"id": "bo", "email": "bo.friend@example.net", "name": "Bo Chen", "locale": "zh-CN"}})
 	h := e.handler(e.ses.Client)
-	for _, b := range e.batches() {
-		deliver(t, h, b)
-	}
+	e.deliverAll(h)
+	e.deliverAll(h)
 	sent := e.sent()
-	if len(sent) != 1 || !strings.Contains(sent[0].Body.Text, "https://shop.example.com/invite?ref=") {
-		t.Fatalf("want one ask-promo-code with the share link:\n%s", subjects(sent))
+	if len(sent) != 1 || sent[0].Destination.To[0] != "bo.friend@example.net" {
+		t.Fatalf("want one welcome to bo:\n%s", subjects(sent))
+	}
+	if sent[0].Subject != "Bo，Ana送您一份见面礼" || !strings.Contains(sent[0].Body.Text, "您注册后下单可立减 US$10。") ||
+		!strings.Contains(sent[0].Body.Text, "https://shop.example.com/invite?ref=ANA-DEMO") || sent[0].Header("List-Unsubscribe") == "" {
+		t.Errorf("friend-welcome:\n%s\n%s", sent[0].Subject, sent[0].Body.Text)
+	}
+}
+
+// TestRewardReadyWhenTheRewardIsFulfilled: fulfilling a reward tells its owner, once.
+func TestRewardReadyWhenTheRewardIsFulfilled(t *testing.T) {
+	e := newEnv(t)
+	p := demoProgram()
+	p["holdDays"] = 0
+	p["emails"].(map[string]any)["sendOnCodeCreated"] = false
+	p["emails"].(map[string]any)["thankAdvocates"] = false
+	e.putProgram(p)
+	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza", "locale": "id"})
+	e.refer(e.createCode("ana", ""), "bo")
+	e.convert("order-1", "bo", "signup") // bo's $10 discount
+	var id string
+	for _, r := range e.rewardsOf("bo") {
+		id = r["rewardId"].(string)
+	}
+	e.approve(id)
+	h := e.handler(e.ses.Client)
+	e.deliverAll(h)
+	if n := len(e.sent()); n != 0 {
+		t.Fatalf("approval alone sent %d emails", n)
+	}
+	e.must("POST /rewards/{rewardId}/fulfill", map[string]string{"rewardId": id}, "/rewards/"+id+"/fulfill", map[string]any{"reference": "WELCOME-10"})
+	e.deliverAll(h)
+	e.must("POST /rewards/{rewardId}/fulfill", map[string]string{"rewardId": id}, "/rewards/"+id+"/fulfill", map[string]any{"reference": "WELCOME-10"})
+	e.deliverAll(h)
+	sent := e.sent()
+	if len(sent) != 1 || sent[0].Destination.To[0] != "bo.friend@example.net" || !strings.Contains(sent[0].Body.Text, "a $10 discount is ready for you") ||
+		!strings.Contains(sent[0].Body.Text, "WELCOME-10") || !strings.Contains(sent[0].Body.Text, "https://shop.example.com/") {
+		t.Fatalf("want one reward-ready to bo with the code:\n%s\n%v", subjects(sent), sent)
+	}
+}
+
+// TestReminderTriggersSendTheReminderOnce: the item the scheduler records sends the reminder
+// with the code and both offers; recording it again sends nothing more.
+func TestReminderTriggersSendTheReminderOnce(t *testing.T) {
+	e := newEnv(t)
+	p := demoProgram()
+	p["emails"].(map[string]any)["sendOnCodeCreated"] = false
+	p["emails"].(map[string]any)["reminderAfterDays"] = 7
+	p["emails"].(map[string]any)["maxReminders"] = 2
+	e.putProgram(p)
+	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza"})
+	code := e.createCode("ana", "")
+	ctx := context.Background()
+	for _, n := range []int{1, 1, 2, 3} {
+		if _, err := e.store.RecordReminder(ctx, store.Reminder{CustomerID: "ana", ProgramID: "demo", Number: n, CreatedAt: e.clock.now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.deliverAll(e.handler(e.ses.Client))
+	sent := e.sent()
+	if len(sent) != 2 {
+		t.Fatalf("want reminders 1 and 2 (not 3, over maxReminders):\n%s", subjects(sent))
+	}
+	for i, m := range sent {
+		if m.Subject != "Ana, your referral link is waiting for you" || !strings.Contains(m.Body.Text, code) ||
+			!strings.Contains(m.Body.Text, "They'll get a $10 discount when they sign up") {
+			t.Errorf("reminder:\n%s", m.Body.Text)
+		}
+		if last := strings.Contains(m.Body.Text, "last reminder"); last != (i == 1) {
+			t.Errorf("reminder %d says last=%v:\n%s", i+1, last, m.Body.Text)
+		}
+	}
+}
+
+// TestMerchantCopyReachesTheEmail: copy written through the API is what the next email says.
+func TestMerchantCopyReachesTheEmail(t *testing.T) {
+	e := newEnv(t)
+	e.putProgram(demoProgram())
+	if _, err := e.store.PutEmailCopy(context.Background(), "demo", referral.EmailAskPromoCode, "en",
+		referral.EmailCopy{Subject: "{firstName}, your Acme code", Intro: "Coffee tastes better with friends."}); err != nil {
+		t.Fatal(err)
+	}
+	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza"})
+	e.createCode("ana", "")
+	e.deliverAll(e.handler(e.ses.Client))
+	sent := e.sent()
+	if len(sent) != 1 || sent[0].Subject != "Ana, your Acme code" || !strings.Contains(sent[0].Body.Text, "Coffee tastes better with friends.") {
+		t.Fatalf("the merchant's copy is not in the email:\n%s\n%v", subjects(sent), sent)
 	}
 }
 
 // TestSampleStreamEvents runs the stream samples of events/ (the ones `sam local invoke
 // EmailFunction -e events/<file>` uses) through the handler, in the state they describe:
-// program demo (events/programs-put.json), customers ana (events/customers-put.json) and bo.
+// program demo (events/programs-put.json), customers ana (events/customers-put.json) and bo,
+// and for the reward samples the reward and its conversion as the samples show them.
 func TestSampleStreamEvents(t *testing.T) {
 	tests := []struct {
 		file     string
 		filtered bool   // passes the template's FilterCriteria
 		to       string // "" = no email
 		template string
+		says     string
 	}{
-		{"email-code-insert.json", true, "ana.souza@gmail.com", email.AskPromoCode},
-		{"email-ask-insert.json", true, "bo.chen@example.com", email.AskCurrent},
-		{"email-reward-insert.json", true, "ana.souza@gmail.com", email.ThanksLoyal},
-		{"email-modify.json", false, "", ""},
-		{"email-remove.json", false, "", ""},
+		{"email-code-insert.json", true, "ana.souza@gmail.com", referral.EmailAskPromoCode, "ANA-DEMO"},
+		{"email-ask-insert.json", true, "bo.chen@example.com", referral.EmailAskCurrent, "https://shop.example.com/invite?ref=BO-7Q2M4K9X"},
+		{"email-reward-insert.json", false, "", "", ""}, // pending: nothing until approved
+		{"email-reward-approved.json", true, "ana.souza@gmail.com", referral.EmailThanksLoyal, "you've earned a $10 gift card"},
+		{"email-reward-fulfilled.json", true, "ana.souza@gmail.com", referral.EmailRewardReady, "GC-1234-5678"},
+		{"email-referral-insert.json", true, "bo.chen@example.com", referral.EmailFriendWelcome, "Ana thought you'd enjoy Acme Coffee"},
+		{"email-reminder-insert.json", true, "ana.souza@gmail.com", referral.EmailReminder, "A quick reminder"},
+		{"email-modify.json", false, "", "", ""},
+		{"email-remove.json", false, "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.file, ".json"), func(t *testing.T) {
@@ -590,11 +950,18 @@ func TestSampleStreamEvents(t *testing.T) {
 			e.putProgram(apiSampleBody(t, "programs-put.json"))
 			e.putCustomer("ana", apiSampleBody(t, "customers-put.json"))
 			e.putCustomer("bo", map[string]any{"email": "bo.chen@example.com", "name": "Bo Chen", "locale": "en"})
+			e.createCode("ana", "ANA-DEMO")
+			e.records() // the state's own records are not the sample's
 			ev := streamSample(t, tt.file)
 			for _, r := range ev.Records {
 				ok, err := streamtest.Match(e.filters, r)
 				if err != nil || ok != tt.filtered {
 					t.Errorf("FilterCriteria match = %v (%v), want %v", ok, err, tt.filtered)
+				}
+				if img, _ := store.FromStream(r.Change.NewImage); img.Type() == store.TypeReward {
+					e.putItem(img)
+					e.putItem(store.StreamItem{"PK": s("EVENT#" + img.Str("eventId")), "SK": s("EVENT"), "type": s("event"),
+						"eventId": s(img.Str("eventId")), "rewardIds": &dynamotypes.AttributeValueMemberL{Value: []dynamotypes.AttributeValue{s(img.Str("rewardId"))}}})
 				}
 			}
 			rec := &recordingSES{SESAPI: e.ses.Client}
@@ -613,11 +980,27 @@ func TestSampleStreamEvents(t *testing.T) {
 			if len(sent) != 1 || sent[0].Destination.To[0] != tt.to {
 				t.Fatalf("want one email to %s:\n%s", tt.to, subjects(sent))
 			}
-			if tags := tagString(rec.inputs()[0]); !strings.Contains(tags, "template="+tt.template) {
-				t.Errorf("template tag %s, want %s", tags, tt.template)
+			if got := templateOf(rec.inputs()[0]); got != tt.template {
+				t.Errorf("template %s, want %s", got, tt.template)
+			}
+			if !strings.Contains(sent[0].Body.Text, tt.says) {
+				t.Errorf("the email does not say %q:\n%s", tt.says, sent[0].Body.Text)
 			}
 		})
 	}
+}
+
+func s(v string) *dynamotypes.AttributeValueMemberS {
+	return &dynamotypes.AttributeValueMemberS{Value: v}
+}
+
+// putItem writes an item as it is, for a state no API call makes.
+func (e *env) putItem(item store.StreamItem) {
+	e.t.Helper()
+	if _, err := e.table.Client.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(e.table.Table), Item: item}); err != nil {
+		e.t.Fatal(err)
+	}
+	e.records() // what the test writes is not part of what it delivers
 }
 
 func streamSample(t *testing.T, name string) events.DynamoDBEvent {
@@ -648,7 +1031,7 @@ func apiSampleBody(t *testing.T, name string) map[string]any {
 }
 
 // TestEmailFunctionMaySendOnlyAsTheSender holds the email function's policy to least privilege:
-// ses:SendEmail alone, on the sender's identity (and configuration set), never on "*".
+// ses:SendEmail alone, on the sender's identity and the configuration set, never on "*".
 func TestEmailFunctionMaySendOnlyAsTheSender(t *testing.T) {
 	tpl, err := samtemplate.Load(samtemplate.Path())
 	if err != nil {
@@ -677,7 +1060,7 @@ func TestEmailFunctionMaySendOnlyAsTheSender(t *testing.T) {
 		t.Fatalf("SES statements %v, want one allowing ses:SendEmail", ses)
 	}
 	res := fmt.Sprint(ses[0]["Resource"])
-	for _, want := range []string{":identity/${SenderEmail}", ":identity/${Domain}", ":configuration-set/${ConfigurationSetName}"} {
+	for _, want := range []string{":identity/${SenderEmail}", ":identity/${Domain}", ":configuration-set/"} {
 		if !strings.Contains(res, want) {
 			t.Errorf("ses:SendEmail resources %s lack %s", res, want)
 		}
@@ -690,13 +1073,12 @@ func TestEmailFunctionMaySendOnlyAsTheSender(t *testing.T) {
 	}
 }
 
-// TestContestPrizesAreThankedLikeReferralRewards: a contest prize goes through the ledger,
-// and its reward insert sends the advocate a thank-you that names the prize and thanks them
-// for their friends (there is no one referee to name).
-func TestContestPrizesAreThankedLikeReferralRewards(t *testing.T) {
+// TestContestPrizesAreThankedOnceApproved: a contest prize goes through the ledger like any
+// reward; once approved its advocate is thanked for their friends and told the prize.
+func TestContestPrizesAreThankedOnceApproved(t *testing.T) {
 	e := newEnv(t)
 	e.putProgram(demoProgram())
-	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza", "locale": "en"})
+	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza", "locale": "zh", "purchaseCount": 3})
 	e.records() // the program and customer writes send nothing
 	prize := referral.Reward{RewardID: referral.NewID(e.clock.now()), ProgramID: "demo", CustomerID: "ana",
 		Role: referral.RoleAdvocate, Milestone: "contest", Rule: "contest", Kind: "gift_card",
@@ -708,17 +1090,17 @@ func TestContestPrizesAreThankedLikeReferralRewards(t *testing.T) {
 		t.Fatalf("close contest: %v %v", closed, err)
 	}
 	h := e.handler(e.ses.Client)
-	for _, b := range e.batches() {
-		if resp := deliver(t, h, b); len(resp.BatchItemFailures) != 0 {
-			t.Fatal(resp.BatchItemFailures)
-		}
+	e.deliverAll(h)
+	if sent := e.sent(); len(sent) != 0 {
+		t.Fatalf("a pending prize was thanked for:\n%s", subjects(sent))
 	}
-	sent := e.ses.Emails(t)
+	e.approve(prize.RewardID)
+	e.deliverAll(h)
+	sent := e.sent()
 	if len(sent) != 1 {
 		t.Fatalf("want one thank-you for the prize, got %d: %s", len(sent), subjects(sent))
 	}
-	text := sent[0].Body.Text
-	if !strings.Contains(text, "your friends") || !strings.Contains(text, "$100") {
-		t.Fatalf("the prize thank-you should thank for the friends and name the prize:\n%s", text)
+	if text := sent[0].Body.Text; sent[0].Subject != "Ana，感谢您把朋友们介绍给我们！" || !strings.Contains(text, "作为感谢，您已获得价值 US$100 的礼品卡。") {
+		t.Fatalf("the prize thank-you should thank for the friends and name the prize:\n%s\n%s", sent[0].Subject, text)
 	}
 }

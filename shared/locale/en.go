@@ -1,6 +1,9 @@
 package locale
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 var en = phrases{
 	kinds: map[string]string{
@@ -32,14 +35,18 @@ var en = phrases{
 		MilestonePurchase: "has just made their first purchase",
 		"":                "has just reached the next step",
 	},
-	friendOffer: func(noun string, _ Reward, milestone string) string {
-		return noun + " " + milestonePhrase(map[string]string{
+	friendOffer: func(noun string, _ Reward, milestone string, you bool) string {
+		when := milestonePhrase(map[string]string{
 			MilestoneSignup:   "when they sign up",
 			MilestoneDemo:     "when they book a demo",
 			MilestoneTraining: "when they complete their training",
 			MilestonePurchase: "on their first order",
 			"":                "once they qualify",
 		}, milestone)
+		if you {
+			when = strings.NewReplacer("their", "your", "they", "you").Replace(when)
+		}
+		return noun + " " + when
 	},
 	list: func(items []string) string { return joinList(items, ", ", " and ") },
 }

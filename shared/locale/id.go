@@ -1,6 +1,9 @@
 package locale
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 var id = phrases{
 	kinds: map[string]string{
@@ -32,14 +35,18 @@ var id = phrases{
 		MilestonePurchase: "baru saja melakukan pembelian pertama",
 		"":                "baru saja menyelesaikan langkah berikutnya",
 	},
-	friendOffer: func(noun string, _ Reward, milestone string) string {
-		return noun + " " + milestonePhrase(map[string]string{
+	friendOffer: func(noun string, _ Reward, milestone string, you bool) string {
+		when := milestonePhrase(map[string]string{
 			MilestoneSignup:   "saat mendaftar",
 			MilestoneDemo:     "saat menjadwalkan demo",
 			MilestoneTraining: "setelah menyelesaikan pelatihan",
 			MilestonePurchase: "untuk pembelian pertama mereka",
 			"":                "setelah memenuhi syarat",
 		}, milestone)
+		if you {
+			when = strings.NewReplacer("mereka", "Anda").Replace(when)
+		}
+		return noun + " " + when
 	},
 	// Indonesian puts a comma before "dan" in a list of three or more (PUEBI).
 	list: func(items []string) string {

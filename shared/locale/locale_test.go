@@ -165,7 +165,7 @@ func TestFriendOfferNamesTheMilestone(t *testing.T) {
 		{Reward{Kind: "discount", Percent: 10}, "purchase", "zh", "下单可享9折"},
 		{Reward{Kind: "gift_card", Value: v(5000), Currency: "CNY"}, "demo", "zh", "预约演示即可获得价值 ¥50 的礼品卡"},
 	} {
-		if got := FriendOffer(c.r, c.milestone, c.lang); got != c.want {
+		if got := FriendOffer(c.r, c.milestone, c.lang, false); got != c.want {
 			t.Errorf("FriendOffer(%+v, %q, %q) = %q, want %q", c.r, c.milestone, c.lang, got, c.want)
 		}
 	}
@@ -173,13 +173,28 @@ func TestFriendOfferNamesTheMilestone(t *testing.T) {
 
 // TestMilestonesHaveWordsInEveryLanguage: the four known milestones have their own words in
 // every language, other milestones a general phrase; nothing falls back to English.
+// TestFriendOfferSaidToTheFriend: friend-welcome says "your first order", not "their".
+func TestFriendOfferSaidToTheFriend(t *testing.T) {
+	d := Reward{Kind: "discount", Value: v(1000), Currency: "USD"}
+	for _, c := range []struct{ milestone, lang, want string }{
+		{"purchase", "en", "a $10 discount on your first order"},
+		{"training", "en", "a $10 discount when you complete your training"},
+		{"purchase", "ms", "diskaun US$10 untuk pembelian pertama anda"},
+		{"purchase", "id", "diskon US$10 untuk pembelian pertama Anda"},
+	} {
+		if got := FriendOffer(d, c.milestone, c.lang, true); got != c.want {
+			t.Errorf("FriendOffer(%s, %s, you) = %q, want %q", c.milestone, c.lang, got, c.want)
+		}
+	}
+}
+
 func TestMilestonesHaveWordsInEveryLanguage(t *testing.T) {
 	known := []string{MilestoneSignup, MilestoneDemo, MilestoneTraining, MilestonePurchase}
 	for _, lang := range Languages {
 		seen := map[string]string{}
 		for _, m := range append(known, "first_ride") {
 			for name, got := range map[string]string{"When": When(m, lang), "Reached": Reached(m, lang),
-				"FriendOffer": FriendOffer(Reward{Kind: "gift_card", Value: v(1000), Currency: "USD"}, m, lang)} {
+				"FriendOffer": FriendOffer(Reward{Kind: "gift_card", Value: v(1000), Currency: "USD"}, m, lang, false)} {
 				if got == "" || strings.Contains(got, "%!") || strings.Contains(got, "first_ride") {
 					t.Errorf("%s(%q, %s) = %q", name, m, lang, got)
 				}

@@ -1,6 +1,9 @@
 package locale
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 var ms = phrases{
 	kinds: map[string]string{
@@ -32,14 +35,18 @@ var ms = phrases{
 		MilestonePurchase: "baru sahaja membuat pembelian pertama",
 		"":                "baru sahaja melengkapkan langkah seterusnya",
 	},
-	friendOffer: func(noun string, _ Reward, milestone string) string {
-		return noun + " " + milestonePhrase(map[string]string{
+	friendOffer: func(noun string, _ Reward, milestone string, you bool) string {
+		when := milestonePhrase(map[string]string{
 			MilestoneSignup:   "apabila mendaftar",
 			MilestoneDemo:     "apabila menempah sesi demo",
 			MilestoneTraining: "apabila menamatkan latihan",
 			MilestonePurchase: "untuk pembelian pertama mereka",
 			"":                "apabila mereka layak",
 		}, milestone)
+		if you {
+			when = strings.NewReplacer("mereka", "anda").Replace(when)
+		}
+		return noun + " " + when
 	},
 	list: func(items []string) string { return joinList(items, ", ", " dan ") },
 }

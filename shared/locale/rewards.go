@@ -39,8 +39,8 @@ type phrases struct {
 	// made their first purchase"). Key "" is any other milestone.
 	when, reached map[string]string
 	// friendOffer is what the friend gets and when, phrased to follow the language's "they'll
-	// get" (zh: "他们"): the noun phrase, the reward and the milestone.
-	friendOffer func(noun string, r Reward, milestone string) string
+	// get" (zh: "他们"), or "you'll get" when you is set (the friend reads it).
+	friendOffer func(noun string, r Reward, milestone string, you bool) string
 	// list joins two or more items.
 	list func(items []string) string
 }
@@ -123,10 +123,11 @@ func milestonePhrase(m map[string]string, milestone string) string {
 }
 
 // FriendOffer is what a referred friend gets and when, to follow the language's "they'll get"
-// (zh: "他们"): "a $10 discount on their first order", zh "下单可立减 ¥20".
-func FriendOffer(r Reward, milestone, lang string) string {
+// (zh: "他们"): "a $10 discount on their first order", zh "下单可立减 ¥20". With you set it is
+// said to the friend: "a $10 discount on your first order".
+func FriendOffer(r Reward, milestone, lang string, you bool) string {
 	p := phrasesOf(lang)
-	return p.friendOffer(Describe(r, lang), r, milestone)
+	return p.friendOffer(Describe(r, lang), r, milestone, you)
 }
 
 // List joins items the way lang lists them: "A, B and C", id "A, B, dan C", zh "A、B和C".

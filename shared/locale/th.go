@@ -37,7 +37,7 @@ var th = phrases{
 		MilestonePurchase: "เพิ่งซื้อครั้งแรก",
 		"":                "เพิ่งผ่านอีกขั้นหนึ่ง",
 	},
-	friendOffer: func(noun string, _ Reward, milestone string) string {
+	friendOffer: func(noun string, _ Reward, milestone string, _ bool) string {
 		return noun + milestonePhrase(map[string]string{
 			MilestoneSignup:   "เมื่อสมัครสมาชิก",
 			MilestoneDemo:     "เมื่อนัดชมเดโม",

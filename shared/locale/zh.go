@@ -34,7 +34,7 @@ var zh = phrases{
 	},
 	// A discount is said as what the order costs less ("下单可立减 ¥20", a percentage as
 	// "下单可享9折"); anything else as what they receive once the milestone is reached.
-	friendOffer: func(noun string, r Reward, milestone string) string {
+	friendOffer: func(noun string, r Reward, milestone string, _ bool) string {
 		if r.Kind == "discount" && (r.Value != nil || r.Percent > 0) {
 			before := milestonePhrase(map[string]string{
 				MilestoneSignup:   "注册后",

@@ -47,6 +47,7 @@ type Program struct {
 	Emails                Emails       `json:"emails"`
 	// AutoFulfil has the scheduler deliver rewards through their provider as soon as they
 	// are approved (manual rewards still wait for the merchant's reference).
+	Business   Business       `json:"business"`
 	AutoFulfil bool           `json:"autoFulfil"`
 	Stripe     StripeSettings `json:"stripe"`
 	CreatedAt  time.Time      `json:"createdAt"`
@@ -125,13 +126,32 @@ type Prize struct {
 
 // Emails holds a program's email settings.
 type Emails struct {
-	SendOnCodeCreated   bool   `json:"sendOnCodeCreated"`
-	ThankAdvocates      bool   `json:"thankAdvocates"`
+	SendOnCodeCreated bool `json:"sendOnCodeCreated"`
+	ThankAdvocates    bool `json:"thankAdvocates"`
+	WelcomeFriends    bool `json:"welcomeFriends"` // friend-welcome to each referee when referred
+	// An advocate is a long-time client (thanks-loyal) from LoyalAfterPurchases purchases or
+	// LoyalAfterDays days after their first purchase; 0 means the default (2 and 365).
 	LoyalAfterPurchases int    `json:"loyalAfterPurchases"`
 	LoyalAfterDays      int    `json:"loyalAfterDays"`
 	SenderName          string `json:"senderName"`
-	ValueProposition    string `json:"valueProposition"`
-	AskCooldownDays     int    `json:"askCooldownDays"`
+	// ValueProposition completes "We love helping you …" per language; a language without
+	// one gets the template's general wording.
+	ValueProposition Localized `json:"valueProposition"`
+	Tone             string    `json:"tone"`         // business (B2B) or personal (B2C, the default)
+	ThaiParticle     string    `json:"thaiParticle"` // "", ค่ะ or ครับ: ends the Thai emails' polite sentences
+	AskCooldownDays  int       `json:"askCooldownDays"`
+	// Reminders: an advocate with a code who has referred no one is reminded every
+	// ReminderAfterDays days, at most MaxReminders times; 0 in either turns reminders off.
+	ReminderAfterDays int `json:"reminderAfterDays"`
+	MaxReminders      int `json:"maxReminders"`
+}
+
+// Business is who the emails come from: its name and postal address in every footer, and
+// the address replies go to.
+type Business struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	ReplyTo string `json:"replyTo"`
 }
 
 // Money is an amount in integer minor units of a currency.
@@ -190,6 +210,12 @@ func (p *Program) Normalize() {
 	}
 	if p.Stripe.CustomerIDField == "" {
 		p.Stripe.CustomerIDField = StripeFieldStripeCustomerID
+	}
+	if p.Emails.ValueProposition == nil {
+		p.Emails.ValueProposition = Localized{}
+	}
+	if p.Emails.Tone == "" {
+		p.Emails.Tone = TonePersonal
 	}
 }
 

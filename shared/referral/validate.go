@@ -187,23 +187,7 @@ func (p *Program) Validate() error {
 		return err
 	}
 
-	e := p.Emails
-	for _, f := range []struct {
-		field string
-		v     int
-	}{
-		{"emails.loyalAfterPurchases", e.LoyalAfterPurchases},
-		{"emails.loyalAfterDays", e.LoyalAfterDays},
-		{"emails.askCooldownDays", e.AskCooldownDays},
-	} {
-		if f.v < 0 {
-			return Invalid(f.field, "%s must be 0 or more", f.field)
-		}
-	}
-	if err := checkText("emails.senderName", e.SenderName, 100, false); err != nil {
-		return err
-	}
-	if err := checkText("emails.valueProposition", e.ValueProposition, 300, false); err != nil {
+	if err := p.validateEmails(); err != nil {
 		return err
 	}
 	return p.checkBounds()

@@ -192,7 +192,21 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 		{"negative ask cooldown", func(p *Program) { p.Emails.AskCooldownDays = -1 }, "emails.askCooldownDays"},
 		{"sender name too long", func(p *Program) { p.Emails.SenderName = long(101) }, "emails.senderName"},
 		{"sender name with a header break", func(p *Program) { p.Emails.SenderName = "Ana\nBcc: x" }, "emails.senderName"},
-		{"value proposition too long", func(p *Program) { p.Emails.ValueProposition = long(301) }, "emails.valueProposition"},
+		{"value proposition too long", func(p *Program) { p.Emails.ValueProposition = Localized{"en": long(121)} }, "emails.valueProposition.en"},
+		{"value proposition as a noun phrase", func(p *Program) {
+			p.Emails.ValueProposition = Localized{"en": "fresh beans delivered every week"}
+		}, "emails.valueProposition.en"},
+		{"value proposition in English for Thai", func(p *Program) {
+			p.Emails.ValueProposition = Localized{"th": "enjoy single-origin coffee"}
+		}, "emails.valueProposition.th"},
+		{"value proposition in an unknown language", func(p *Program) { p.Emails.ValueProposition = Localized{"fr": "savourer"} }, "emails.valueProposition.fr"},
+		{"unknown tone", func(p *Program) { p.Emails.Tone = "casual" }, "emails.tone"},
+		{"unknown Thai particle", func(p *Program) { p.Emails.ThaiParticle = "นะ" }, "emails.thaiParticle"},
+		{"negative reminder delay", func(p *Program) { p.Emails.ReminderAfterDays = -1 }, "emails.reminderAfterDays"},
+		{"too many reminders", func(p *Program) { p.Emails.MaxReminders = 6 }, "emails.maxReminders"},
+		{"business name too long", func(p *Program) { p.Business.Name = long(101) }, "business.name"},
+		{"business address with a tab", func(p *Program) { p.Business.Address = "1 Main St\tSpringfield" }, "business.address"},
+		{"reply-to not an address", func(p *Program) { p.Business.ReplyTo = "Ana <ana@example.com>" }, "business.replyTo"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

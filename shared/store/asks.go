@@ -28,8 +28,11 @@ type Ask struct {
 	ProgramID  string `json:"programId"`
 	Template   string `json:"template"`
 	Code       string `json:"code,omitempty"` // the advocate's code when the ask was recorded
-	// ViaCode is set when this ask created the advocate's code and the program emails new
-	// codes: the code's own insert sends the ask-promo-code email, so the ask sends none.
+	// CodeCreated is set when the ask created the advocate's code (which then sends no email
+	// of its own): the ask's email introduces it as new.
+	CodeCreated bool `json:"codeCreated,omitempty"`
+	// ViaCode was set by earlier versions when the code's own insert sent the email instead
+	// of the ask; such an ask sends nothing.
 	ViaCode   bool      `json:"viaCode,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 }

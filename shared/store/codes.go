@@ -28,7 +28,13 @@ type codeItem struct {
 	MaxUses           int        `json:"maxUses"`
 	ExpiresAt         *time.Time `json:"expiresAt"`
 	CreatedAt         time.Time  `json:"createdAt"`
+	// Origin is CodeForAsk when POST /asks created the code: the ask's email introduces it,
+	// so the code's insert sends none of its own.
+	Origin string `json:"origin,omitempty"`
 }
+
+// CodeForAsk is the origin of a code created by an ask.
+const CodeForAsk = "ask"
 
 // advocateItem is an advocate's standing in one program: their code and the counters the
 // reward engine needs. Version guards the counters (optimistic concurrency).
@@ -104,6 +110,16 @@ func (it *codeItem) record(p *referral.Program, now time.Time) CodeRecord {
 // TransactWriteItems whose conditions keep codes unique and one per advocate per program.
 // created is false when the advocate already had a code. A taken vanity code is ErrCodeTaken.
 func (s *Store) CreateCode(ctx context.Context, p *referral.Program, customerID, vanity string) (CodeRecord, bool, error) {
+	return s.createCode(ctx, p, customerID, vanity, "")
+}
+
+// CreateAskCode is CreateCode for an ask to an advocate without a code: the new code is
+// marked CodeForAsk, so that the ask's email is the only one that announces it.
+func (s *Store) CreateAskCode(ctx context.Context, p *referral.Program, customerID string) (CodeRecord, bool, error) {
+	return s.createCode(ctx, p, customerID, "", CodeForAsk)
+}
+
+func (s *Store) createCode(ctx context.Context, p *referral.Program, customerID, vanity, origin string) (CodeRecord, bool, error) {
 	now := s.now()
 	got, err := s.batchGet(ctx, key(customerPK(customerID), customerSK), key(customerPK(customerID), advocateSK(p.ProgramID)))
 	if err != nil {
@@ -134,7 +150,7 @@ func (s *Store) CreateCode(ctx context.Context, p *referral.Program, customerID,
 			}
 		}
 		it := codeItem{PK: codePK(code), SK: codeSK, Type: TypeCode, Code: code, ProgramID: p.ProgramID,
-			CustomerID: customerID, AdvocateFirstName: referral.FirstName(cust.Name), MaxUses: p.Codes.MaxUses, CreatedAt: now}
+			CustomerID: customerID, AdvocateFirstName: referral.FirstName(cust.Name), MaxUses: p.Codes.MaxUses, CreatedAt: now, Origin: origin}
 		if p.Codes.ExpiresInDays > 0 {
 			t := now.AddDate(0, 0, p.Codes.ExpiresInDays)
 			it.ExpiresAt = &t

@@ -222,15 +222,16 @@ func (s *Store) EmailMarker(ctx context.Context, sourceKey, template string) (Em
 type Recipient struct {
 	Customer referral.Customer
 	Code     string             // their code in the program, "" when they have none
-	Referee  *referral.Customer // the referee a thank-you is about; nil when not asked for or gone
+	Other    *referral.Customer // the other person the email is about (the referee a thank-you names, the advocate who referred a friend); nil when not asked for or gone
 }
 
-// Recipient reads the customer, their code in the program and, when refereeID is set, the
-// referee: 1 consistent BatchGetItem. An unknown customer is ErrCustomerNotFound.
-func (s *Store) Recipient(ctx context.Context, customerID, programID, refereeID string) (Recipient, error) {
+// Recipient reads the customer, their code in the program and, when otherID is set, the
+// other customer the email is about: 1 consistent BatchGetItem. An unknown customer is
+// ErrCustomerNotFound.
+func (s *Store) Recipient(ctx context.Context, customerID, programID, otherID string) (Recipient, error) {
 	keys := []map[string]types.AttributeValue{key(customerPK(customerID), customerSK), key(customerPK(customerID), advocateSK(programID))}
-	if refereeID != "" {
-		keys = append(keys, key(customerPK(refereeID), customerSK))
+	if otherID != "" {
+		keys = append(keys, key(customerPK(otherID), customerSK))
 	}
 	got, err := s.batchGet(ctx, keys...)
 	if err != nil {
@@ -251,17 +252,90 @@ func (s *Store) Recipient(ctx context.Context, customerID, programID, refereeID 
 		}
 		r.Code = adv.Code
 	}
-	if refereeID != "" {
+	if otherID != "" {
 		if raw, ok := got[itemKey(keys[2])]; ok {
-			ref, err := decodeCustomer(raw)
+			other, err := decodeCustomer(raw)
 			if err != nil {
-				return r, fmt.Errorf("referee %s: %w", refereeID, err)
+				return r, fmt.Errorf("customer %s: %w", otherID, err)
 			}
-			r.Referee = &ref
+			r.Other = &other
 		}
 	}
 	return r, nil
 }
+
+// ConversionKey names a conversion as the source of its one thank-you email ("PK|SK" of its
+// event item), for the email marker.
+func ConversionKey(eventID string) string { return eventPK(eventID) + "|" + eventSK }
+
+// ConversionRewards reads every reward a conversion created, with their stored status: 1
+// consistent GetItem (the event item lists them) and 1 consistent BatchGetItem. A conversion
+// that is not recorded is ErrConversionNotFound.
+func (s *Store) ConversionRewards(ctx context.Context, eventID string) ([]referral.Reward, error) {
+	var ev eventItem
+	found, err := s.getItem(ctx, eventPK(eventID), eventSK, &ev)
+	if err != nil {
+		return nil, fmt.Errorf("rewards of conversion %s: %w", eventID, err)
+	}
+	if !found {
+		return nil, referral.ErrConversionNotFound
+	}
+	if len(ev.RewardIDs) == 0 {
+		return nil, nil
+	}
+	keys := make([]map[string]types.AttributeValue, len(ev.RewardIDs))
+	for i, id := range ev.RewardIDs {
+		keys[i] = key(rewardPK(id), rewardSK)
+	}
+	got, err := s.batchGet(ctx, keys...)
+	if err != nil {
+		return nil, fmt.Errorf("rewards of conversion %s: %w", eventID, err)
+	}
+	out := make([]referral.Reward, 0, len(keys))
+	for _, k := range keys {
+		raw, ok := got[itemKey(k)]
+		if !ok {
+			continue
+		}
+		var it rewardItem
+		if err := unmarshal(raw, &it); err != nil {
+			return nil, fmt.Errorf("rewards of conversion %s: %w", eventID, err)
+		}
+		out = append(out, it.Reward)
+	}
+	return out, nil
+}
+
+// StreamReferral is a referral as its stream image has it, with the friend's coupon when
+// fulfilment wrote one on the referral (friendCoupon: {"code": …} or the code itself).
+type StreamReferral struct {
+	referral.Referral
+	FriendCoupon string
+}
+
+// DecodeReferral reads a referral item from a stream image.
+func DecodeReferral(img StreamItem) (StreamReferral, error) {
+	var it referralItem
+	if err := unmarshal(img, &it); err != nil {
+		return StreamReferral{}, fmt.Errorf("decode referral: %w", err)
+	}
+	if it.Type != TypeReferral {
+		return StreamReferral{}, fmt.Errorf("decode referral: item type is %q", it.Type)
+	}
+	out := StreamReferral{Referral: it.Referral}
+	switch c := img["friendCoupon"].(type) {
+	case *types.AttributeValueMemberS:
+		out.FriendCoupon = c.Value
+	case *types.AttributeValueMemberM:
+		if code, ok := c.Value["code"].(*types.AttributeValueMemberS); ok {
+			out.FriendCoupon = code.Value
+		}
+	}
+	return out, nil
+}
+
+// CodeOrigin is a code item's origin in a stream image (CodeForAsk, or "").
+func CodeOrigin(img StreamItem) string { return img.Str("origin") }
 
 // DecodeCode reads a code item from a stream image: the code, its program and its owner.
 func DecodeCode(img StreamItem) (referral.Code, error) {

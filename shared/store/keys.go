@@ -26,6 +26,9 @@
 //	coupon pool       POOL#<pool>          POOL                    -                       -
 //	pool code (free)  POOL#<pool>          AVAILABLE#<code>        -                       -
 //	pool code (used)  POOL#<pool>          USED#<code>             -                       -
+//	email copy        PROGRAM#<pid>        EMAILCOPY#<template>#<lang>  -              -
+//	suppressed        SUPPRESSED#<sha256 of the address>  SUPPRESSED   -              -
+//	reminder          CUSTOMER#<id>        REMINDER#<pid>#<n>      -                       -
 //
 // GSI3 keys (lists by program; the index itself comes with the routes that query it):
 //
@@ -110,6 +113,17 @@ func factPK(id string) string         { return "FACT#" + id }
 func leaderSK(programID, period string) string {
 	return "LEADER#" + programID + "#" + period
 }
+
+func emailCopySK(template, lang string) string { return emailCopyPrefix + template + "#" + lang }
+func suppressedPK(hash string) string          { return "SUPPRESSED#" + hash }
+func reminderSK(programID string, n int) string {
+	return fmt.Sprintf("REMINDER#%s#%03d", programID, n)
+}
+
+const (
+	emailCopyPrefix = "EMAILCOPY#"
+	suppressedSK    = "SUPPRESSED"
+)
 
 func referralsByAdvocatePK(advocateID string) string { return "REFERRALS#" + advocateID }
 func referralsByAdvocateSK(created time.Time, programID, refereeID string) string {

@@ -78,7 +78,7 @@ func TestUnprocessedKeysAreRetriedOnEveryBatchPath(t *testing.T) {
 		}},
 		{"email recipient", func(t *testing.T, f *fixture) { f.refer(t, "cy") }, func(ctx context.Context, f *fixture) error {
 			r, err := f.s.Recipient(ctx, "ana", "p1", "cy")
-			if err == nil && (r.Customer.Name != "Ana" || r.Code != f.code || r.Referee == nil) {
+			if err == nil && (r.Customer.Name != "Ana" || r.Code != f.code || r.Other == nil) {
 				return errors.New("wrong recipient")
 			}
 			return err

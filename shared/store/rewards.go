@@ -149,19 +149,25 @@ func (s *Store) FulfillReward(ctx context.Context, id, reference string) (referr
 	}
 }
 
-// ApproveReward releases a reward held for review (1 GetItem, 1 UpdateItem; 1 more GetItem
-// for its program when a provider delivers it, to queue it in programs that fulfil
-// automatically). Approving an approved reward answers the same.
+// ApproveReward writes a reward approved: one held for review, or a pending one whose hold
+// has ended and the scheduler has not released yet (1 GetItem, 1 UpdateItem conditioned on
+// the status read; 1 more GetItem for its program when a provider delivers it, to queue it in
+// programs that fulfil automatically). The written status is what the stream's consumers
+// react to (the thank-you email goes out then). Approving an approved reward answers the same.
 func (s *Store) ApproveReward(ctx context.Context, id string) (referral.Reward, error) {
 	now := s.now()
 	r, err := s.GetReward(ctx, id)
 	if err != nil {
 		return r, err
 	}
-	switch r.Status {
-	case referral.RewardApproved:
+	switch eff := r.EffectiveStatus(now); {
+	case r.Status == referral.RewardApproved:
 		return r, nil
-	case referral.RewardReview:
+	case eff == referral.RewardExpired:
+		return r, referral.ErrRewardState.With("the reward expired before it was approved", nil)
+	case r.Status == referral.RewardPending && eff == referral.RewardPending:
+		return r, referral.ErrRewardState.With("the reward is in its hold period until "+r.AvailableAt.Format(time.RFC3339), nil)
+	case r.Status == referral.RewardReview, r.Status == referral.RewardPending:
 		var p *referral.Program
 		if r.Fulfilment != nil { // a provider's reward is queued for delivery in autoFulfil programs
 			prog, err := s.GetProgram(ctx, r.ProgramID)
@@ -171,7 +177,7 @@ func (s *Store) ApproveReward(ctx context.Context, id string) (referral.Reward, 
 			p = &prog
 		}
 		after := r.Approve(p, now)
-		cond := expression.Name("status").Equal(expression.Value(referral.RewardReview))
+		cond := expression.Name("status").Equal(expression.Value(r.Status))
 		it, err := s.updateReward(ctx, id, rewardChange(after, "approvedAt", now), cond)
 		if errors.Is(err, ErrClaimed) {
 			return r, referral.ErrRewardState.With("the reward changed while this request ran; read it and try again", nil)
@@ -181,7 +187,7 @@ func (s *Store) ApproveReward(ctx context.Context, id string) (referral.Reward, 
 		}
 		return it.Reward, nil
 	default:
-		return r, referral.ErrRewardState.With("only a reward in review can be approved; this one is "+r.Status, nil)
+		return r, referral.ErrRewardState.With("only a reward in review, or pending after its hold, can be approved; this one is "+eff, nil)
 	}
 }
 

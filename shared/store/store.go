@@ -21,6 +21,7 @@ type DynamoDB interface {
 	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
@@ -83,9 +84,15 @@ func pruneEmpty(m map[string]types.AttributeValue) {
 }
 
 func unmarshal(m map[string]types.AttributeValue, v any) error {
-	return attributevalue.UnmarshalMapWithOptions(m, v, func(o *attributevalue.DecoderOptions) {
-		o.TagKey = "json"
-	})
+	return attributevalue.UnmarshalMapWithOptions(m, v, decodeOptions)
+}
+
+// decodeOptions read items by their json tags. A type that reads itself from text (such as
+// referral.Localized, stored as a string before it held one text per language) is given a
+// string attribute as text.
+func decodeOptions(o *attributevalue.DecoderOptions) {
+	o.TagKey = "json"
+	o.UseEncodingUnmarshalers = true
 }
 
 func key(pk, sk string) map[string]types.AttributeValue {
@@ -342,7 +349,5 @@ func (s *Store) queryPages(ctx context.Context, in *dynamodb.QueryInput, each fu
 }
 
 func unmarshalList(items []map[string]types.AttributeValue, out any) error {
-	return attributevalue.UnmarshalListOfMapsWithOptions(items, out, func(o *attributevalue.DecoderOptions) {
-		o.TagKey = "json"
-	})
+	return attributevalue.UnmarshalListOfMapsWithOptions(items, out, decodeOptions)
 }

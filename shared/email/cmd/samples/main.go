@@ -22,5 +22,5 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("wrote %d templates × %d languages to %s (open %s)\n", len(email.Templates), len(email.Languages),
-		dir, filepath.Join(dir, "en", email.AskPromoCode+".html"))
+		dir, filepath.Join(dir, "en", email.Templates[0]+".html"))
 }

@@ -1,0 +1,190 @@
+package email
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/referral/referrals/shared/locale"
+	"github.com/referral/referrals/shared/referral"
+)
+
+// Facts are what one email is about, as the table has them.
+type Facts struct {
+	Template  string
+	Program   referral.Program
+	Recipient referral.Customer
+	Code      string // the recipient's code (asks, reminders, thank-yous) or the referring advocate's (friend-welcome)
+	CodeIsNew bool   // ask-promo-code: the code was created for this email
+
+	Rewards []referral.Reward  // thank-yous: the conversion's approved advocate rewards; reward-ready: the reward
+	Referee *referral.Customer // thank-yous: the friend who converted, when known
+	// friend-welcome
+	Advocate *referral.Customer // who referred the recipient
+	Coupon   string             // the friend's coupon code, once fulfilment gives them one
+
+	LastReminder   bool
+	Copy           referral.EmailCopy // the merchant's copy for this template in the recipient's language
+	UnsubscribeURL string
+}
+
+// Compose turns facts into what the template shows, in the recipient's language.
+func Compose(f Facts) (Data, string) {
+	p, lang := &f.Program, locale.Lang(f.Recipient.Locale)
+	d := Data{
+		CustomerFirstName: referral.FirstName(f.Recipient.Name),
+		Signature:         SenderName(p),
+		BusinessName:      strings.TrimSpace(p.Business.Name),
+		BusinessAddress:   OneLine(p.Business.Address),
+		B2B:               p.Emails.Tone == referral.ToneBusiness,
+		ValueProposition:  strings.TrimSpace(f.Copy.ValueProposition),
+		UnsubscribeURL:    f.UnsubscribeURL,
+		Code:              f.Code,
+		CodeIsNew:         f.CodeIsNew,
+		LastReminder:      f.LastReminder,
+		Copy:              f.Copy,
+	}
+	if lang == "th" {
+		d.ThaiParticle = p.Emails.ThaiParticle
+	}
+	if d.ValueProposition == "" {
+		d.ValueProposition = strings.TrimSpace(p.Emails.ValueProposition[lang])
+	}
+	if f.Code != "" {
+		d.ShareURL = referral.ShareURL(p.LandingURL, f.Code)
+	}
+	friendWelcome := f.Template == referral.EmailFriendWelcome
+	if r, m, ok := headline(p.RefereeRewards, p); ok {
+		d.FriendReward = locale.Describe(r, lang)
+		d.FriendOffer = locale.FriendOffer(r, m, lang, friendWelcome)
+	}
+	if r, m, ok := headline(p.AdvocateRewards, p); ok {
+		if locale.IsDonation(r) {
+			d.AdvocateDonation = locale.Donation(r, lang)
+		} else {
+			d.AdvocateReward = locale.Describe(r, lang)
+		}
+		d.AdvocateWhen = locale.When(m, lang)
+	}
+
+	switch f.Template {
+	case referral.EmailThanksLoyal, referral.EmailThanksOneTime:
+		var earned, donated []string
+		for _, rw := range f.Rewards {
+			lr := rewardPhrase(rw, p.Currency)
+			if locale.IsDonation(lr) {
+				donated = append(donated, locale.Donation(lr, lang))
+			} else {
+				earned = append(earned, locale.Describe(lr, lang))
+			}
+		}
+		d.Earned, d.Donated = locale.List(earned, lang), locale.List(donated, lang)
+		if f.Referee != nil {
+			d.RefereeFirstName = referral.FirstName(f.Referee.Name)
+		}
+		if len(f.Rewards) > 0 {
+			first := f.Rewards[0]
+			d.ContestPrize = first.RefereeID == ""
+			if !d.ContestPrize && MultiStep(p) {
+				d.Reached = locale.Reached(first.Milestone, lang)
+			}
+		}
+	case referral.EmailFriendWelcome:
+		if f.Advocate != nil {
+			d.AdvocateFirstName = referral.FirstName(f.Advocate.Name)
+		}
+		d.ShopURL, d.ShareURL = d.ShareURL, ""
+		d.Coupon = f.Coupon
+	case referral.EmailRewardReady:
+		if len(f.Rewards) > 0 {
+			rw := f.Rewards[0]
+			d.RewardName = locale.Describe(rewardPhrase(rw, p.Currency), lang)
+			switch rw.Kind {
+			case "discount", "gift_card":
+				d.Coupon = rw.Reference
+			case "store_credit", "points":
+				d.CreditAdded = true
+			}
+		}
+		d.ShopURL, d.ShareURL = Shop(p.LandingURL), ""
+	}
+	return d, lang
+}
+
+// SenderName is the name emails come from and are signed with: emails.senderName, else the
+// business's name, else none (never the program's internal name).
+func SenderName(p *referral.Program) string {
+	if s := strings.TrimSpace(p.Emails.SenderName); s != "" {
+		return s
+	}
+	return strings.TrimSpace(p.Business.Name)
+}
+
+// MultiStep reports whether a program pays its advocates at more than one milestone, so that
+// a thank-you says which one the friend reached.
+func MultiStep(p *referral.Program) bool {
+	var ms []string
+	for _, r := range p.AdvocateRewards {
+		if !slices.Contains(ms, r.Milestone) {
+			ms = append(ms, r.Milestone)
+		}
+	}
+	return len(ms) > 1
+}
+
+// Shop is the landing page's site, where a customer uses a reward: its scheme and host.
+func Shop(landing string) string {
+	u, err := url.Parse(landing)
+	if err != nil || u.Host == "" {
+		return landing
+	}
+	return u.Scheme + "://" + u.Host + "/"
+}
+
+// headline is the reward a side of the program is known by, with the milestone that pays it:
+// of the fixed, tiered and percent rules, the one paid at the earliest milestone (a tiered
+// rule by its first tier; a percent rule only as a discount). Threshold bonuses are not a
+// headline: they come later, and the thank-you names them.
+func headline(rules []referral.Rule, p *referral.Program) (locale.Reward, string, bool) {
+	best := -1
+	for i, r := range rules {
+		switch {
+		case r.Type == referral.RuleFixed, r.Type == referral.RuleTiered && len(r.Tiers) > 0,
+			r.Type == referral.RulePercent && r.Kind == "discount":
+		default:
+			continue
+		}
+		if best < 0 || p.MilestoneIndex(r.Milestone) < p.MilestoneIndex(rules[best].Milestone) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return locale.Reward{}, "", false
+	}
+	r := rules[best]
+	lr := locale.Reward{Kind: r.Kind, Currency: p.Currency, Description: r.Description, Charity: r.Charity}
+	amount := r.Amount
+	switch r.Type {
+	case referral.RuleTiered:
+		amount = r.Tiers[0].Amount
+	case referral.RulePercent:
+		lr.Percent = r.Percent
+	}
+	if amount > 0 {
+		lr.Value = &amount
+	}
+	return lr, r.Milestone, true
+}
+
+// rewardPhrase is what locale needs of a ledger reward.
+func rewardPhrase(rw referral.Reward, currency string) locale.Reward {
+	lr := locale.Reward{Kind: rw.Kind, Currency: currency, Description: rw.Description, Charity: rw.Charity}
+	if rw.Value != nil {
+		v := rw.Value.Amount
+		lr.Value, lr.Currency = &v, rw.Value.Currency
+	}
+	if lr.Kind == "donation" && lr.Value != nil && strings.HasPrefix(lr.Description, "donation to ") {
+		lr.Description = "" // the engine's English default; the phrase says it in the email's language
+	}
+	return lr
+}
