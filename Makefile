@@ -87,7 +87,7 @@ function_dir = functions/$(shell echo '$(1)' | tr '[:upper:]' '[:lower:]')
 build-%Function: $$(call function_dir,$$*)/main.go
 	mkdir -p "$(ARTIFACTS_DIR)" && $(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" ./$(call function_dir,$*)
 
-## emails: render the 5 templates × 5 languages with sample data into .local/emails (HTML + text)
+## emails: render the 8 templates × 5 languages with sample data into .local/emails (HTML + text)
 emails:
 	$(GO) run ./shared/email/cmd/samples .local/emails
 

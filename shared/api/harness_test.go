@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/referral/referrals/devkit/dynamotest"
 	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/devkit/sestest"
+	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/fulfil"
 	"github.com/referral/referrals/shared/store"
 )
@@ -53,12 +55,26 @@ func newStackOn(t testing.TB, db *dynamotest.DB) *stack {
 		NewKeys(st.store, quietLog),
 		NewAsks(st.store, programs, quietLog), NewUnsubscribe(st.store, sampleSigner, quietLog),
 		NewInsights(st.store, programs, quietLog),
+		NewEmailCopy(st.store, &email.Previewer{Sender: &lazySES{t: t}}, "", quietLog),
 	} {
 		for _, rt := range r.Routes() {
 			st.routers[rt.Key] = r
 		}
 	}
 	return st
+}
+
+// lazySES sends through the real SES emulator, started on the first email of the test (most
+// tests send none).
+type lazySES struct {
+	t    testing.TB
+	once sync.Once
+	ses  *email.SES
+}
+
+func (l *lazySES) Send(ctx context.Context, o email.Outgoing) (string, error) {
+	l.once.Do(func() { l.ses = &email.SES{Client: sestest.Start(l.t).Client, From: "referrals@example.com"} })
+	return l.ses.Send(ctx, o)
 }
 
 func (s *stack) clock() time.Time {

@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/referral/referrals/shared/locale"
 	"github.com/referral/referrals/shared/referral"
@@ -260,10 +262,25 @@ func fill(s string, values map[string]string, lang string) string {
 	if s == "" {
 		return ""
 	}
-	if lang == "th" && values["firstName"] != "" {
-		s = strings.ReplaceAll(s, "คุณ{firstName}", khun(values["firstName"]))
+	var b strings.Builder
+	last := 0
+	for _, m := range placeholder.FindAllStringSubmatchIndex(s, -1) {
+		before, v := s[last:m[0]], values[s[m[2]:m[3]]]
+		if lang == "th" && v != "" { // a Latin value is spaced from the Thai around it
+			if r, _ := utf8.DecodeLastRuneInString(before); unicode.Is(unicode.Thai, r) {
+				v = pad(v)
+			}
+			next, _ := utf8.DecodeRuneInString(s[m[1]:])
+			if end, _ := utf8.DecodeLastRuneInString(v); unicode.Is(unicode.Thai, next) && !native(end) {
+				v += " "
+			}
+		}
+		b.WriteString(before)
+		b.WriteString(v)
+		last = m[1]
 	}
-	s = placeholder.ReplaceAllStringFunc(s, func(m string) string { return values[m[1:len(m)-1]] })
+	b.WriteString(s[last:])
+	s = b.String()
 	s = repeatedSpaces.ReplaceAllString(s, " ")
 	s = spaceBeforeMark.ReplaceAllString(s, "$1")
 	s = leadingMarks.ReplaceAllString(s, "")

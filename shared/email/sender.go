@@ -43,6 +43,9 @@ type Rejected struct {
 func (e *Rejected) Error() string { return "rejected by SES (" + e.Code + "): " + e.Err.Error() }
 func (e *Rejected) Unwrap() error { return e.Err }
 
+// Rejected is the SES error code of the refusal.
+func (e *Rejected) Rejected() string { return e.Code }
+
 // SESAPI is the part of the SES v2 client the sender uses; *sesv2.Client satisfies it.
 type SESAPI interface {
 	SendEmail(context.Context, *sesv2.SendEmailInput, ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)

@@ -25,6 +25,7 @@ import (
 	"github.com/referral/referrals/devkit/sestest"
 	"github.com/referral/referrals/devkit/streamtest"
 	"github.com/referral/referrals/shared/email"
+	"github.com/referral/referrals/shared/feedback"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 )
@@ -1102,5 +1103,57 @@ func TestContestPrizesAreThankedOnceApproved(t *testing.T) {
 	}
 	if text := sent[0].Body.Text; sent[0].Subject != "Ana，感谢您把朋友们介绍给我们！" || !strings.Contains(text, "作为感谢，您已获得价值 US$100 的礼品卡。") {
 		t.Fatalf("the prize thank-you should thank for the friends and name the prize:\n%s\n%s", sent[0].Subject, text)
+	}
+}
+
+// TestABounceSuppressesTheNextAsk: SES reports the ask's address as bounced for good (the
+// configuration set's notification, through the feedback function); the next ask is refused,
+// and an ask recorded before the bounce arrived sends nothing. A reward's delivery still goes.
+func TestABounceSuppressesTheNextAsk(t *testing.T) {
+	e := newEnv(t)
+	p := demoProgram()
+	p["holdDays"] = 0
+	p["emails"].(map[string]any)["askCooldownDays"] = 0
+	e.putProgram(p)
+	e.putCustomer("bo", map[string]any{"email": "bo.chen@example.com", "name": "Bo Chen"})
+	if st, b := e.ask("bo", referral.EmailAskCurrent); st != 202 {
+		t.Fatalf("first ask: %d %v", st, b)
+	}
+	h := e.handler(e.ses.Client)
+	e.deliverAll(h)
+	sent := e.sent()
+	if len(sent) != 1 {
+		t.Fatalf("want the first ask sent:\n%s", subjects(sent))
+	}
+
+	// SES: that email bounced for good (the sample notification, about this very email).
+	var ev events.SNSEvent
+	if err := samtemplate.DecodeEvent("emailfeedback-bounce.json", &ev); err != nil {
+		t.Fatal(err)
+	}
+	var n map[string]any
+	if err := json.Unmarshal([]byte(ev.Records[0].SNS.Message), &n); err != nil {
+		t.Fatal(err)
+	}
+	n["mail"].(map[string]any)["messageId"] = sent[0].MessageID
+	b, _ := json.Marshal(n)
+	ev.Records[0].SNS.Message = string(b)
+	fb := &feedback.Handler{Store: e.store, Log: e.log.logger()}
+	if err := fb.Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+
+	// An ask recorded before the bounce arrived sends nothing now…
+	if err := e.store.RecordAsk(context.Background(), store.Ask{AskID: referral.NewID(e.clock.now()), CustomerID: "bo", ProgramID: "demo",
+		Template: referral.EmailAskCurrent, CreatedAt: e.clock.now()}, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.deliverAll(h)
+	// …and the next ask is refused with a reason the merchant can act on.
+	if st, b := e.ask("bo", ""); st != 422 || b["error"].(map[string]any)["code"] != "email_suppressed" {
+		t.Fatalf("ask after the bounce: %d %v", st, b)
+	}
+	if sent := e.sent(); len(sent) != 1 {
+		t.Fatalf("a suppressed address was emailed again:\n%s", subjects(sent))
 	}
 }

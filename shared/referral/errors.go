@@ -94,6 +94,7 @@ var (
 	ErrConversionBeforeReferral = &Error{Code: "conversion_before_referral", Status: 422, Msg: "the conversion occurred before the referee was referred or before the program started"}
 	ErrCustomerBlocked          = &Error{Code: "customer_blocked", Status: 422, Msg: "the customer is blocked from the referral programs"}
 	ErrEmailDomainBlocked       = &Error{Code: "email_domain_blocked", Status: 422, Msg: "the program does not accept referees with this email domain"}
+	ErrEmailRejected            = &Error{Code: "email_rejected", Status: 422, Msg: "SES refused to send the email"}
 	ErrEmailSuppressed          = &Error{Code: "email_suppressed", Status: 422, Msg: "the customer's email address bounced or was reported as spam; it gets no more marketing email"}
 	ErrOptedOut                 = &Error{Code: "opted_out", Status: 422, Msg: "the customer has opted out of marketing email"}
 	ErrNoEmail                  = &Error{Code: "no_email", Status: 422, Msg: "the customer has no email address to send the ask to"}
