@@ -706,7 +706,7 @@ func TestMarketingEmailsCarryOneClickUnsubscribeAndReplyTo(t *testing.T) {
 		if !slices.Equal(m.ReplyTo, []string{"hello@acme.example.com"}) {
 			t.Errorf("%q: Reply-To %v", m.Subject, m.ReplyTo)
 		}
-		if !strings.Contains(m.Body.Text, "Acme Coffee · 1 Main Street, Springfield") && !strings.Contains(m.Body.Text, "Acme Coffee · 1 Main Street, Springfield") {
+		if !strings.Contains(m.Body.Text, "Acme Coffee · 1 Main Street, Springfield") || !strings.Contains(m.Body.HTML, "Acme Coffee · 1 Main Street, Springfield") {
 			t.Errorf("%q: the footer does not name the business and its address:\n%s", m.Subject, m.Body.Text)
 		}
 		lu := m.Header("List-Unsubscribe")
