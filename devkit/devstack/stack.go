@@ -10,6 +10,7 @@ package devstack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/referral/referrals/devkit/devlog"
 	"github.com/referral/referrals/devkit/dynamo"
 	"github.com/referral/referrals/devkit/httpapi"
@@ -29,6 +31,7 @@ import (
 	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/devkit/secrets"
 	"github.com/referral/referrals/devkit/ses"
+	"github.com/referral/referrals/devkit/sesfeedback"
 	"github.com/referral/referrals/devkit/streams"
 )
 
@@ -243,6 +246,7 @@ func Start(cfg Config) (s *Stack, err error) {
 		if s.ses, err = ses.Start(cfg.Root, sesAddr, sink.Writer("ses")); err != nil {
 			return s, err
 		}
+		s.watchSESFeedback(ctx, tmpl, sink)
 	}
 
 	// Stream consumers, before anything can write.
@@ -366,6 +370,35 @@ func (s *Stack) startDynamo(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// watchSESFeedback plays SES's mailbox simulator: an email sent to
+// bounce@simulator.amazonses.com (or complaint@) becomes the notification that the template's
+// configuration set publishes, delivered to the functions subscribed to that topic.
+func (s *Stack) watchSESFeedback(ctx context.Context, tmpl *samtemplate.Resolved, sink *devlog.Sink) {
+	for topic, arn := range tmpl.SESFeedbackTopics() {
+		for _, name := range slices.Sorted(maps.Keys(s.functions)) {
+			fn := s.functions[name]
+			if !slices.Contains(fn.Def().Topics, topic) {
+				continue
+			}
+			w := &sesfeedback.Watcher{StoreURL: s.SESURL + "/store", TopicARN: arn,
+				Deliver: func(ctx context.Context, ev events.SNSEvent) error {
+					payload, err := json.Marshal(ev)
+					if err != nil {
+						return err
+					}
+					_, err = fn.Invoke(ctx, payload)
+					return err
+				},
+				Logf: func(format string, args ...any) { sink.Printf("ses", format, args...) }}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				w.Run(ctx, 500*time.Millisecond)
+			}()
+		}
+	}
 }
 
 func (s *Stack) serve(ln net.Listener, h http.Handler) {

@@ -53,6 +53,7 @@ type FunctionDef struct {
 	LogFmt   string
 	LogLevel string
 	Streams  []*StreamSource
+	Topics   []string // logical IDs of the SNS topics the function is subscribed to
 }
 
 // TableDef is one AWS::DynamoDB::Table.
@@ -325,6 +326,8 @@ func (t *Resolved) loadFunctions() error {
 				t.Routes = append(t.Routes, r)
 			case "DynamoDB":
 				fn.Streams = append(fn.Streams, t.parseStream(id, en, ep))
+			case "SNS":
+				fn.Topics = append(fn.Topics, refTarget(ep["Topic"]))
 			default:
 				t.warnf("%s event %s: type %v is not emulated locally", id, en, ev["Type"])
 			}
@@ -688,6 +691,24 @@ func (t *Resolved) sub(arg any) (any, error) {
 		b.WriteString(scalarString(val))
 	}
 	return b.String(), nil
+}
+
+// SESFeedbackTopics lists the SNS topics (logical IDs) that SES configuration sets publish
+// their bounces and complaints to, and the local ARN of each.
+func (t *Resolved) SESFeedbackTopics() map[string]string {
+	out := map[string]string{}
+	for _, r := range t.resources {
+		if r["Type"] != "AWS::SES::ConfigurationSetEventDestination" {
+			continue
+		}
+		dest := asMap(asMap(asMap(r["Properties"])["EventDestination"])["SnsDestination"])
+		if topic := refTarget(dest["TopicARN"]); topic != "" {
+			if arn, err := t.ref(topic); err == nil {
+				out[topic] = scalarString(arn)
+			}
+		}
+	}
+	return out
 }
 
 // refTarget returns the logical ID that a !Ref X or !GetAtt X.Attr points at.
