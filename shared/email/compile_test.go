@@ -24,9 +24,10 @@ var sources = os.DirFS("templates")
 
 // htmlFuncs are the renderer's functions as html/template wants them.
 var htmlFuncs = htmltemplate.FuncMap{
-	"link": func(url, label string) map[string]any { return map[string]any{"URL": url, "Label": label} },
-	"khun": khun,
-	"pad":  pad,
+	"link":   func(url, label string) map[string]any { return map[string]any{"URL": url, "Label": label} },
+	"khun":   khun,
+	"pad":    pad,
+	"spaced": spaced,
 }
 
 // sampleView is sampleData as the templates see it.

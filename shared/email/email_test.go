@@ -344,6 +344,7 @@ func TestTranslationTableIsApplied(t *testing.T) {
 		{"th", referral.EmailThanksLoyal, nil, []string{"ลิงก์ของคุณยังใช้ได้อยู่"}, []string{"ลิงก์ของคุณยังใช้ได้เสมอ"}},
 		{"th", referral.EmailThanksLoyal, contest, []string{"เพื่อน ๆ ของคุณมารู้จักเรา"}, []string{"ๆมา"}},
 		{"th", referral.EmailThanksLoyal, latin, []string{"คุณ Ana", "ค่ะ"}, []string{"คุณAna"}},
+		{"th", referral.EmailAskCurrent, func(d *Data) { d.BusinessName = "Acme Coffee" }, []string{"ชอบ Acme Coffee เหมือนกัน"}, []string{"ชอบAcme", "Coffeeเหมือน"}},
 		{"zh", referral.EmailAskPastClient, personal, []string{"为您服务、帮助您每天喝到一杯好咖啡的那段时光"}, []string{"与您合作"}},
 		{"zh", referral.EmailAskCurrent, nil, []string{"他们下单可立减 ¥20"}, []string{"他们将获得立减", "¥20.00"}},
 		{"zh", referral.EmailThanksLoyal, contest, []string{"感谢您把朋友们介绍给我们"}, []string{"您的朋友们介绍"}},

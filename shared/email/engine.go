@@ -29,9 +29,10 @@ var funcs = map[string]func(args []any) (any, error){
 		}
 		return map[string]any{"URL": a[0], "Label": a[1]}, nil
 	},
-	"khun": func(a []any) (any, error) { return khun(fmt.Sprint(a...)), nil },
-	"pad":  func(a []any) (any, error) { return pad(fmt.Sprint(a...)), nil },
-	"not":  func(a []any) (any, error) { return len(a) == 1 && !truth(a[0]), nil },
+	"khun":   func(a []any) (any, error) { return khun(fmt.Sprint(a...)), nil },
+	"pad":    func(a []any) (any, error) { return pad(fmt.Sprint(a...)), nil },
+	"spaced": func(a []any) (any, error) { return spaced(fmt.Sprint(a...)), nil },
+	"not":    func(a []any) (any, error) { return len(a) == 1 && !truth(a[0]), nil },
 	"and": func(a []any) (any, error) {
 		for _, v := range a {
 			if !truth(v) {
@@ -99,6 +100,18 @@ func pad(s string) string {
 		return " " + s
 	}
 	return s
+}
+
+// spaced sets a name apart from the Thai around it when it starts or ends in another script
+// ("ชอบ Acme Coffee เหมือนกัน", "ชอบสยามโยคะเหมือนกัน").
+func spaced(s string) string {
+	if s == "" {
+		return s
+	}
+	if r, _ := utf8.DecodeLastRuneInString(s); !native(r) {
+		s += " "
+	}
+	return pad(s)
 }
 
 // native reports whether r is written against its neighbours: Thai or Han.
