@@ -1,5 +1,5 @@
-// Command email consumes the table's DynamoDB stream and sends the referral emails (asks and
-// thank-yous) through SES v2, each (item, template) once.
+// Command email consumes the table's DynamoDB stream and sends the referral emails (asks,
+// reminders, thank-yous, friend welcomes, rewards ready) through SES v2, each once.
 package main
 
 import (
@@ -32,6 +32,7 @@ func main() {
 	h := &email.Stream{
 		Store:    s,
 		Programs: &store.ProgramCache{Store: s, TTL: platform.ProgramCacheTTL},
+		Copies:   &store.CopyCache{Store: s, TTL: platform.ProgramCacheTTL},
 		Sender: &email.SES{Client: sesv2.NewFromConfig(env.AWS), From: from,
 			ConfigurationSet: platform.Getenv("CONFIGURATION_SET_NAME")},
 		Unsubscribe: signer,

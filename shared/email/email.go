@@ -79,9 +79,6 @@ type Message struct {
 // suppressed addresses).
 func IsMarketing(name string) bool { return referral.IsMarketingEmail(name) }
 
-// Lang is the language a customer locale selects (see locale.Lang).
-func Lang(l string) string { return locale.Lang(l) }
-
 // Render renders template name in the language that locale selects.
 func Render(name, lang string, d Data) (Message, error) {
 	lang = locale.Lang(lang)

@@ -23,7 +23,7 @@ type Stream struct {
 	Programs    *store.ProgramCache
 	Copies      *store.CopyCache // the programs' email copy; nil sends the templates' own words
 	Sender      Sender
-	Unsubscribe *unsubscribe.Signer // signs the List-Unsubscribe links of ask emails
+	Unsubscribe *unsubscribe.Signer // signs the List-Unsubscribe links of marketing emails
 	PublicURL   string              // the API's public base URL, which serves /unsubscribe
 	Log         *slog.Logger
 	Lease       time.Duration // how long a claim to send is exclusive; 0 means DefaultLease
