@@ -173,6 +173,9 @@ func headline(rules []referral.Rule, p *referral.Program) (locale.Reward, string
 	if amount > 0 {
 		lr.Value = &amount
 	}
+	if r.MinAmount > 0 {
+		lr.MinOrder = &r.MinAmount
+	}
 	return lr, r.Milestone, true
 }
 

@@ -76,7 +76,7 @@ var samples = map[string]sample{
 		program: referral.Program{Name: "Beri RM10, Dapat RM10", Currency: "MYR",
 			LandingURL: "https://kopipagi.example.my/jemput", Milestones: []string{"purchase"},
 			AdvocateRewards: []referral.Rule{fixed("purchase", "store_credit", 1000)},
-			RefereeRewards:  []referral.Rule{fixed("purchase", "discount", 1000)},
+			RefereeRewards:  []referral.Rule{{Milestone: "purchase", Type: referral.RuleFixed, Kind: "discount", Amount: 1000, MinAmount: 3000}},
 			Emails: referral.Emails{SenderName: "Farah dari Kopi Pagi",
 				ValueProposition: referral.Localized{"ms": "menikmati kopi segar setiap pagi", "en": "enjoy fresh coffee every morning"}},
 			Business: referral.Business{Name: "Kopi Pagi", Address: "12 Jalan Telawi 3, Bangsar\n59100 Kuala Lumpur"}},

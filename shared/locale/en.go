@@ -35,7 +35,7 @@ var en = phrases{
 		MilestonePurchase: "has just made their first purchase",
 		"":                "has just reached the next step",
 	},
-	friendOffer: func(noun string, _ Reward, milestone string, you bool) string {
+	friendOffer: func(noun string, r Reward, milestone string, you bool) string {
 		when := milestonePhrase(map[string]string{
 			MilestoneSignup:   "when they sign up",
 			MilestoneDemo:     "when they book a demo",
@@ -43,6 +43,9 @@ var en = phrases{
 			MilestonePurchase: "on their first order",
 			"":                "once they qualify",
 		}, milestone)
+		if least, ok := r.minOrder(milestone, "en"); ok {
+			when += " of " + least + " or more"
+		}
 		if you {
 			when = strings.NewReplacer("their", "your", "they", "you").Replace(when)
 		}

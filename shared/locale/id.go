@@ -35,7 +35,7 @@ var id = phrases{
 		MilestonePurchase: "baru saja melakukan pembelian pertama",
 		"":                "baru saja menyelesaikan langkah berikutnya",
 	},
-	friendOffer: func(noun string, _ Reward, milestone string, you bool) string {
+	friendOffer: func(noun string, r Reward, milestone string, you bool) string {
 		when := milestonePhrase(map[string]string{
 			MilestoneSignup:   "saat mendaftar",
 			MilestoneDemo:     "saat menjadwalkan demo",
@@ -43,6 +43,9 @@ var id = phrases{
 			MilestonePurchase: "untuk pembelian pertama mereka",
 			"":                "setelah memenuhi syarat",
 		}, milestone)
+		if least, ok := r.minOrder(milestone, "id"); ok {
+			when += " dengan minimal belanja " + least
+		}
 		if you {
 			when = strings.NewReplacer("mereka", "Anda").Replace(when)
 		}

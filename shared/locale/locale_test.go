@@ -164,6 +164,15 @@ func TestFriendOfferNamesTheMilestone(t *testing.T) {
 		{discount(2000, "CNY"), "signup", "zh", "注册后下单可立减 ¥20"},
 		{Reward{Kind: "discount", Percent: 10}, "purchase", "zh", "下单可享9折"},
 		{Reward{Kind: "gift_card", Value: v(5000), Currency: "CNY"}, "demo", "zh", "预约演示即可获得价值 ¥50 的礼品卡"},
+		// A rule's minimum order is part of the offer (a purchase's only: a signup has no order).
+		{Reward{Kind: "discount", Value: v(500), Currency: "USD", MinOrder: v(2000)}, "purchase", "en", "a $5 discount on their first order of $20 or more"},
+		{Reward{Kind: "discount", Value: v(500), Currency: "USD", MinOrder: v(2000)}, "signup", "en", "a $5 discount when they sign up"},
+		{Reward{Kind: "discount", Value: v(1000), Currency: "MYR", MinOrder: v(5000)}, "purchase", "ms", "diskaun RM10 untuk pembelian pertama mereka dengan belanja minimum RM50"},
+		{Reward{Kind: "discount", Value: v(2500000), Currency: "IDR", MinOrder: v(20000000)}, "purchase", "id", "diskon Rp25.000 untuk pembelian pertama mereka dengan minimal belanja Rp200.000"},
+		{Reward{Kind: "discount", Value: v(5000), Currency: "THB", MinOrder: v(50000)}, "purchase", "th", "ส่วนลด 50 บาทสำหรับการซื้อครั้งแรก เมื่อซื้อครบ 500 บาท"},
+		{Reward{Kind: "discount", Value: v(2000), Currency: "CNY", MinOrder: v(10000)}, "purchase", "zh", "下单满 ¥100 可立减 ¥20"},
+		{Reward{Kind: "discount", Percent: 10, MinOrder: v(10000), Currency: "CNY"}, "purchase", "zh", "下单满 ¥100 可享9折"},
+		{Reward{Kind: "gift_card", Value: v(5000), Currency: "CNY", MinOrder: v(10000)}, "purchase", "zh", "首次下单满 ¥100 即可获得价值 ¥50 的礼品卡"},
 	} {
 		if got := FriendOffer(c.r, c.milestone, c.lang, false); got != c.want {
 			t.Errorf("FriendOffer(%+v, %q, %q) = %q, want %q", c.r, c.milestone, c.lang, got, c.want)
@@ -171,8 +180,6 @@ func TestFriendOfferNamesTheMilestone(t *testing.T) {
 	}
 }
 
-// TestMilestonesHaveWordsInEveryLanguage: the four known milestones have their own words in
-// every language, other milestones a general phrase; nothing falls back to English.
 // TestFriendOfferSaidToTheFriend: friend-welcome says "your first order", not "their".
 func TestFriendOfferSaidToTheFriend(t *testing.T) {
 	d := Reward{Kind: "discount", Value: v(1000), Currency: "USD"}
@@ -186,8 +193,20 @@ func TestFriendOfferSaidToTheFriend(t *testing.T) {
 			t.Errorf("FriendOffer(%s, %s, you) = %q, want %q", c.milestone, c.lang, got, c.want)
 		}
 	}
+	minimum := d
+	minimum.MinOrder = v(5000)
+	for _, c := range []struct{ lang, want string }{
+		{"en", "a $10 discount on your first order of $50 or more"},
+		{"ms", "diskaun US$10 untuk pembelian pertama anda dengan belanja minimum US$50"},
+	} {
+		if got := FriendOffer(minimum, "purchase", c.lang, true); got != c.want {
+			t.Errorf("FriendOffer(min $50, %s, you) = %q, want %q", c.lang, got, c.want)
+		}
+	}
 }
 
+// TestMilestonesHaveWordsInEveryLanguage: the four known milestones have their own words in
+// every language, other milestones a general phrase; nothing falls back to English.
 func TestMilestonesHaveWordsInEveryLanguage(t *testing.T) {
 	known := []string{MilestoneSignup, MilestoneDemo, MilestoneTraining, MilestonePurchase}
 	for _, lang := range Languages {

@@ -35,7 +35,7 @@ var ms = phrases{
 		MilestonePurchase: "baru sahaja membuat pembelian pertama",
 		"":                "baru sahaja melengkapkan langkah seterusnya",
 	},
-	friendOffer: func(noun string, _ Reward, milestone string, you bool) string {
+	friendOffer: func(noun string, r Reward, milestone string, you bool) string {
 		when := milestonePhrase(map[string]string{
 			MilestoneSignup:   "apabila mendaftar",
 			MilestoneDemo:     "apabila menempah sesi demo",
@@ -43,6 +43,9 @@ var ms = phrases{
 			MilestonePurchase: "untuk pembelian pertama mereka",
 			"":                "apabila mereka layak",
 		}, milestone)
+		if least, ok := r.minOrder(milestone, "ms"); ok {
+			when += " dengan belanja minimum " + least
+		}
 		if you {
 			when = strings.NewReplacer("mereka", "anda").Replace(when)
 		}

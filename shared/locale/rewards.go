@@ -13,6 +13,17 @@ type Reward struct {
 	Currency    string
 	Description string // the merchant's words for a non-monetary reward ("VIP for a year")
 	Charity     string // donations
+	// MinOrder is the smallest order, in minor units of Currency, that a purchase reward
+	// applies to (the rule's minAmount); nil for none. Friend offers say it.
+	MinOrder *int64
+}
+
+// minOrder is r's minimum order said in lang, when r has one and the milestone is a purchase.
+func (r Reward) minOrder(milestone, lang string) (string, bool) {
+	if r.MinOrder == nil || *r.MinOrder <= 0 || milestone != MilestonePurchase {
+		return "", false
+	}
+	return FormatMoney(*r.MinOrder, r.Currency, lang), true
 }
 
 // Milestones with their own wording in every language; any other milestone a program lists
@@ -123,8 +134,9 @@ func milestonePhrase(m map[string]string, milestone string) string {
 }
 
 // FriendOffer is what a referred friend gets and when, to follow the language's "they'll get"
-// (zh: "他们"): "a $10 discount on their first order", zh "下单可立减 ¥20". With you set it is
-// said to the friend: "a $10 discount on your first order".
+// (zh: "他们"): "a $10 discount on their first order", zh "下单可立减 ¥20", with the order's
+// minimum when the rule has one ("on their first order of $20 or more", zh "下单满 ¥100 可立减
+// ¥20"). With you set it is said to the friend: "a $10 discount on your first order".
 func FriendOffer(r Reward, milestone, lang string, you bool) string {
 	p := phrasesOf(lang)
 	return p.friendOffer(Describe(r, lang), r, milestone, you)

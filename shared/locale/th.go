@@ -37,14 +37,20 @@ var th = phrases{
 		MilestonePurchase: "เพิ่งซื้อครั้งแรก",
 		"":                "เพิ่งผ่านอีกขั้นหนึ่ง",
 	},
-	friendOffer: func(noun string, _ Reward, milestone string, _ bool) string {
-		return noun + milestonePhrase(map[string]string{
+	// A minimum order is said as Thai shops say it, a clause of its own: "… สำหรับการซื้อ
+	// ครั้งแรก เมื่อซื้อครบ 200 บาท".
+	friendOffer: func(noun string, r Reward, milestone string, _ bool) string {
+		offer := noun + milestonePhrase(map[string]string{
 			MilestoneSignup:   "เมื่อสมัครสมาชิก",
 			MilestoneDemo:     "เมื่อนัดชมเดโม",
 			MilestoneTraining: "เมื่ออบรมครบ",
 			MilestonePurchase: "สำหรับการซื้อครั้งแรก",
 			"":                "เมื่อทำตามเงื่อนไขครบ",
 		}, milestone)
+		if least, ok := r.minOrder(milestone, "th"); ok {
+			offer += " เมื่อซื้อครบ " + least
+		}
+		return offer
 	},
 	// Thai separates list items with spaces and joins the last with และ, written against a
 	// Thai word and spaced from a Latin one.

@@ -33,8 +33,13 @@ var zh = phrases{
 		"":                "刚刚又完成了一步",
 	},
 	// A discount is said as what the order costs less ("下单可立减 ¥20", a percentage as
-	// "下单可享9折"); anything else as what they receive once the milestone is reached.
+	// "下单可享9折", with a minimum "下单满 ¥100 可立减 ¥20"); anything else as what they
+	// receive once the milestone is reached.
 	friendOffer: func(noun string, r Reward, milestone string, _ bool) string {
+		order := "下单"
+		if least, ok := r.minOrder(milestone, "zh"); ok {
+			order = "下单满 " + least + " "
+		}
 		if r.Kind == "discount" && (r.Value != nil || r.Percent > 0) {
 			before := milestonePhrase(map[string]string{
 				MilestoneSignup:   "注册后",
@@ -44,15 +49,17 @@ var zh = phrases{
 				"":                "达成条件后",
 			}, milestone)
 			if r.Value == nil {
-				return before + "下单可享" + zhDiscountRate(r.Percent)
+				return before + order + "可享" + zhDiscountRate(r.Percent)
 			}
-			return before + "下单可立减 " + FormatMoney(*r.Value, r.Currency, "zh")
+			return before + order + "可立减 " + FormatMoney(*r.Value, r.Currency, "zh")
+		}
+		if milestone == MilestonePurchase {
+			return "首次" + order + "即可获得" + noun
 		}
 		return milestonePhrase(map[string]string{
 			MilestoneSignup:   "注册即可获得",
 			MilestoneDemo:     "预约演示即可获得",
 			MilestoneTraining: "完成培训即可获得",
-			MilestonePurchase: "首次下单即可获得",
 			"":                "达成条件即可获得",
 		}, milestone) + noun
 	},
