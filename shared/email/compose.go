@@ -99,12 +99,7 @@ func Compose(f Facts) (Data, string) {
 		if len(f.Rewards) > 0 {
 			rw := f.Rewards[0]
 			d.RewardName = locale.Describe(rewardPhrase(rw, p.Currency), lang)
-			switch rw.Kind {
-			case "discount", "gift_card":
-				d.Coupon = rw.Reference
-			case "store_credit", "points":
-				d.CreditAdded = true
-			}
+			d.Coupon, d.CreditAdded = rw.ReadyAs()
 		}
 		d.ShopURL, d.ShareURL = Shop(p.LandingURL), ""
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/devkit/sestest"
 	"github.com/referral/referrals/devkit/streamtest"
+	"github.com/referral/referrals/devkit/stripemock"
 	"github.com/referral/referrals/shared/api"
 	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/fulfil"
@@ -39,6 +40,7 @@ type env struct {
 	log     *logBuffer
 	signer  *unsubscribe.Signer
 	routers map[string]*api.Router
+	fulfil  *fulfil.Service // Stripe is not configured until a test points it at stripe-mock (withStripe)
 	clock   *clock
 
 	// The event source mapping of template.yaml.
@@ -80,12 +82,13 @@ func newEnv(t *testing.T) *env {
 	}
 	programs := &store.ProgramCache{Store: e.store}
 	logger := e.log.logger()
+	e.fulfil = &fulfil.Service{Store: e.store, Programs: programs, Log: logger}
 	e.routers = map[string]*api.Router{}
 	for _, r := range []*api.Router{
 		api.NewPrograms(e.store, logger), api.NewCustomers(e.store, logger), api.NewCodes(e.store, programs, logger),
-		api.NewReferrals(e.store, programs, &fulfil.Service{Store: e.store, Programs: programs, Log: logger}, logger), api.NewConversions(e.store, programs, logger),
+		api.NewReferrals(e.store, programs, e.fulfil, logger), api.NewConversions(e.store, programs, logger),
 		api.NewAsks(e.store, programs, logger), api.NewUnsubscribe(e.store, e.signer, logger),
-		api.NewRewards(e.store, &fulfil.Service{Store: e.store, Programs: programs, Log: logger}, logger),
+		api.NewRewards(e.store, e.fulfil, logger),
 	} {
 		for _, rt := range r.Routes() {
 			e.routers[rt.Key] = r
@@ -94,6 +97,14 @@ func newEnv(t *testing.T) *env {
 	e.batchSize, e.filters = streamMapping(t)
 	t.Cleanup(func() { e.checkLogsHaveNoAddresses() })
 	return e
+}
+
+// withStripe points the referral and reward routes' fulfilment at stripe-mock.
+func (e *env) withStripe() *stripemock.Mock {
+	e.t.Helper()
+	m := stripemock.ForTest(e.t)
+	e.fulfil.Stripe = fulfil.FixedStripeAccount("sk_test_referrals", m.URL)
+	return m
 }
 
 // streamMapping reads the email function's DynamoDB event from template.yaml.

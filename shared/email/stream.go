@@ -119,7 +119,7 @@ func (h *Stream) plan(ctx context.Context, img, old store.StreamItem) (jobs []jo
 	one := func(j job) []job { return []job{j} }
 	var programID string
 	var wants func(p referral.Program) ([]job, string, error)
-	if old != nil && img.Type() != store.TypeReward {
+	if old != nil && img.Type() != store.TypeReward && img.Type() != store.TypeReferral {
 		return nil, "a change to a " + img.Type(), nil
 	}
 	switch img.Type() {
@@ -160,13 +160,28 @@ func (h *Stream) plan(ctx context.Context, img, old store.StreamItem) (jobs []jo
 		if err != nil {
 			return nil, "undecodable referral: " + err.Error(), nil
 		}
+		var before *referral.Referral
+		if old != nil {
+			b, err := store.DecodeReferral(old)
+			if err != nil {
+				return nil, "undecodable referral: " + err.Error(), nil
+			}
+			before = &b
+		}
+		if !referral.FriendWelcomeDue(before, r) {
+			return nil, "not a write that welcomes the friend", nil
+		}
 		programID = r.ProgramID
 		wants = func(p referral.Program) ([]job, string, error) {
 			if !p.Emails.WelcomeFriends {
 				return nil, "the program does not welcome friends", nil
 			}
 			src.Template, src.CustomerID = referral.EmailFriendWelcome, r.RefereeID
-			return one(job{template: referral.EmailFriendWelcome, otherID: r.AdvocateID, code: r.Code, coupon: r.FriendCoupon}), "", nil
+			j := job{template: referral.EmailFriendWelcome, otherID: r.AdvocateID, code: r.Code}
+			if fc := r.FriendCoupon; fc != nil && fc.Status == referral.FulfilmentDone {
+				j.coupon = fc.Code
+			}
+			return one(j), "", nil
 		}
 	case store.TypeReminder:
 		r, err := store.DecodeReminder(img)
@@ -190,7 +205,7 @@ func (h *Stream) plan(ctx context.Context, img, old store.StreamItem) (jobs []jo
 		if old != nil {
 			from = old.Str("status")
 		}
-		thanks, ready := referral.RewardEmail(r.Role, from, r.Status)
+		thanks, ready := referral.RewardEmail(r, from)
 		if !thanks && !ready {
 			return nil, fmt.Sprintf("a %s reward %q → %q", r.Role, from, r.Status), nil
 		}
@@ -244,12 +259,8 @@ func (h *Stream) rewardJobs(ctx context.Context, p referral.Program, src store.E
 		}
 	}
 	if ready {
-		if r.Kind == "donation" {
-			why = append(why, "a donation is not used by the customer")
-		} else {
-			src.Template, src.CustomerID = referral.EmailRewardReady, r.CustomerID
-			jobs = append(jobs, job{marker: src, template: referral.EmailRewardReady, rewards: []referral.Reward{r}})
-		}
+		src.Template, src.CustomerID = referral.EmailRewardReady, r.CustomerID
+		jobs = append(jobs, job{marker: src, template: referral.EmailRewardReady, rewards: []referral.Reward{r}})
 	}
 	if len(jobs) == 0 {
 		return nil, strings.Join(why, "; "), nil

@@ -873,6 +873,113 @@ func TestRewardReadyWhenTheRewardIsFulfilled(t *testing.T) {
 	}
 }
 
+// stripeProgram gives the friend $5 off an order of $20 or more through a Stripe promotion
+// code made when they are referred, and credits the advocate $10 on their Stripe balance;
+// no hold, friends welcomed.
+func stripeProgram() map[string]any {
+	p := demoProgram()
+	p["holdDays"] = 0
+	p["milestones"] = []string{"purchase"}
+	p["advocateRewards"] = []any{map[string]any{"milestone": "purchase", "type": "fixed", "amount": 1000, "kind": "store_credit",
+		"fulfilment": map[string]any{"provider": "stripe"}}}
+	p["refereeRewards"] = []any{map[string]any{"milestone": "purchase", "type": "fixed", "amount": 500, "kind": "discount",
+		"minAmount": 2000, "fulfilment": map[string]any{"provider": "stripe"}}}
+	emails := p["emails"].(map[string]any)
+	emails["welcomeFriends"], emails["sendOnCodeCreated"], emails["thankAdvocates"] = true, false, false
+	return p
+}
+
+// TestTheFriendsWelcomeCarriesTheirStripeCode: the referral is written while its promotion
+// code is being made; the welcome waits for the write that records the code, and shows it.
+// At the purchase the advocate's credit is announced as credit added; the friend gets no
+// reward-ready for the discount they have just used.
+func TestTheFriendsWelcomeCarriesTheirStripeCode(t *testing.T) {
+	e := newEnv(t)
+	m := e.withStripe()
+	e.putProgram(stripeProgram())
+	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza", "stripeCustomerId": "cus_Ana123"})
+	ref := e.must("POST /referrals", nil, "/referrals", map[string]any{"code": e.createCode("ana", "ANA-DEMO"), "channel": "email",
+		"referee": map[string]any{"id": "bo", "email": "bo.friend@example.net", "name": "Bo Chen"}})
+	fc, _ := ref["friendCoupon"].(map[string]any)
+	coupon, _ := fc["code"].(string)
+	if fc["status"] != "done" || coupon == "" || len(m.Requests("POST /v1/promotion_codes")) != 1 {
+		t.Fatalf("the friend's promotion code: %v", ref)
+	}
+	h := e.handler(e.ses.Client)
+	e.deliverAll(h)
+	sent := e.sent()
+	if len(sent) != 1 || sent[0].Destination.To[0] != "bo.friend@example.net" {
+		t.Fatalf("want one welcome to bo:\n%s", subjects(sent))
+	}
+	if !strings.Contains(sent[0].Body.Text, "Use this code at checkout:\n\n    "+coupon) ||
+		!strings.Contains(sent[0].Body.Text, "You'll get a $5 discount on your first order of $20 or more.") {
+		t.Errorf("the welcome does not give bo the code %s and the offer:\n%s", coupon, sent[0].Body.Text)
+	}
+
+	e.convert("order-1", "bo", "purchase")
+	for _, who := range []string{"ana", "bo"} {
+		for _, r := range e.rewardsOf(who) {
+			id := r["rewardId"].(string)
+			e.must("POST /rewards/{rewardId}/fulfill", map[string]string{"rewardId": id}, "/rewards/"+id+"/fulfill", map[string]any{})
+		}
+	}
+	e.deliverAll(h)
+	sent = e.sent()[1:]
+	if len(sent) != 1 || sent[0].Destination.To[0] != "ana.souza@example.com" {
+		t.Fatalf("want one reward-ready, to ana:\n%s", subjects(sent))
+	}
+	if text := sent[0].Body.Text; !strings.Contains(text, "$10 store credit is ready for you") ||
+		!strings.Contains(text, "We've added it to your account") || strings.Contains(text, "Here's your code") {
+		t.Errorf("ana's reward-ready does not say the credit was added:\n%s", text)
+	}
+}
+
+// TestTheFriendIsWelcomedWhenTheirCodeCannotBeMade: Stripe is not configured, so the code
+// fails; the friend is welcomed all the same, once, with the offer and without a code.
+func TestTheFriendIsWelcomedWhenTheirCodeCannotBeMade(t *testing.T) {
+	e := newEnv(t)
+	e.putProgram(stripeProgram())
+	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza"})
+	ref := e.must("POST /referrals", nil, "/referrals", map[string]any{"code": e.createCode("ana", "ANA-DEMO"), "channel": "email",
+		"referee": map[string]any{"id": "bo", "email": "bo.friend@example.net", "name": "Bo Chen"}})
+	if fc, _ := ref["friendCoupon"].(map[string]any); fc["status"] != "failed" {
+		t.Fatalf("friendCoupon: %v", ref)
+	}
+	h := e.handler(e.ses.Client)
+	e.deliverAll(h)
+	sent := e.sent()
+	if len(sent) != 1 || sent[0].Destination.To[0] != "bo.friend@example.net" ||
+		strings.Contains(sent[0].Body.Text, "Use this code") || !strings.Contains(sent[0].Body.Text, "You'll get a $5 discount on your first order of $20 or more.") {
+		t.Fatalf("want one welcome to bo, with the offer and no code:\n%s\n%v", subjects(sent), sent)
+	}
+}
+
+// TestRewardReadyShowsTheCodeDrawnFromThePool: a gift card drawn from a coupon pool is the
+// code the reward-ready email hands over.
+func TestRewardReadyShowsTheCodeDrawnFromThePool(t *testing.T) {
+	e := newEnv(t)
+	p := demoProgram()
+	p["holdDays"] = 0
+	p["advocateRewards"] = []any{map[string]any{"milestone": "purchase", "type": "fixed", "amount": 1000, "kind": "gift_card",
+		"fulfilment": map[string]any{"provider": "coupon_pool", "pool": "gift-cards"}}}
+	p["emails"].(map[string]any)["sendOnCodeCreated"] = false
+	p["emails"].(map[string]any)["thankAdvocates"] = false
+	e.putProgram(p)
+	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza", "locale": "ms"})
+	e.refer(e.createCode("ana", ""), "bo")
+	e.convert("order-1", "bo", "purchase")
+	if _, _, err := e.store.AddCouponCodes(context.Background(), "gift-cards", []string{"GC-7731-0042"}); err != nil {
+		t.Fatal(err)
+	}
+	id := e.rewardsOf("ana")[0]["rewardId"].(string)
+	e.must("POST /rewards/{rewardId}/fulfill", map[string]string{"rewardId": id}, "/rewards/"+id+"/fulfill", map[string]any{})
+	e.deliverAll(e.handler(e.ses.Client))
+	sent := e.sent()
+	if len(sent) != 1 || sent[0].Destination.To[0] != "ana.souza@example.com" || !strings.Contains(sent[0].Body.Text, "GC-7731-0042") {
+		t.Fatalf("want one reward-ready to ana with the pool's code:\n%s\n%v", subjects(sent), sent)
+	}
+}
+
 // TestReminderTriggersSendTheReminderOnce: the item the scheduler records sends the reminder
 // with the code and both offers; recording it again sends nothing more.
 func TestReminderTriggersSendTheReminderOnce(t *testing.T) {
@@ -941,6 +1048,7 @@ func TestSampleStreamEvents(t *testing.T) {
 		{"email-reward-approved.json", true, "ana.souza@gmail.com", referral.EmailThanksLoyal, "you've earned a $10 gift card"},
 		{"email-reward-fulfilled.json", true, "ana.souza@gmail.com", referral.EmailRewardReady, "GC-1234-5678"},
 		{"email-referral-insert.json", true, "bo.chen@example.com", referral.EmailFriendWelcome, "Ana thought you'd enjoy Acme Coffee"},
+		{"email-referral-coupon.json", true, "bo.chen@example.com", referral.EmailFriendWelcome, "Use this code at checkout:\n\n    FRIEND-5OFF"},
 		{"email-reminder-insert.json", true, "ana.souza@gmail.com", referral.EmailReminder, "A quick reminder"},
 		{"email-modify.json", false, "", "", ""},
 		{"email-remove.json", false, "", "", ""},

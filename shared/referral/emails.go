@@ -363,19 +363,60 @@ func LoyalClient(c Customer, e Emails, now time.Time) bool {
 // RewardEmail says what a reward's written status change calls for: a thank-you to its
 // advocate when it becomes approved (or, being reversed, may let its conversion's other
 // rewards be thanked for), reward-ready to its owner when it becomes fulfilled. from is the
-// status before ("" for a new reward).
-func RewardEmail(role, from, to string) (thanks, ready bool) {
+// status before ("" for a new reward). A donation is not the customer's to use, and the
+// friend's Stripe discount is the promotion code they were given when referred (and used at
+// the purchase that earned the reward): neither gets a reward-ready email.
+func RewardEmail(r Reward, from string) (thanks, ready bool) {
 	held := from == "" || from == RewardPending || from == RewardReview
-	switch to {
+	switch r.Status {
 	case RewardApproved:
-		thanks = held && role == RoleAdvocate
+		thanks = held && r.Role == RoleAdvocate
 	case RewardReversed:
-		thanks = held && from != "" && role == RoleAdvocate
+		thanks = held && from != "" && r.Role == RoleAdvocate
 	case RewardFulfilled:
-		thanks = from == "" && role == RoleAdvocate
-		ready = from != RewardFulfilled
+		thanks = from == "" && r.Role == RoleAdvocate
+		friendsPromotionCode := r.Role == RoleReferee && r.Fulfilment != nil && r.Fulfilment.Provider == ProviderStripe
+		ready = from != RewardFulfilled && r.Kind != "donation" && !friendsPromotionCode
 	}
 	return thanks, ready
+}
+
+// ReadyAs is what a fulfilled reward's email hands over: the code to enter at checkout (a code
+// drawn from a coupon pool, a Stripe promotion code, or the reference the merchant recorded
+// for a discount or gift card they delivered by hand), or credit already on the customer's
+// account (a Stripe balance credit, store credit or points). Neither: the email names the
+// reward only.
+func (r *Reward) ReadyAs() (coupon string, credit bool) {
+	if f := r.Fulfilment; f != nil {
+		if f.Status != FulfilmentDone {
+			return "", false
+		}
+		switch {
+		case f.Provider == ProviderCouponPool, f.Provider == ProviderStripe && r.Role == RoleReferee:
+			return f.Reference, false
+		case f.Provider == ProviderStripe:
+			return "", true
+		}
+	}
+	switch r.Kind {
+	case "discount", "gift_card":
+		return r.Reference, false
+	case "store_credit", "points":
+		return "", true
+	}
+	return "", false
+}
+
+// FriendWelcomeDue says whether a write of a referral calls for the friend's welcome email
+// (before is nil for the referral's insert): its insert, unless a Stripe promotion code is
+// being made for the friend; then the write that records the code, or that it failed, so
+// the email can show the code. A friend who has already reached a milestone is past welcoming.
+func FriendWelcomeDue(before *Referral, after Referral) bool {
+	making := func(fc *FriendCoupon) bool { return fc != nil && fc.Status == FulfilmentPending }
+	if before == nil {
+		return !making(after.FriendCoupon)
+	}
+	return making(before.FriendCoupon) && !making(after.FriendCoupon) && after.FriendCoupon != nil && after.Stage == ""
 }
 
 // ThanksFor decides the thank-you of one conversion from its rewards: the advocate's rewards

@@ -121,27 +121,92 @@ func TestLoyalClientUsesDefaultsForZeroSettings(t *testing.T) {
 }
 
 func TestRewardEmailFollowsTheWrittenStatus(t *testing.T) {
+	stripe := &Fulfilment{Provider: ProviderStripe, Status: FulfilmentDone, Reference: "FRIEND-20"}
 	for _, c := range []struct {
 		role, from, to string
+		kind           string
+		fulfilment     *Fulfilment
 		thanks, ready  bool
 	}{
-		{RoleAdvocate, "", RewardPending, false, false},
-		{RoleAdvocate, "", RewardReview, false, false},
-		{RoleAdvocate, "", RewardApproved, true, false},
-		{RoleAdvocate, RewardPending, RewardApproved, true, false},
-		{RoleAdvocate, RewardReview, RewardApproved, true, false},
-		{RoleAdvocate, RewardApproved, RewardApproved, false, false},
-		{RoleAdvocate, RewardReview, RewardReversed, true, false},
-		{RoleAdvocate, RewardApproved, RewardReversed, false, false},
-		{RoleAdvocate, RewardApproved, RewardFulfilled, false, true},
-		{RoleAdvocate, RewardFulfilled, RewardFulfilled, false, false},
-		{RoleReferee, "", RewardApproved, false, false},
-		{RoleReferee, RewardApproved, RewardFulfilled, false, true},
-		{RoleAdvocate, RewardPending, RewardExpired, false, false},
+		{RoleAdvocate, "", RewardPending, "", nil, false, false},
+		{RoleAdvocate, "", RewardReview, "", nil, false, false},
+		{RoleAdvocate, "", RewardApproved, "", nil, true, false},
+		{RoleAdvocate, RewardPending, RewardApproved, "", nil, true, false},
+		{RoleAdvocate, RewardReview, RewardApproved, "", nil, true, false},
+		{RoleAdvocate, RewardApproved, RewardApproved, "", nil, false, false},
+		{RoleAdvocate, RewardReview, RewardReversed, "", nil, true, false},
+		{RoleAdvocate, RewardApproved, RewardReversed, "", nil, false, false},
+		{RoleAdvocate, RewardApproved, RewardFulfilled, "", nil, false, true},
+		{RoleAdvocate, RewardPending, RewardFulfilled, "", nil, false, true}, // fulfilled by hand once its hold ended
+		{RoleAdvocate, RewardApproved, RewardFulfilled, "store_credit", stripe, false, true},
+		{RoleAdvocate, RewardApproved, RewardFulfilled, "donation", nil, false, false},
+		{RoleAdvocate, RewardFulfilled, RewardFulfilled, "", nil, false, false},
+		{RoleReferee, "", RewardApproved, "", nil, false, false},
+		{RoleReferee, RewardApproved, RewardFulfilled, "", nil, false, true},
+		{RoleReferee, RewardApproved, RewardFulfilled, "discount", &Fulfilment{Provider: ProviderCouponPool, Status: FulfilmentDone}, false, true},
+		{RoleReferee, RewardApproved, RewardFulfilled, "discount", stripe, false, false},
+		{RoleAdvocate, RewardPending, RewardExpired, "", nil, false, false},
 	} {
-		thanks, ready := RewardEmail(c.role, c.from, c.to)
+		r := Reward{Role: c.role, Status: c.to, Kind: c.kind, Fulfilment: c.fulfilment}
+		thanks, ready := RewardEmail(r, c.from)
 		if thanks != c.thanks || ready != c.ready {
-			t.Errorf("%s %q → %q: thanks %v ready %v, want %v %v", c.role, c.from, c.to, thanks, ready, c.thanks, c.ready)
+			t.Errorf("%s %s %q → %q (%+v): thanks %v ready %v, want %v %v", c.role, c.kind, c.from, c.to, c.fulfilment, thanks, ready, c.thanks, c.ready)
+		}
+	}
+}
+
+func TestAReadyRewardShowsItsCodeOrTheCredit(t *testing.T) {
+	done := func(provider, ref string) *Fulfilment {
+		return &Fulfilment{Provider: provider, Status: FulfilmentDone, Reference: ref}
+	}
+	for _, c := range []struct {
+		name   string
+		r      Reward
+		coupon string
+		credit bool
+	}{
+		{"a code drawn from a pool", Reward{Role: RoleAdvocate, Kind: "gift_card", Reference: "GC-1", Fulfilment: done(ProviderCouponPool, "GC-1")}, "GC-1", false},
+		{"a pool code for store credit is still a code", Reward{Role: RoleAdvocate, Kind: "store_credit", Fulfilment: done(ProviderCouponPool, "SC-9")}, "SC-9", false},
+		{"a Stripe balance credit", Reward{Role: RoleAdvocate, Kind: "discount", Reference: "cbtxn_1", Fulfilment: done(ProviderStripe, "cbtxn_1")}, "", true},
+		{"the friend's Stripe promotion code", Reward{Role: RoleReferee, Kind: "discount", Fulfilment: done(ProviderStripe, "FRIEND-20")}, "FRIEND-20", false},
+		{"a delivery not done shows nothing", Reward{Role: RoleAdvocate, Kind: "discount", Fulfilment: &Fulfilment{Provider: ProviderCouponPool, Status: FulfilmentFailed}}, "", false},
+		{"a discount fulfilled by hand: its reference", Reward{Role: RoleAdvocate, Kind: "discount", Reference: "THANKS10"}, "THANKS10", false},
+		{"store credit by hand", Reward{Role: RoleAdvocate, Kind: "store_credit", Reference: "ledger 42"}, "", true},
+		{"points by hand", Reward{Role: RoleAdvocate, Kind: "points"}, "", true},
+		{"a free product by hand: named only", Reward{Role: RoleAdvocate, Kind: "free_product", Reference: "order 7"}, "", false},
+	} {
+		coupon, credit := c.r.ReadyAs()
+		if coupon != c.coupon || credit != c.credit {
+			t.Errorf("%s: coupon %q credit %v, want %q %v", c.name, coupon, credit, c.coupon, c.credit)
+		}
+	}
+}
+
+func TestTheFriendIsWelcomedOnceTheirCodeIsKnown(t *testing.T) {
+	coupon := func(status string) *FriendCoupon {
+		return &FriendCoupon{RewardID: "r1", Provider: ProviderStripe, Status: status}
+	}
+	ref := func(fc *FriendCoupon, stage string) Referral {
+		return Referral{RefereeID: "bo", FriendCoupon: fc, Stage: stage}
+	}
+	for _, c := range []struct {
+		name   string
+		before *Referral
+		after  Referral
+		due    bool
+	}{
+		{"insert without a Stripe offer", nil, ref(nil, ""), true},
+		{"insert while the code is being made", nil, ref(coupon(FulfilmentPending), ""), false},
+		{"insert with the code already made", nil, ref(coupon(FulfilmentDone), ""), true},
+		{"the code recorded", &Referral{FriendCoupon: coupon(FulfilmentPending)}, ref(coupon(FulfilmentDone), ""), true},
+		{"the code failed: welcome without it", &Referral{FriendCoupon: coupon(FulfilmentPending)}, ref(coupon(FulfilmentFailed), ""), true},
+		{"a conversion while the code is being made", &Referral{FriendCoupon: coupon(FulfilmentPending)}, ref(coupon(FulfilmentPending), "purchase"), false},
+		{"the code recorded after the friend bought", &Referral{FriendCoupon: coupon(FulfilmentPending)}, ref(coupon(FulfilmentDone), "purchase"), false},
+		{"a later change to a welcomed referral", &Referral{FriendCoupon: coupon(FulfilmentDone)}, ref(coupon(FulfilmentDone), "purchase"), false},
+		{"a change without a coupon", &Referral{}, ref(nil, "signup"), false},
+	} {
+		if got := FriendWelcomeDue(c.before, c.after); got != c.due {
+			t.Errorf("%s: due %v, want %v", c.name, got, c.due)
 		}
 	}
 }

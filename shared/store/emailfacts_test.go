@@ -174,23 +174,35 @@ func TestProgramsStoredWithAnEnglishValuePropositionStillRead(t *testing.T) {
 }
 
 func TestDecodeReferralReadsTheFriendsCoupon(t *testing.T) {
-	base := StreamItem{"PK": &types.AttributeValueMemberS{Value: "CUSTOMER#bo"}, "SK": &types.AttributeValueMemberS{Value: "REFERRAL#p1"},
-		"type": &types.AttributeValueMemberS{Value: TypeReferral}, "refereeId": &types.AttributeValueMemberS{Value: "bo"}}
-	for name, coupon := range map[string]types.AttributeValue{
-		"object": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"code": &types.AttributeValueMemberS{Value: "FRIEND-10"}}},
-		"string": &types.AttributeValueMemberS{Value: "FRIEND-10"},
-	} {
-		img := StreamItem{}
-		for k, v := range base {
-			img[k] = v
-		}
-		img["friendCoupon"] = coupon
-		r, err := DecodeReferral(img)
-		if err != nil || r.FriendCoupon != "FRIEND-10" || r.RefereeID != "bo" {
-			t.Errorf("%s: %+v %v", name, r, err)
-		}
+	f := newFixture(t)
+	ctx := context.Background()
+	p := f.p
+	p.RefereeRewards = []referral.Rule{{Milestone: "purchase", Type: referral.RuleFixed, Amount: 2000, Kind: "discount",
+		Fulfilment: &referral.Delivery{Provider: referral.ProviderStripe}}}
+	var err error
+	if f.p, _, err = f.s.PutProgram(ctx, p); err != nil {
+		t.Fatal(err)
 	}
-	if r, err := DecodeReferral(base); err != nil || r.FriendCoupon != "" {
-		t.Errorf("without a coupon: %+v %v", r, err)
+	f.refer(t, "bo")
+	image := func() StreamItem {
+		out, err := f.db.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(f.db.Table),
+			Key: map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: "CUSTOMER#bo"}, "SK": &types.AttributeValueMemberS{Value: "REFERRAL#p1"}}})
+		if err != nil || out.Item == nil {
+			t.Fatalf("the referral item: %v %v", out, err)
+		}
+		return StreamItem(out.Item)
+	}
+	r, err := DecodeReferral(image())
+	if err != nil || r.RefereeID != "bo" || r.FriendCoupon == nil || r.FriendCoupon.Status != referral.FulfilmentPending || r.FriendCoupon.Code != "" {
+		t.Fatalf("as inserted: %+v %+v %v", r, r.FriendCoupon, err)
+	}
+	fc := *r.FriendCoupon
+	fc.Status, fc.Code, fc.PromotionCodeID = referral.FulfilmentDone, "FRIEND-20", "promo_1"
+	if err := f.s.SetFriendCoupon(ctx, r, fc); err != nil {
+		t.Fatal(err)
+	}
+	r, err = DecodeReferral(image())
+	if err != nil || r.FriendCoupon == nil || r.FriendCoupon.Status != referral.FulfilmentDone || r.FriendCoupon.Code != "FRIEND-20" {
+		t.Errorf("once the code is made: %+v %v", r.FriendCoupon, err)
 	}
 }

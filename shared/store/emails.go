@@ -306,32 +306,17 @@ func (s *Store) ConversionRewards(ctx context.Context, eventID string) ([]referr
 	return out, nil
 }
 
-// StreamReferral is a referral as its stream image has it, with the friend's coupon when
-// fulfilment wrote one on the referral (friendCoupon: {"code": …} or the code itself).
-type StreamReferral struct {
-	referral.Referral
-	FriendCoupon string
-}
-
-// DecodeReferral reads a referral item from a stream image.
-func DecodeReferral(img StreamItem) (StreamReferral, error) {
+// DecodeReferral reads a referral item from a stream image, with the friend's coupon once
+// fulfilment recorded it.
+func DecodeReferral(img StreamItem) (referral.Referral, error) {
 	var it referralItem
 	if err := unmarshal(img, &it); err != nil {
-		return StreamReferral{}, fmt.Errorf("decode referral: %w", err)
+		return referral.Referral{}, fmt.Errorf("decode referral: %w", err)
 	}
 	if it.Type != TypeReferral {
-		return StreamReferral{}, fmt.Errorf("decode referral: item type is %q", it.Type)
+		return referral.Referral{}, fmt.Errorf("decode referral: item type is %q", it.Type)
 	}
-	out := StreamReferral{Referral: it.Referral}
-	switch c := img["friendCoupon"].(type) {
-	case *types.AttributeValueMemberS:
-		out.FriendCoupon = c.Value
-	case *types.AttributeValueMemberM:
-		if code, ok := c.Value["code"].(*types.AttributeValueMemberS); ok {
-			out.FriendCoupon = code.Value
-		}
-	}
-	return out, nil
+	return it.Referral, nil
 }
 
 // CodeOrigin is a code item's origin in a stream image (CodeForAsk, or "").

@@ -156,7 +156,7 @@ func (s *Store) FulfillReward(ctx context.Context, id, reference string) (referr
 // react to (the thank-you email goes out then). Approving an approved reward answers the same.
 func (s *Store) ApproveReward(ctx context.Context, id string) (referral.Reward, error) {
 	now := s.now()
-	r, err := s.GetReward(ctx, id)
+	r, err := s.StoredReward(ctx, id)
 	if err != nil {
 		return r, err
 	}
