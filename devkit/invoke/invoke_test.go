@@ -61,6 +61,8 @@ var samples = map[string]string{
 	"InsightsStreamFunction": "insightsstream-batch.json",
 	"CouponPoolsFunction":    "couponpools-add.json",
 	"SchedulerFunction":      "scheduler-tick.json",
+	"EmailCopyFunction":      "emailcopy-put.json",
+	"EmailFeedbackFunction":  "emailfeedback-bounce.json",
 }
 
 // TestInvokeAnswersWhatTheFixturesExpect runs `make invoke`'s code for every function of the
