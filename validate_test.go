@@ -209,7 +209,8 @@ func TestSAMTranslatesTheTemplateAsTheLocalStackReadsIt(t *testing.T) {
 		}
 	}
 
-	// What survives a stack delete: the table and the unsubscribe key, nothing else.
+	// What survives a stack delete: the table, the unsubscribe key (links in emails sent must keep
+	// working) and the key that seals the webhook secrets stored in the table; nothing else.
 	var kept []string
 	for id, r := range resources {
 		r := r.(map[string]any)
@@ -218,8 +219,8 @@ func TestSAMTranslatesTheTemplateAsTheLocalStackReadsIt(t *testing.T) {
 		}
 	}
 	sort.Strings(kept)
-	if fmt.Sprint(kept) != "[Table UnsubscribeSecret]" {
-		t.Errorf("kept on stack delete and replacement: %v, want [Table UnsubscribeSecret]", kept)
+	if fmt.Sprint(kept) != "[Table UnsubscribeSecret WebhookSecretKey]" {
+		t.Errorf("kept on stack delete and replacement: %v, want [Table UnsubscribeSecret WebhookSecretKey]", kept)
 	}
 }
 

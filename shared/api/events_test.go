@@ -48,6 +48,11 @@ type fixtureStep struct {
 	Path    string          `json:"path"`
 	Body    json.RawMessage `json:"body"`
 	Advance string          `json:"advance"`
+	// Delivered records a webhook delivery answered 200, as the webhook functions leave it.
+	Delivered *struct {
+		EndpointDescribed string `json:"endpointDescribed"`
+		DeliveryID        string `json:"deliveryId"`
+	} `json:"delivered"`
 }
 
 // eventCase is what a sample event answers in its state.
@@ -69,6 +74,8 @@ type binding struct {
 		EventID    string `json:"eventId"`
 	} `json:"rewardOf"`
 	KeyNamed string `json:"keyNamed"` // the id of the API key issued with this name
+	// WebhookDescribed is the id of the webhook endpoint registered with this description.
+	WebhookDescribed string `json:"webhookDescribed"`
 }
 
 func eventsDir() string { return samtemplate.EventsDir() }
@@ -320,6 +327,9 @@ func buildState(t *testing.T, s *stack, f *eventFixtures, name string, seen map[
 				t.Fatalf("%s (%s): %d %v %s", where, step.Event, resp.StatusCode, err, resp.Body)
 			}
 			s.advance(time.Minute)
+		case step.Delivered != nil:
+			s.deliveredDelivery(t, s.webhookDescribed(t, step.Delivered.EndpointDescribed), step.Delivered.DeliveryID)
+			s.advance(time.Minute)
 		case step.Method != "":
 			var body any
 			if len(step.Body) > 0 {
@@ -331,7 +341,7 @@ func buildState(t *testing.T, s *stack, f *eventFixtures, name string, seen map[
 			}
 			s.advance(time.Minute)
 		default:
-			t.Fatalf("%s: a step needs event, method or advance", where)
+			t.Fatalf("%s: a step needs event, method, delivered or advance", where)
 		}
 	}
 }
@@ -379,6 +389,8 @@ func bindParam(t *testing.T, s *stack, ev *events.APIGatewayV2HTTPRequest, param
 		}
 	case b.KeyNamed != "":
 		val = s.keyIDNamed(t, b.KeyNamed)
+	case b.WebhookDescribed != "":
+		val = s.webhookDescribed(t, b.WebhookDescribed)
 	default:
 		t.Fatalf("bind %s: nothing to bind to", param)
 	}

@@ -29,6 +29,7 @@ type stack struct {
 	store   *store.Store
 	fulfil  *fulfil.Service    // Stripe is not configured until a test points it at stripe-mock
 	routers map[string]*Router // route key → router
+	queue   *recordingQueue    // what the webhooks routes queued for delivery
 	mu      sync.Mutex
 	now     time.Time
 }
@@ -43,7 +44,7 @@ func newStack(t testing.TB) *stack {
 // newStackOn is newStack over a table the test started (streamtest's, to see the stream).
 func newStackOn(t testing.TB, db *dynamotest.DB) *stack {
 	t.Helper()
-	st := &stack{t: t, db: db, now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
+	st := &stack{t: t, db: db, now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), queue: &recordingQueue{}}
 	st.store = store.New(st.db.Client, st.db.Table, st.clock)
 	programs := &store.ProgramCache{Store: st.store, TTL: 0}
 	st.fulfil = &fulfil.Service{Store: st.store, Programs: programs, Log: quietLog}
@@ -56,6 +57,7 @@ func newStackOn(t testing.TB, db *dynamotest.DB) *stack {
 		NewAsks(st.store, programs, quietLog), NewUnsubscribe(st.store, sampleSigner, quietLog),
 		NewInsights(st.store, programs, quietLog),
 		NewEmailCopy(st.store, &email.Previewer{Sender: &lazySES{t: t}}, "", quietLog),
+		NewWebhooks(st.store, sampleSealer, testGuard, st.queue, quietLog),
 	} {
 		for _, rt := range r.Routes() {
 			st.routers[rt.Key] = r

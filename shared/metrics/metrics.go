@@ -31,6 +31,12 @@ const (
 	RewardsExpired   = "RewardsExpired"   // unfulfilled rewards the scheduler expired
 	ContestsClosed   = "ContestsClosed"   // contests the scheduler closed
 	SchedulerBacklog = "SchedulerBacklog" // 1 when a run stopped at its bounds with due work left for the next run
+
+	// Webhooks (emitted only by the webhook functions).
+	WebhookDeliveries = "WebhookDeliveries" // deliveries recorded (one per event and endpoint)
+	WebhookAttempts   = "WebhookAttempts"   // HTTP requests made to endpoints
+	WebhooksDelivered = "WebhooksDelivered" // deliveries answered 2xx
+	WebhooksFailed    = "WebhooksFailed"    // deliveries given up (retry window over, or 410 Gone)
 )
 
 // baseCounters are in every invocation's metrics line; other counters only when counted.

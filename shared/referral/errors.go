@@ -77,12 +77,15 @@ var (
 	ErrRewardNotFound           = &Error{Code: "reward_not_found", Status: 404, Msg: "no reward with that id"}
 	ErrKeyNotFound              = &Error{Code: "key_not_found", Status: 404, Msg: "no API key with that id"}
 	ErrPoolNotFound             = &Error{Code: "pool_not_found", Status: 404, Msg: "no coupon pool with that name: add codes to create it"}
+	ErrWebhookNotFound          = &Error{Code: "webhook_endpoint_not_found", Status: 404, Msg: "no webhook endpoint with that id"}
+	ErrDeliveryNotFound         = &Error{Code: "webhook_delivery_not_found", Status: 404, Msg: "no webhook delivery with that id"}
 	ErrPeriodNotEnded           = &Error{Code: "period_not_ended", Status: 409, Msg: "the contest period has not ended yet"}
 	ErrCodeTaken                = &Error{Code: "code_taken", Status: 409, Msg: "that vanity code belongs to someone else"}
 	ErrAlreadyReferred          = &Error{Code: "already_referred", Status: 409, Msg: "the referee is already attributed in this program"}
 	ErrIdempotencyConflict      = &Error{Code: "idempotency_conflict", Status: 409, Msg: "this eventId was used with a different payload"}
 	ErrRewardState              = &Error{Code: "invalid_state", Status: 409, Msg: "the reward is not in a state that allows this"}
 	ErrPoolEmpty                = &Error{Code: "pool_empty", Status: 409, Msg: "the reward's coupon pool has no codes left: add codes to the pool, then retry"}
+	ErrDeliveryInProgress       = &Error{Code: "invalid_state", Status: 409, Msg: "the delivery is still being attempted; redeliver it once it is delivered or failed"}
 	ErrCodeInactive             = &Error{Code: "code_inactive", Status: 410, Msg: "the code is paused, expired or used up, or its program is not active"}
 	ErrRewardExpired            = &Error{Code: "reward_expired", Status: 410, Msg: "the reward expired before it was fulfilled"}
 	ErrPayloadTooLarge          = &Error{Code: "payload_too_large", Status: 413, Msg: "the request body is larger than 64 KiB"}
@@ -100,6 +103,8 @@ var (
 	ErrNoEmail                  = &Error{Code: "no_email", Status: 422, Msg: "the customer has no email address to send the ask to"}
 	ErrNoContest                = &Error{Code: "no_contest", Status: 422, Msg: "the program has no contest prizes to award"}
 	ErrNoStripeCustomer         = &Error{Code: "no_stripe_customer", Status: 422, Msg: "the customer has no Stripe customer id: set stripeCustomerId on the customer, then retry"}
+	ErrWebhookLimit             = &Error{Code: "webhook_endpoint_limit", Status: 422, Msg: "at most 20 webhook endpoints can be registered; delete one first"}
+	ErrWebhookTarget            = &Error{Code: "webhook_url_not_allowed", Status: 422, Msg: "the URL's host is not one events may be sent to"}
 	ErrRateLimited              = &Error{Code: "rate_limited", Status: 429, Msg: "too many requests; try again later"}
 	ErrFulfilmentFailed         = &Error{Code: "fulfilment_failed", Status: 502, Msg: "the reward's provider could not deliver it; it is listed as failed and can be retried"}
 	ErrUnavailable              = &Error{Code: "unavailable", Status: 503, Msg: "the service is busy; retry after the time in Retry-After"}

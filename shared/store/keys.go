@@ -22,6 +22,9 @@
 //	leaderboard entry CUSTOMER#<advocate>  LEADER#<pid>#<YYYY-MM>  LB#<pid>#<YYYY-MM>      <inverted count>#<reachedAt>#<advocate>  (GSI2)
 //	applied fact      FACT#<factId>        FACT                    -                       -
 //	contest           PROGRAM#<pid>        CONTEST#<YYYY-MM>       -                       -
+//	webhook endpoint  WEBHOOK#<id>         WEBHOOK                 WEBHOOKS                <createdAt>#<id>  (DELETEDWEBHOOKS once deleted)
+//	webhook count     WEBHOOKS             COUNT                   -                       -
+//	webhook delivery  WHDELIVERY#<id>      DELIVERY                WHDELIVERIES#<endpoint> <createdAt>#<id>
 //	referee email     REFEREEEMAIL#<pid>#<sha256 of the normalized address>  REFEREEEMAIL
 //	coupon pool       POOL#<pool>          POOL                    -                       -
 //	pool code (free)  POOL#<pool>          AVAILABLE#<code>        -                       -
@@ -91,7 +94,13 @@ const (
 	totalSK         = "TOTAL"
 	refereeEmailSK  = "REFEREEEMAIL"
 	// never sorts after every stamp: the due time of a reward with nothing due.
-	never = "~"
+	never      = "~"
+	webhookSK  = "WEBHOOK"
+	webhooksPK = "WEBHOOKS"
+	// deletedWebhooksPK is where a deleted endpoint's GSI1PK goes: off the list, never read.
+	deletedWebhooksPK = "DELETEDWEBHOOKS"
+	webhookCountSK    = "COUNT"
+	deliverySK        = "DELIVERY"
 )
 
 func programPK(id string) string         { return "PROGRAM#" + id }
@@ -124,6 +133,16 @@ const (
 	emailCopyPrefix = "EMAILCOPY#"
 	suppressedSK    = "SUPPRESSED"
 )
+
+func webhookPK(id string) string  { return "WEBHOOK#" + id }
+func deliveryPK(id string) string { return "WHDELIVERY#" + id }
+func webhooksSK(created time.Time, id string) string {
+	return stamp(created) + "#" + id
+}
+func deliveriesPK(endpointID string) string { return "WHDELIVERIES#" + endpointID }
+func deliveriesSK(created time.Time, id string) string {
+	return stamp(created) + "#" + id
+}
 
 func referralsByAdvocatePK(advocateID string) string { return "REFERRALS#" + advocateID }
 func referralsByAdvocateSK(created time.Time, programID, refereeID string) string {

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/referral/referrals/shared/referral"
 )
 
 // StreamItem is a table item as it arrives in a DynamoDB stream record (NewImage or OldImage),
@@ -77,8 +80,63 @@ func (img StreamItem) Str(name string) string {
 	return s.Value
 }
 
+// Bool is the boolean attribute name of the image; false when it is absent or not a boolean.
+func (img StreamItem) Bool(name string) bool {
+	b, _ := img[name].(*types.AttributeValueMemberBOOL)
+	return b != nil && b.Value
+}
+
 // Type is the item's "type" attribute (TypeCode, TypeReward, TypeAsk...).
 func (img StreamItem) Type() string { return img.Str("type") }
 
 // Key is the item's "PK|SK", which names it uniquely in the table.
 func (img StreamItem) Key() string { return img.Str("PK") + "|" + img.Str("SK") }
+
+// ConversionRecord is a conversion item read from the stream: the conversion as POST
+// /conversions answered it, when it was recorded, and when it was reversed (nil while it stands).
+type ConversionRecord struct {
+	Conversion referral.Conversion
+	RecordedAt time.Time
+	ReversedAt *time.Time
+}
+
+// DecodeConversion reads a conversion (event) item from a stream image.
+func DecodeConversion(img StreamItem) (ConversionRecord, error) {
+	var it eventItem
+	if err := unmarshal(img, &it); err != nil {
+		return ConversionRecord{}, fmt.Errorf("decode conversion: %w", err)
+	}
+	if it.Type != TypeEvent {
+		return ConversionRecord{}, fmt.Errorf("decode conversion: item type is %q", it.Type)
+	}
+	var res ConversionResult
+	if err := json.Unmarshal([]byte(it.Result), &res); err != nil {
+		return ConversionRecord{}, fmt.Errorf("decode conversion %s: stored result: %w", it.EventID, err)
+	}
+	res.Conversion.Reversed = it.Reversed
+	return ConversionRecord{Conversion: res.Conversion, RecordedAt: it.CreatedAt, ReversedAt: it.ReversedAt}, nil
+}
+
+// DecodeCustomer reads a customer item from a stream image.
+func DecodeCustomer(img StreamItem) (referral.Customer, error) {
+	if t := img.Type(); t != TypeCustomer {
+		return referral.Customer{}, fmt.Errorf("decode customer: item type is %q", t)
+	}
+	c, err := decodeCustomer(img)
+	if err != nil {
+		return c, fmt.Errorf("decode customer: %w", err)
+	}
+	return c, nil
+}
+
+// DecodeContest reads a closed contest from a stream image, as the API shows it.
+func DecodeContest(img StreamItem) (Contest, error) {
+	var it contestItem
+	if err := unmarshal(img, &it); err != nil {
+		return Contest{}, fmt.Errorf("decode contest: %w", err)
+	}
+	if it.Type != TypeContest {
+		return Contest{}, fmt.Errorf("decode contest: item type is %q", it.Type)
+	}
+	return it.contest(), nil
+}

@@ -1,0 +1,117 @@
+package webhook
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// Sealer encrypts endpoint signing secrets for the table and decrypts them to sign: AES-256-GCM
+// under a key derived (HKDF-SHA256) from the WebhookSecretKey secret in Secrets Manager, with
+// the endpoint's id as additional data, so a sealed secret opens only for its own endpoint.
+// Someone who can read the table (an export, a backup, a read-only role) learns no secret;
+// docs/SECURITY.md says why this is worth its one Secrets Manager read per cold start.
+type Sealer struct {
+	aead cipher.AEAD
+}
+
+// sealVersion prefixes sealed values, so the scheme can change without guessing.
+const sealVersion = "v1."
+
+// MinSealKeyLen is the shortest master key accepted (bytes).
+const MinSealKeyLen = 32
+
+// SampleSealKey seals the secrets of the tests and sample events. It is public, so never
+// deployed; set WEBHOOK_SECRET_KEY to it to replay those samples against a function started by
+// hand.
+const SampleSealKey = "sample-webhook-secret-key-for-tests-and-sam-local-only"
+
+// NewSealer returns a sealer keyed by master (at least MinSealKeyLen bytes).
+func NewSealer(master string) (*Sealer, error) {
+	if len(master) < MinSealKeyLen {
+		return nil, fmt.Errorf("webhook secret key is %d bytes; at least %d are needed", len(master), MinSealKeyLen)
+	}
+	key, err := hkdf.Key(sha256.New, []byte(master), nil, "referrals webhook endpoint secrets v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("webhook secret key: %w", err)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("webhook secret key: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("webhook secret key: %w", err)
+	}
+	return &Sealer{aead: aead}, nil
+}
+
+// Seal encrypts an endpoint's secret.
+func (s *Sealer) Seal(endpointID, secret string) (string, error) {
+	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(secret)+s.aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", fmt.Errorf("seal webhook secret: %w", err)
+	}
+	out := s.aead.Seal(nonce, nonce, []byte(secret), []byte(endpointID))
+	return sealVersion + base64.RawStdEncoding.EncodeToString(out), nil
+}
+
+// ErrUnsealable means a sealed secret does not open: another key, another endpoint, or damage.
+var ErrUnsealable = errors.New("webhook secret does not open with this key")
+
+// Open decrypts a secret sealed for endpointID.
+func (s *Sealer) Open(endpointID, sealed string) (string, error) {
+	b64, ok := strings.CutPrefix(sealed, sealVersion)
+	if !ok {
+		return "", ErrUnsealable
+	}
+	b, err := base64.RawStdEncoding.DecodeString(b64)
+	if err != nil || len(b) < s.aead.NonceSize()+s.aead.Overhead() {
+		return "", ErrUnsealable
+	}
+	n := s.aead.NonceSize()
+	plain, err := s.aead.Open(nil, b[:n], b[n:], []byte(endpointID))
+	if err != nil {
+		return "", ErrUnsealable
+	}
+	return string(plain), nil
+}
+
+// SecretsManager is the part of the Secrets Manager client LoadSealer uses.
+type SecretsManager interface {
+	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+var _ SecretsManager = (*secretsmanager.Client)(nil)
+
+// SealKeyVar is an environment variable that, when set, holds the master key itself: for tests
+// and functions started by hand without an AWS account. template.yaml never sets it (a stack
+// reads the secret named by WEBHOOK_SECRET_KEY_ARN), so it is read with os.Getenv.
+const SealKeyVar = "WEBHOOK_SECRET_KEY"
+
+// LoadSealer returns the sealer of the master key: SealKeyVar when set, else the Secrets
+// Manager secret arn. Call it once per container (in main).
+func LoadSealer(ctx context.Context, sm SecretsManager, arn string) (*Sealer, error) {
+	if v := os.Getenv(SealKeyVar); v != "" {
+		return NewSealer(v)
+	}
+	if arn == "" {
+		return nil, errors.New("webhook secret key: WEBHOOK_SECRET_KEY_ARN is not set")
+	}
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return nil, fmt.Errorf("webhook secret key: %w", err)
+	}
+	return NewSealer(aws.ToString(out.SecretString))
+}
