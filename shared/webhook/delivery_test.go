@@ -117,8 +117,8 @@ func TestAReceiverFailingThreeTimesGetsOneDeliveryWithFourAttempts(t *testing.T)
 }
 
 // TestTheLifeOfAReferralIsSentAsSignedEvents: every event type, from the writes that make
-// them: the API's, and direct store transitions for the writes other functions make (the
-// scheduler approves a reward whose hold ended; fulfilment fulfils it).
+// them: the API's, and the store transitions the scheduler makes (a reward approved when its
+// hold ends, another expired) alongside fulfilment through the API.
 func TestTheLifeOfAReferralIsSentAsSignedEvents(t *testing.T) {
 	e := newEnv(t)
 	rcv := newReceiver(t, func(int) int { return http.StatusNoContent })
@@ -128,20 +128,35 @@ func TestTheLifeOfAReferralIsSentAsSignedEvents(t *testing.T) {
 	code := e.setup()
 
 	e.must(201, "POST", "/referrals", map[string]any{"code": code, "referee": map[string]any{"id": "bo", "email": "bo.chen@example.com", "name": "Bo Chen"}})
-	e.must(201, "POST", "/conversions", map[string]any{"eventId": "order-1", "refereeId": "bo", "milestone": "signup"})
+	signup := e.must(201, "POST", "/conversions", map[string]any{"eventId": "order-1", "refereeId": "bo", "milestone": "signup"})
 	conv := e.must(201, "POST", "/conversions", map[string]any{"eventId": "order-2", "refereeId": "bo", "milestone": "purchase",
 		"amount": map[string]any{"amount": 5000, "currency": "USD"}})
+	refereeReward := signup["rewards"].([]any)[0].(map[string]any)["rewardId"].(string)
 	advocateReward := conv["rewards"].([]any)[0].(map[string]any)["rewardId"].(string)
 	e.pump()
 	ctx := context.Background()
-	// The scheduler's write at the end of the hold, and fulfilment.
-	if err := approve(e, advocateReward); err != nil {
+	// The scheduler's writes: the advocate's reward approved at the end of its hold, the
+	// friend's expired; then the advocate's fulfilled through the API.
+	program, err := e.store.GetProgram(ctx, "demo")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.FulfillReward(ctx, advocateReward, "GC-1234"); err != nil {
+	held, err := e.store.StoredReward(ctx, advocateReward)
+	if err != nil {
 		t.Fatal(err)
 	}
-	e.must(200, "POST", "/conversions/order-1/reverse", nil)
+	if _, changed, err := e.store.ApproveHeld(ctx, held, &program); err != nil || !changed {
+		t.Fatalf("approve: %v (changed %v)", err, changed)
+	}
+	expiring, err := e.store.StoredReward(ctx, refereeReward)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, changed, err := e.store.Expire(ctx, expiring); err != nil || !changed {
+		t.Fatalf("expire: %v (changed %v)", err, changed)
+	}
+	e.must(200, "POST", "/rewards/"+advocateReward+"/fulfill", map[string]any{"reference": "GC-1234"})
+	e.must(200, "POST", "/conversions/order-2/reverse", nil)
 	if _, _, err := e.store.OptOut(ctx, "bo"); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +166,8 @@ func TestTheLifeOfAReferralIsSentAsSignedEvents(t *testing.T) {
 	e.pump()
 
 	want := map[string]int{"referral.created": 1, "conversion.recorded": 2, "conversion.reversed": 1, "reward.created": 2,
-		"reward.approved": 1, "reward.fulfilled": 1, "reward.reversed": 1, "customer.opted_out": 1, "contest.closed": 1}
+		"reward.approved": 1, "reward.expired": 1, "reward.fulfilled": 1, "reward.reversed": 1, "customer.opted_out": 1,
+		"contest.closed": 1}
 	total := 0
 	for _, n := range want {
 		total += n
@@ -197,7 +213,7 @@ func checkData(t *testing.T, p payload) {
 			t.Errorf("%s: %v", p.Type, d)
 		}
 	case referral.EventConversionReversed:
-		if d["eventId"] != "order-1" || d["reversed"] != true {
+		if d["eventId"] != "order-2" || d["reversed"] != true {
 			t.Errorf("%s: %v", p.Type, d)
 		}
 	case referral.EventRewardApproved, referral.EventRewardFulfilled, referral.EventRewardReversed, referral.EventRewardExpired:

@@ -18,9 +18,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dynamotypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/referral/referrals/devkit/samtemplate"
@@ -29,7 +26,6 @@ import (
 	"github.com/referral/referrals/devkit/streamtest"
 	"github.com/referral/referrals/shared/api"
 	"github.com/referral/referrals/shared/fulfil"
-	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 	"github.com/referral/referrals/shared/webhook"
 )
@@ -233,13 +229,13 @@ func (e *env) drain(timeout time.Duration, done func() bool) {
 	}
 }
 
-// setup makes program demo (no hold, no attribution window), advocate ana with a code, and
-// returns the code.
+// setup makes program demo (rewards held 14 days, no attribution window), advocate ana with a
+// code, and returns the code.
 func (e *env) setup() string {
 	e.t.Helper()
 	e.must(201, "PUT", "/programs/demo", map[string]any{
 		"name": "Give $10, get $10", "currency": "USD", "landingUrl": "https://shop.example.com/invite",
-		"milestones":      []string{"signup", "purchase"},
+		"milestones": []string{"signup", "purchase"}, "holdDays": 14,
 		"advocateRewards": []any{map[string]any{"milestone": "purchase", "type": "fixed", "amount": 1000, "kind": "gift_card"}},
 		"refereeRewards":  []any{map[string]any{"milestone": "signup", "type": "fixed", "amount": 1000, "kind": "discount"}},
 		"contest":         map[string]any{"prizes": []any{map[string]any{"rank": 1, "kind": "gift_card", "amount": 5000}}},
@@ -310,23 +306,6 @@ func purge(t *testing.T, e *env) {
 	if _, err := e.sqs.Client.PurgeQueue(context.Background(), &sqs.PurgeQueueInput{QueueUrl: aws.String(e.queue.URL)}); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// approve writes a pending reward approved, as the scheduler does when its hold ends.
-func approve(e *env, rewardID string) error {
-	now := e.clock.now()
-	expr, err := expression.NewBuilder().WithUpdate(expression.Set(expression.Name("status"), expression.Value(referral.RewardApproved)).
-		Set(expression.Name("updatedAt"), expression.Value(now))).
-		WithCondition(expression.Name("status").Equal(expression.Value(referral.RewardPending))).Build()
-	if err != nil {
-		return err
-	}
-	_, err = e.table.Client.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String(e.table.Table),
-		Key: map[string]dynamotypes.AttributeValue{"PK": &dynamotypes.AttributeValueMemberS{Value: "REWARD#" + rewardID},
-			"SK": &dynamotypes.AttributeValueMemberS{Value: "REWARD"}},
-		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()})
-	return err
 }
 
 // logBuffer keeps what the functions logged, to check it carries no email address.
