@@ -9,14 +9,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/referral/referrals/shared/platform"
 )
 
 // SampleSecret signs the unsubscribe links of the sample events in events/ and of the tests.
@@ -71,13 +69,6 @@ func (s *Signer) URL(baseURL, customerID string) string {
 	return strings.TrimRight(baseURL, "/") + "/unsubscribe?" + q.Encode()
 }
 
-// SecretsManager is the part of the Secrets Manager client Load uses.
-type SecretsManager interface {
-	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
-var _ SecretsManager = (*secretsmanager.Client)(nil)
-
 // OverrideVar is an environment variable that, when set, holds the secret itself. It is for
 // tests and functions started by hand without an AWS account; template.yaml never sets it (a
 // deployed stack reads the secret named by the ARN), which is why it is read here with
@@ -87,16 +78,10 @@ const OverrideVar = "UNSUBSCRIBE_SECRET"
 // Load returns a signer for the secret: the OverrideVar value when set, else the Secrets
 // Manager secret arn read through sm. Call it once per container (in main) and keep the
 // signer: the secret is then fetched once per cold start.
-func Load(ctx context.Context, sm SecretsManager, arn string) (*Signer, error) {
-	if v := os.Getenv(OverrideVar); v != "" {
-		return New(v)
-	}
-	if arn == "" {
-		return nil, errors.New("unsubscribe secret: UNSUBSCRIBE_SECRET_ARN is not set")
-	}
-	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+func Load(ctx context.Context, sm platform.SecretsManager, arn string) (*Signer, error) {
+	secret, err := platform.SecretValue(ctx, sm, "unsubscribe secret (UNSUBSCRIBE_SECRET_ARN)", os.Getenv(OverrideVar), arn)
 	if err != nil {
-		return nil, fmt.Errorf("unsubscribe secret: %w", err)
+		return nil, err
 	}
-	return New(aws.ToString(out.SecretString))
+	return New(secret)
 }

@@ -13,8 +13,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/referral/referrals/shared/platform"
 )
 
 // Sealer encrypts endpoint signing secrets for the table and decrypts them to sign: AES-256-GCM
@@ -88,13 +87,6 @@ func (s *Sealer) Open(endpointID, sealed string) (string, error) {
 	return string(plain), nil
 }
 
-// SecretsManager is the part of the Secrets Manager client LoadSealer uses.
-type SecretsManager interface {
-	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
-var _ SecretsManager = (*secretsmanager.Client)(nil)
-
 // SealKeyVar is an environment variable that, when set, holds the master key itself: for tests
 // and functions started by hand without an AWS account. template.yaml never sets it (a stack
 // reads the secret named by WEBHOOK_SECRET_KEY_ARN), so it is read with os.Getenv.
@@ -102,16 +94,10 @@ const SealKeyVar = "WEBHOOK_SECRET_KEY"
 
 // LoadSealer returns the sealer of the master key: SealKeyVar when set, else the Secrets
 // Manager secret arn. Call it once per container (in main).
-func LoadSealer(ctx context.Context, sm SecretsManager, arn string) (*Sealer, error) {
-	if v := os.Getenv(SealKeyVar); v != "" {
-		return NewSealer(v)
-	}
-	if arn == "" {
-		return nil, errors.New("webhook secret key: WEBHOOK_SECRET_KEY_ARN is not set")
-	}
-	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+func LoadSealer(ctx context.Context, sm platform.SecretsManager, arn string) (*Sealer, error) {
+	key, err := platform.SecretValue(ctx, sm, "webhook secret key (WEBHOOK_SECRET_KEY_ARN)", os.Getenv(SealKeyVar), arn)
 	if err != nil {
-		return nil, fmt.Errorf("webhook secret key: %w", err)
+		return nil, err
 	}
-	return NewSealer(aws.ToString(out.SecretString))
+	return NewSealer(key)
 }
