@@ -40,6 +40,7 @@ func verified(t *testing.T, secret string, r received) payload {
 	if strings.Contains(string(r.Body), "@") {
 		t.Errorf("the %s payload carries an email address: %s", p.Type, r.Body)
 	}
+	checkContract(t, p.Type, r.Body)
 	return p
 }
 
