@@ -352,7 +352,22 @@ func TestDeliveryMessagesAreIdempotent(t *testing.T) {
 	if n := len(rcv.requests()); n != 2 {
 		t.Errorf("the due message made %d requests in all, want 2", n)
 	}
-	if d, _, _ := e.store.WebhookDelivery(context.Background(), id); d.AttemptCount != 2 || d.Attempts[1].StatusCode != 503 {
-		t.Errorf("after the second attempt: %+v", d.WebhookDelivery)
+	d, _, _ = e.store.WebhookDelivery(context.Background(), id)
+	if d.AttemptCount != 2 || d.Attempts[1].StatusCode != 503 || d.NextAttemptAt == nil {
+		t.Fatalf("after the second attempt: %+v", d.WebhookDelivery)
+	}
+	// The retry window ends: the next retry is moved to its end, and that attempt is the last.
+	e.clock.advance(d.RetryUntil.Sub(e.clock.now()) - time.Second)
+	handle(msg(2, 1))
+	d, _, _ = e.store.WebhookDelivery(context.Background(), id)
+	if d.Status != referral.DeliveryFailed || d.AttemptCount != 3 || d.NextAttemptAt != nil || len(rcv.requests()) != 3 {
+		t.Errorf("at the end of the window: %+v, %d requests; want failed after 3 attempts", d.WebhookDelivery, len(rcv.requests()))
+	}
+	if !strings.Contains(e.logs.b.String(), webhook.FailedMessage) {
+		t.Errorf("the failure was not logged as %q (the alarm's metric filter counts it)", webhook.FailedMessage)
+	}
+	handle(msg(3, 1)) // nothing more to do
+	if n := len(rcv.requests()); n != 3 {
+		t.Errorf("a failed delivery was attempted again (%d requests)", n)
 	}
 }

@@ -70,7 +70,9 @@ func TestTheDeliveryFunctionSample(t *testing.T) {
 	}
 	if _, _, err := e.store.PutWebhookDelivery(context.Background(), store.NewDelivery{DeliveryID: "whd_sampledeliveryofreferral",
 		EndpointID: ep, EventID: "msg_sampleevent", EventType: referral.EventReferralCreated,
-		Payload: `{"type":"referral.created","timestamp":"2026-11-20T12:05:00Z","data":{"referralId":"r1","refereeId":"bo"}}`}); err != nil {
+		Payload: `{"type":"referral.created","timestamp":"2026-11-20T12:05:00Z","data":{"referralId":"01KAGK6Q5R8ZC2W5T1XN4M3B7A",` +
+			`"programId":"demo","code":"ANA-DEMO","advocateId":"ana","refereeId":"bo","channel":"link","stage":"",` +
+			`"createdAt":"2026-11-20T12:05:00Z","attributionExpiresAt":null}}`}); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := e.deliver.Handle(context.Background(), ev)
