@@ -1,17 +1,21 @@
 // Package sqstest runs an SQS emulator, moto's server (moto_server, from the Python package
-// moto), on a free loopback port for one test, and creates queues in it through the real SDK.
-// Without moto_server the test is skipped, unless the CI environment variable is set: then it
-// fails, so CI cannot pass without having sent a single message.
+// moto), on a free loopback port, for one test (Start) or for a whole test binary (Shared, with
+// Main stopping it), and creates queues in it through the real SDK. Without moto_server the test
+// is skipped, unless the CI environment variable is set: then it fails, so CI cannot pass
+// without having sent a single message.
 package sqstest
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"regexp"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,21 +37,60 @@ type Server struct {
 // Start runs moto_server for t and stops it when t ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		msg := fmt.Sprintf("the SQS emulator needs moto_server (the Python package moto): %v", err)
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	s, err := start(bin)
-	if err != nil {
-		t.Fatalf("start moto_server: %v", err)
-	}
+	s, err := launch()
+	check(t, s, err)
 	t.Cleanup(s.stop)
 	return s
 }
+
+var shared struct {
+	once sync.Once
+	srv  *Server
+	err  error
+}
+
+// Shared is the test binary's moto_server, started on first use: each test makes queues of its
+// own in it (Queue names them apart). The package's TestMain must be Main, which stops it.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	shared.once.Do(func() { shared.srv, shared.err = launch() })
+	check(t, shared.srv, shared.err)
+	return shared.srv
+}
+
+// Main runs a package's tests and stops the shared moto_server after them.
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared.srv != nil {
+		shared.srv.stop()
+	}
+	os.Exit(code)
+}
+
+var errNoEmulator = errors.New("the SQS emulator needs moto_server (the Python package moto)")
+
+func launch() (*Server, error) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoEmulator, err)
+	}
+	return start(bin)
+}
+
+// check skips or fails t when the emulator could not start.
+func check(t testing.TB, s *Server, err error) {
+	t.Helper()
+	switch {
+	case errors.Is(err, errNoEmulator) && os.Getenv("CI") == "":
+		t.Skip(err)
+	case err != nil:
+		t.Fatalf("start moto_server: %v", err)
+	case s == nil:
+		t.Fatal("no moto_server")
+	}
+}
+
+var queues atomic.Int64
 
 var listening = regexp.MustCompile(`Running on (http://127\.0\.0\.1:\d+)`)
 
@@ -108,10 +151,11 @@ func NewClient(url string) *sqs.Client {
 }
 
 // Queue creates a queue with attributes (VisibilityTimeout, RedrivePolicy...) and returns its
-// URL and ARN.
+// URL and ARN. The name gets a suffix of its own, so tests sharing a server never share a queue.
 func (s *Server) Queue(t testing.TB, name string, attrs map[string]string) (url, arn string) {
 	t.Helper()
 	ctx := context.Background()
+	name = fmt.Sprintf("%s-%d", name, queues.Add(1))
 	out, err := s.Client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
 	if err != nil {
 		t.Fatalf("create queue %s: %v", name, err)

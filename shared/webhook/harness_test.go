@@ -30,6 +30,8 @@ import (
 	"github.com/referral/referrals/shared/webhook"
 )
 
+func TestMain(m *testing.M) { sqstest.Main(m) }
+
 // env is the webhook path end to end: the API routers on a minidyn table whose writes become
 // stream records, the webhook stream function fed those records as its event source mapping
 // (template.yaml's batch size and filters) delivers them, a real SQS API (moto) as the delivery
@@ -74,7 +76,7 @@ func (c *clock) advance(d time.Duration) {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, sqs: sqstest.Start(t), logs: &logBuffer{},
+	e := &env{t: t, sqs: sqstest.Shared(t), logs: &logBuffer{},
 		clock: &clock{start: time.Now(), base: time.Now().UTC()}}
 	e.table = streamtest.Start(t)
 	e.table.SetClock(e.clock.now)
