@@ -46,7 +46,8 @@ func TestAcknowledgedConversionsSurviveKillDashNine(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command(bin, "-template", repoRoot+"/template.yaml", "-state-dir", state, "-engine", "local",
 			"-api-addr", "127.0.0.1:0", "-lambda-addr", "127.0.0.1:0", "-dynamodb-addr", "127.0.0.1:0",
-			"-secrets-addr", "127.0.0.1:0", "-no-ses", "-ses-addr", sesAddr, "-no-seed", "-no-watch")
+			"-secrets-addr", "127.0.0.1:0", "-no-ses", "-ses-addr", sesAddr, "-no-seed", "-no-watch",
+			"-sqs-addr=", "-webhook-addr=") // no webhooks here: no SQS emulator, no receiver
 		f, err := os.Create(filepath.Join(tmp, log))
 		if err != nil {
 			t.Fatal(err)

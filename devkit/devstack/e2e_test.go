@@ -53,6 +53,7 @@ func TestEndToEndReferralLoop(t *testing.T) {
 	cfg := Config{
 		Root: repoRoot, StateDir: stateDir, BinDir: t.TempDir(), Engine: testEngine(t), JarDir: jarDir,
 		APIAddr: "127.0.0.1:0", LambdaAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0", SecretsAddr: "127.0.0.1:0",
+		SQSAddr: "127.0.0.1:0", WebhookAddr: "127.0.0.1:0",
 		Log: logs, SES: true, Persist: true, RetryBase: 500 * time.Millisecond,
 	}
 	// SES fails the thank-you email until the email function has failed once on it: the
@@ -86,6 +87,7 @@ func TestEndToEndReferralLoop(t *testing.T) {
 			t.Fatalf("seed %s: %d %s %v", st.Title, status, body, err)
 		}
 	}
+	s.seedReceiver()
 	runTryIt(t, s)
 
 	rewards := advocateRewards(t, s.APIURL)
@@ -99,6 +101,17 @@ func TestEndToEndReferralLoop(t *testing.T) {
 	approve := apiStep{"approve Ana's reward", http.MethodPost, "/rewards/" + rewards[0]["rewardId"].(string) + "/approve", ""}
 	if status, body, err := approve.do(s.APIURL); err != nil || status != http.StatusOK {
 		t.Fatalf("approve: %d %s %v", status, body, err)
+	}
+
+	// The referral and the purchase reached the receiver as signed events, each verified with
+	// the Standard Webhooks library against the secret the seed registered it with.
+	switch {
+	case s.SQSURL != "":
+		checkWebhooks(t, s)
+	case os.Getenv("CI") != "":
+		t.Fatal("no SQS emulator (moto_server): the webhook deliveries cannot be checked")
+	default:
+		t.Log("no moto_server: the webhook deliveries are not checked")
 	}
 
 	{
@@ -151,6 +164,44 @@ func TestEndToEndReferralLoop(t *testing.T) {
 	status, _, _ = apiStep{Method: http.MethodGet, Path: "/programs/demo"}.do(s2.APIURL)
 	if status != http.StatusOK {
 		t.Errorf("GET /programs/demo after restart = %d", status)
+	}
+}
+
+// checkWebhooks waits for the receiver to hold referral.created, conversion.recorded and
+// reward.created, each with a valid signature.
+func checkWebhooks(t *testing.T, s *Stack) {
+	t.Helper()
+	want := []string{"referral.created", "conversion.recorded", "reward.created"}
+	valid := func() map[string]int {
+		got := map[string]int{}
+		for _, r := range s.Receiver.Requests() {
+			if r.Verified == "valid" && r.Status < 300 {
+				got[r.Type]++
+			}
+		}
+		return got
+	}
+	waitFor(t, "the webhook receiver to get "+strings.Join(want, ", "), 60*time.Second, func() bool {
+		got := valid()
+		for _, w := range want {
+			if got[w] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	ids := map[string]bool{}
+	for _, r := range s.Receiver.Requests() {
+		if r.Verified != "valid" {
+			t.Errorf("%s %s: signature %s", r.Type, r.WebhookID, r.Verified)
+		}
+		if ids[r.WebhookID] {
+			t.Errorf("webhook-id %s received twice", r.WebhookID)
+		}
+		ids[r.WebhookID] = true
+		if strings.Contains(string(r.Body), "@") {
+			t.Errorf("%s carries an email address: %s", r.Type, r.Body)
+		}
 	}
 }
 

@@ -104,6 +104,7 @@ func (s *Stack) Seed() {
 			s.sink.Printf("seed", "%s: %s %s → %d", st.Title, st.Method, st.Path, status)
 		}
 	}
+	s.seedReceiver()
 }
 
 // Dummy credentials and region for the AWS CLI and SDKs against the local endpoints: any
@@ -126,6 +127,13 @@ func (s *Stack) Banner() string {
 	if s.SESURL != "" {
 		line("  Emails    %s   every email sent (JSON: %s/store)", s.SESURL, s.SESURL)
 	}
+	if s.WebhookURL != "" {
+		if s.SQSURL != "" {
+			line("  Webhooks  %s   every event, signed and checked (endpoint %s/hooks; add ?fail=3 to an endpoint's URL to watch retries)", s.WebhookURL, s.WebhookURL)
+		} else {
+			line("  Webhooks  %s   the receiver; no SQS emulator (moto_server), so nothing is delivered", s.WebhookURL)
+		}
+	}
 	if s.embedded != nil {
 		line("  State     %s/state.json, saved on Ctrl-C; `make dev-reset` clears it", s.cfg.StateDir)
 	} else {
@@ -145,6 +153,9 @@ func (s *Stack) Banner() string {
 	}
 	if s.SESURL != "" {
 		line("    # Then open %s to read the emails it sent.", s.SESURL)
+	}
+	if s.WebhookURL != "" && s.SQSURL != "" {
+		line("    # And %s for the events your systems would get.", s.WebhookURL)
 	}
 	line("")
 	ses := s.SESURL

@@ -28,10 +28,12 @@ import (
 	"github.com/referral/referrals/devkit/dynamo"
 	"github.com/referral/referrals/devkit/httpapi"
 	"github.com/referral/referrals/devkit/lambdaruntime"
+	"github.com/referral/referrals/devkit/receiver"
 	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/devkit/secrets"
 	"github.com/referral/referrals/devkit/ses"
 	"github.com/referral/referrals/devkit/sesfeedback"
+	"github.com/referral/referrals/devkit/sqs"
 	"github.com/referral/referrals/devkit/streams"
 )
 
@@ -55,6 +57,8 @@ type Config struct {
 	DynamoAddr  string // default 127.0.0.1:8000
 	SESAddr     string // default 127.0.0.1:8005
 	SecretsAddr string // default 127.0.0.1:8010
+	SQSAddr     string // the SQS emulator (moto_server) for the template's queues; "" = none
+	WebhookAddr string // the webhook receiver; "" = none
 	SESEndpoint string // the SES URL functions use; default aws-ses-v2-local's (tests put a proxy in between)
 	Engine      string // EngineAuto (default), EngineLocal or EngineEmbedded
 
@@ -133,6 +137,9 @@ type Stack struct {
 	DynamoURL  string
 	SESURL     string // "" when SES is not started
 	SecretURL  string
+	SQSURL     string // "" when no SQS emulator runs
+	WebhookURL string // the webhook receiver; "" when it does not run
+	Receiver   *receiver.Receiver
 	Engine     string // which DynamoDB engine runs, in words
 	Restored   bool   // the table was there already: not a fresh start
 	EngineNote string // why the embedded engine runs in auto mode ("" otherwise)
@@ -146,6 +153,7 @@ type Stack struct {
 	servers   []*http.Server
 	lns       []net.Listener
 	ses       *ses.Process
+	sqs       *sqs.Process
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -176,14 +184,7 @@ func Start(cfg Config) (s *Stack, err error) {
 		}
 	}()
 
-	listen := func(name, addr string) (net.Listener, string, error) {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w (set another address with a flag or environment variable)", name, err)
-		}
-		s.lns = append(s.lns, ln)
-		return ln, "http://" + ln.Addr().String(), nil
-	}
+	listen := s.listen
 	apiLn, apiURL, err := listen("api", cfg.APIAddr)
 	if err != nil {
 		return s, err
@@ -211,6 +212,12 @@ func Start(cfg Config) (s *Stack, err error) {
 		return s, err
 	}
 	s.serve(secLn, secrets.New(tmpl, cfg.Secrets, filepath.Join(cfg.StateDir, "secrets.json"), sink))
+	if err := s.startSQS(ctx); err != nil {
+		return s, err
+	}
+	if err := s.startReceiver(); err != nil {
+		return s, err
+	}
 
 	// Functions.
 	broken := map[string]error{}
@@ -226,7 +233,8 @@ func Start(cfg Config) (s *Stack, err error) {
 	} else {
 		broken, sources = lambdaruntime.Build(cfg.Root, cfg.BinDir, tmpl.Functions, sink.Writer("build"))
 	}
-	opts := lambdaruntime.Options{DynamoURL: s.DynamoURL, SESURL: s.SESURL, SecretsURL: s.SecretURL, Overrides: cfg.Env, BinDir: cfg.BinDir, MaxInstances: cfg.MaxInstances}
+	opts := lambdaruntime.Options{DynamoURL: s.DynamoURL, SESURL: s.SESURL, SecretsURL: s.SecretURL, SQSURL: s.SQSURL,
+		Env: localWebhookTargets, Overrides: cfg.Env, BinDir: cfg.BinDir, MaxInstances: cfg.MaxInstances}
 	switch {
 	case cfg.SESEndpoint != "":
 		opts.SESURL = cfg.SESEndpoint
@@ -282,6 +290,8 @@ func Start(cfg Config) (s *Stack, err error) {
 			sink.Printf("stream", "warning: %s event %s has no position in the stream after 30s", m.Fn.Name(), m.Src.Name)
 		}
 	}
+
+	s.startQueueMappings(ctx)
 
 	s.wg.Add(1)
 	go func() {
@@ -501,7 +511,18 @@ func (s *Stack) shutdown(save bool) error {
 	}
 	s.local.Close()
 	s.ses.Stop()
+	s.sqs.Stop()
 	return err
+}
+
+// listen opens a listener of the stack (closed by Close) and returns its URL.
+func (s *Stack) listen(name, addr string) (net.Listener, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w (set another address with a flag or environment variable)", name, err)
+	}
+	s.lns = append(s.lns, ln)
+	return ln, "http://" + ln.Addr().String(), nil
 }
 
 // Function returns a function of the stack by logical ID (for tests and seeding).

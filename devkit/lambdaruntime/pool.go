@@ -39,6 +39,8 @@ type Options struct {
 	DynamoURL    string
 	SESURL       string
 	SecretsURL   string
+	SQSURL       string
+	Env          map[string]string            // local settings for every function (the local stack's own)
 	Overrides    map[string]map[string]string // SAM --env-vars format: "Parameters" for all, or per function
 	BinDir       string
 	MaxInstances int
@@ -292,6 +294,12 @@ func Environment(def *samtemplate.FunctionDef, opts Options, taskRoot string) []
 	}
 	if opts.SecretsURL != "" {
 		vars["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = opts.SecretsURL
+	}
+	if opts.SQSURL != "" {
+		vars["AWS_ENDPOINT_URL_SQS"] = opts.SQSURL
+	}
+	for k, v := range opts.Env {
+		vars[k] = v
 	}
 	for _, scope := range []string{"Parameters", def.Name} {
 		for k, v := range opts.Overrides[scope] {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,7 +34,8 @@ type Resolved struct {
 	APIs       map[string]*APIDef   // by logical ID; "" is the implicit API
 	Routes     Routes
 	Secrets    map[string]*SecretDef
-	Parameters map[string]string // resolved values
+	Queues     map[string]*QueueDef // by logical ID
+	Parameters map[string]string    // resolved values
 	Warnings   []string
 
 	raw       map[string]any
@@ -54,6 +56,7 @@ type FunctionDef struct {
 	LogLevel string
 	Streams  []*StreamSource
 	Topics   []string // logical IDs of the SNS topics the function is subscribed to
+	Queues   []*QueueSource
 }
 
 // TableDef is one AWS::DynamoDB::Table.
@@ -102,6 +105,27 @@ type StreamSource struct {
 	Enabled              bool
 }
 
+// QueueDef is an AWS::SQS::Queue, run by the local SQS emulator with the attributes the
+// local stack needs: its visibility timeout and its redrive policy.
+type QueueDef struct {
+	LogicalID         string
+	Name              string // the logical ID, as !Ref and !GetAtt resolve it locally
+	ARN               string
+	URL               string
+	VisibilityTimeout int    // seconds; 0 is SQS's default (30)
+	DeadLetterARN     string // RedrivePolicy.deadLetterTargetArn, or ""
+	MaxReceiveCount   int
+}
+
+// QueueSource is a function's SQS event: the queue its event source mapping reads.
+type QueueSource struct {
+	Name               string
+	Queue              string // logical ID
+	BatchSize          int
+	ReportItemFailures bool
+	Enabled            bool
+}
+
 // SecretDef is an AWS::SecretsManager::Secret, served by the local secrets endpoint.
 type SecretDef struct {
 	LogicalID string
@@ -127,6 +151,7 @@ func Resolve(path string, params map[string]string) (*Resolved, error) {
 		Tables:     map[string]*TableDef{},
 		APIs:       map[string]*APIDef{},
 		Secrets:    map[string]*SecretDef{},
+		Queues:     map[string]*QueueDef{},
 		Parameters: map[string]string{},
 		raw:        raw,
 		resources:  map[string]map[string]any{},
@@ -148,6 +173,7 @@ func Resolve(path string, params map[string]string) (*Resolved, error) {
 	}
 	t.loadTables()
 	t.loadSecrets()
+	t.loadQueues()
 	if err := t.loadAPIs(); err != nil {
 		return nil, err
 	}
@@ -194,6 +220,20 @@ func (t *Resolved) loadTables() {
 			td.StreamARN = td.ARN + "/stream/" + t.streamTS
 		}
 		t.Tables[id] = td
+	}
+}
+
+func (t *Resolved) loadQueues() {
+	for _, id := range t.resourcesOfType("AWS::SQS::Queue") {
+		props := asMap(t.resources[id]["Properties"])
+		q := &QueueDef{LogicalID: id, Name: id, VisibilityTimeout: scalarInt(props["VisibilityTimeout"], 0)}
+		q.ARN = fmt.Sprintf("arn:aws:sqs:%s:%s:%s", LocalRegion, LocalAccountID, id)
+		q.URL = fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", LocalRegion, LocalAccountID, id)
+		if rp := asMap(props["RedrivePolicy"]); rp != nil {
+			q.DeadLetterARN = t.str(rp["deadLetterTargetArn"], "queue "+id+" RedrivePolicy")
+			q.MaxReceiveCount = scalarInt(rp["maxReceiveCount"], 0)
+		}
+		t.Queues[id] = q
 	}
 }
 
@@ -328,6 +368,13 @@ func (t *Resolved) loadFunctions() error {
 				fn.Streams = append(fn.Streams, t.parseStream(id, en, ep))
 			case "SNS":
 				fn.Topics = append(fn.Topics, refTarget(ep["Topic"]))
+			case "SQS":
+				q := &QueueSource{Name: en, Queue: refTarget(ep["Queue"]), BatchSize: scalarInt(ep["BatchSize"], 10), Enabled: true}
+				if v, ok := ep["Enabled"]; ok {
+					q.Enabled = scalarBool(v)
+				}
+				q.ReportItemFailures = slices.Contains(stringList(ep["FunctionResponseTypes"]), "ReportBatchItemFailures")
+				fn.Queues = append(fn.Queues, q)
 			default:
 				t.warnf("%s event %s: type %v is not emulated locally", id, en, ev["Type"])
 			}
@@ -594,7 +641,7 @@ func (t *Resolved) ref(name string) (any, error) {
 	case "AWS::SecretsManager::Secret":
 		return t.Secrets[name].ARN, nil
 	case "AWS::SQS::Queue":
-		return fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", LocalRegion, LocalAccountID, name), nil
+		return t.Queues[name].URL, nil
 	case "AWS::SNS::Topic":
 		return fmt.Sprintf("arn:aws:sns:%s:%s:%s", LocalRegion, LocalAccountID, name), nil
 	default:
@@ -623,7 +670,7 @@ func (t *Resolved) getAtt(res, attr string) (any, error) {
 	case "AWS::SQS::Queue":
 		switch attr {
 		case "Arn":
-			return fmt.Sprintf("arn:aws:sqs:%s:%s:%s", LocalRegion, LocalAccountID, res), nil
+			return t.Queues[res].ARN, nil
 		case "QueueName":
 			return res, nil
 		case "QueueUrl":

@@ -4,12 +4,14 @@
 // Usage, from the repository root (after `npm ci` and `make dynamodb-local`):
 //
 //	devstack [-api-addr 127.0.0.1:3000] [-lambda-addr 127.0.0.1:3001] [-dynamodb-addr 127.0.0.1:8000]
-//	         [-ses-addr 127.0.0.1:8005] [-secrets-addr 127.0.0.1:8010] [-engine auto|local|embedded]
+//	         [-ses-addr 127.0.0.1:8005] [-secrets-addr 127.0.0.1:8010] [-sqs-addr 127.0.0.1:8015]
+//	         [-webhook-addr 127.0.0.1:8020] [-engine auto|local|embedded]
 //	         [-state-dir .local] [-template template.yaml] [-env-vars env.json]
 //	         [-param Name=Value]... [-secret LogicalId=Value]... [-no-ses] [-no-seed] [-no-state] [-no-watch]
 //
 // Each address flag also reads an environment variable: DEV_API_ADDR, DEV_LAMBDA_ADDR,
-// DEV_DYNAMODB_ADDR, DEV_SES_ADDR, DEV_SECRETS_ADDR, DEV_DYNAMODB_ENGINE, DEV_STATE_DIR,
+// DEV_DYNAMODB_ADDR, DEV_SES_ADDR, DEV_SECRETS_ADDR, DEV_SQS_ADDR, DEV_WEBHOOK_ADDR,
+// DEV_DYNAMODB_ENGINE, DEV_STATE_DIR,
 // DEV_TEMPLATE. -env-vars takes the file format of `sam local --env-vars`:
 // {"Parameters": {...for all...}, "FunctionLogicalId": {...}}.
 package main
@@ -66,6 +68,8 @@ func run(sig <-chan os.Signal) error {
 	flag.StringVar(&cfg.DynamoAddr, "dynamodb-addr", env("DEV_DYNAMODB_ADDR", "127.0.0.1:8000"), "DynamoDB address")
 	flag.StringVar(&cfg.SESAddr, "ses-addr", env("DEV_SES_ADDR", "127.0.0.1:8005"), "SES (aws-ses-v2-local) address")
 	flag.StringVar(&cfg.SecretsAddr, "secrets-addr", env("DEV_SECRETS_ADDR", "127.0.0.1:8010"), "Secrets Manager address")
+	flag.StringVar(&cfg.SQSAddr, "sqs-addr", env("DEV_SQS_ADDR", "127.0.0.1:8015"), "SQS (moto_server) address, for the webhook delivery queue")
+	flag.StringVar(&cfg.WebhookAddr, "webhook-addr", env("DEV_WEBHOOK_ADDR", "127.0.0.1:8020"), "webhook receiver address (its page shows every event)")
 	flag.StringVar(&cfg.Engine, "engine", env("DEV_DYNAMODB_ENGINE", devstack.EngineAuto), "DynamoDB engine: auto (DynamoDB Local with Java 17+, else embedded), local or embedded")
 	flag.StringVar(&cfg.StateDir, "state-dir", env("DEV_STATE_DIR", ".local"), "where the table, streams' positions, dlq.jsonl and the binaries go")
 	flag.StringVar(&cfg.Template, "template", env("DEV_TEMPLATE", "template.yaml"), "SAM template")
