@@ -2,17 +2,15 @@ package email
 
 import (
 	"bytes"
-	"fmt"
 	htmltemplate "html/template"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	texttemplate "text/template"
-	"text/template/parse"
+
+	"github.com/referral/referrals/devkit/rendertest"
 )
 
 // The HTML parts run from compiled/: the trees html/template makes of templates/ when it
@@ -35,106 +33,14 @@ func sampleView(lang, name string) map[string]any { return sampleData(lang, name
 
 // compile escapes every template with html/template and returns compiled/'s files by path.
 func compile(src fs.FS) (map[string]string, error) {
-	out := map[string]string{}
-	variants := map[string]map[string]map[string]bool{} // file → template → its escaped forms
+	var units []rendertest.Unit
 	for _, lang := range Languages {
 		for _, name := range Templates {
-			files := []string{"layout.html", lang + "/common.html", lang + "/" + name + ".html"}
-			t := htmltemplate.New("").Funcs(htmlFuncs)
-			defined := map[string]string{} // template name → the file that defines it
-			for _, f := range files {
-				b, err := fs.ReadFile(src, f)
-				if err != nil {
-					return nil, err
-				}
-				trees, err := parse.Parse(f, string(b), "", "", htmlFuncs, parseFuncs)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", f, err)
-				}
-				for n, tr := range trees {
-					if n == f && parse.IsEmptyTree(tr.Root) {
-						continue
-					}
-					if prev, dup := defined[n]; dup {
-						return nil, fmt.Errorf("%s and %s both define %q", prev, f, n)
-					}
-					defined[n] = f
-				}
-				if _, err := t.New(f).Parse(string(b)); err != nil {
-					return nil, fmt.Errorf("%s: %w", f, err)
-				}
-			}
-			// Escaping happens before the first execution, whatever the data.
-			if err := t.ExecuteTemplate(&bytes.Buffer{}, "layout.html", sampleView(lang, name)); err != nil {
-				return nil, fmt.Errorf("%s/%s: %w", lang, name, err)
-			}
-			called := reachable(t, "layout.html", map[string]bool{})
-			for _, tt := range t.Templates() {
-				if tt.Tree == nil || !called[tt.Name()] {
-					continue // html/template escapes only what the layout calls
-				}
-				f, ok := defined[tt.Name()]
-				if !ok {
-					return nil, fmt.Errorf("%s/%s: html/template made %q (a template used in two contexts?); the renderer needs one context per template", lang, name, tt.Name())
-				}
-				if variants[f] == nil {
-					variants[f] = map[string]map[string]bool{}
-				}
-				if variants[f][tt.Name()] == nil {
-					variants[f][tt.Name()] = map[string]bool{}
-				}
-				variants[f][tt.Name()][tt.Tree.Root.String()] = true
-			}
+			units = append(units, rendertest.Unit{Files: []string{"layout.html", lang + "/common.html", lang + "/" + name + ".html"},
+				Entry: "layout.html", Data: sampleView(lang, name)})
 		}
 	}
-	// A shared template must escape the same way in every set that calls it.
-	for f, names := range variants {
-		var defs []string
-		for n, forms := range names {
-			if len(forms) > 1 {
-				return nil, fmt.Errorf("%s: %q escapes differently in different templates", f, n)
-			}
-			for form := range forms {
-				defs = append(defs, fmt.Sprintf("{{define %q}}%s{{end}}", n, form))
-			}
-		}
-		slices.Sort(defs)
-		out[f] = strings.Join(defs, "\n") + "\n"
-	}
-	return out, nil
-}
-
-// reachable lists the templates that name calls, itself included.
-func reachable(t *htmltemplate.Template, name string, seen map[string]bool) map[string]bool {
-	tt := t.Lookup(name)
-	if seen[name] || tt == nil || tt.Tree == nil {
-		return seen
-	}
-	seen[name] = true
-	var walk func(n parse.Node)
-	walk = func(n parse.Node) {
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n != nil {
-				for _, c := range n.Nodes {
-					walk(c)
-				}
-			}
-		case *parse.IfNode:
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.WithNode:
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.RangeNode:
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.TemplateNode:
-			reachable(t, n.Name, seen)
-		}
-	}
-	walk(tt.Tree.Root)
-	return seen
+	return rendertest.Compile(src, htmlFuncs, engine.ParseFuncs(), units)
 }
 
 func TestCompiledTemplatesAreCurrent(t *testing.T) {
@@ -142,49 +48,12 @@ func TestCompiledTemplatesAreCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rendertest.Current(t, "compiled", want, *update, "go test ./shared/email -update")
 	if *update {
-		if err := os.RemoveAll("compiled"); err != nil {
-			t.Fatal(err)
-		}
-		for f, text := range want {
-			p := filepath.Join("compiled", f)
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
 		// Render what was just written, not what the test binary embedded.
 		setsMu.Lock()
 		templateFS, sets, shared = os.DirFS("."), map[string]*set{}, nil
 		setsMu.Unlock()
-	}
-	seen := map[string]bool{}
-	err = fs.WalkDir(templateFS, "compiled", func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		f := strings.TrimPrefix(p, "compiled/")
-		seen[f] = true
-		got, err := fs.ReadFile(templateFS, p)
-		if err != nil {
-			return err
-		}
-		if w, ok := want[f]; !ok {
-			t.Errorf("%s is not made from any template", p)
-		} else if string(got) != w && !*update {
-			t.Errorf("%s is not current: run `go test ./shared/email -update` and review the diff", p)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for f := range want {
-		if !seen[f] && !*update {
-			t.Errorf("compiled/%s is missing: run `go test ./shared/email -update`", f)
-		}
 	}
 }
 
@@ -284,20 +153,4 @@ func dataVariants(lang, name string) map[string]Data {
 	minimal := Data{Code: base.Code, ShareURL: base.ShareURL, Earned: base.Earned, Donated: base.Donated,
 		RewardName: base.RewardName, ShopURL: base.ShopURL}
 	return map[string]Data{"sample": base, "hostile": hostile, "other tone": b2b, "merchant copy": copied, "minimal": minimal}
-}
-
-// TestFunctionsDoNotLinkTheTemplateExecutor: text/template's executor looks methods up by
-// name through reflection, which makes the linker keep every exported method of every type
-// (all the SDK clients' operations): EmailFunction grew 5 MB with it. The renderer needs only
-// the parser.
-func TestFunctionsDoNotLinkTheTemplateExecutor(t *testing.T) {
-	out, err := exec.Command("go", "list", "-tags", "lambda.norpc", "-deps", "../../functions/...").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	for _, pkg := range strings.Fields(string(out)) {
-		if pkg == "text/template" || pkg == "html/template" {
-			t.Errorf("a function links %s; render with this package's engine instead", pkg)
-		}
-	}
 }

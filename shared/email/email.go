@@ -2,7 +2,7 @@
 // referrals, a reminder, two thank-yous, the friend's welcome and reward-ready, in English,
 // Malay, Indonesian, Thai and Simplified Chinese. The texts are embedded files under
 // templates/ (subjects and plain-text parts) and compiled/ (the HTML parts as html/template
-// escaped them); engine.go runs them.
+// escaped them), run by package render.
 package email
 
 import (
@@ -18,6 +18,7 @@ import (
 
 	"github.com/referral/referrals/shared/locale"
 	"github.com/referral/referrals/shared/referral"
+	"github.com/referral/referrals/shared/render"
 )
 
 // Languages lists the languages every template is written in; the first is the fallback.
@@ -96,20 +97,20 @@ func Render(name, lang string, d Data) (Message, error) {
 	var b strings.Builder
 	if c := strings.TrimSpace(d.Copy.Subject); c != "" {
 		b.WriteString(fill(c, d.placeholders(name), lang))
-	} else if err := s.text.execute(&b, "subject", v); err != nil {
+	} else if err := engine.Execute(&b, s.text, "subject", v); err != nil {
 		return Message{}, fmt.Errorf("render %s/%s subject: %w", lang, name, err)
 	}
 	subject := strings.Join(strings.Fields(b.String()), " ")
 	v["Subject"] = subject
 
 	b.Reset()
-	if err := s.text.execute(&b, name+".txt", v); err != nil {
+	if err := engine.Execute(&b, s.text, name+".txt", v); err != nil {
 		return Message{}, fmt.Errorf("render %s/%s text: %w", lang, name, err)
 	}
 	text := tidy(b.String())
 
 	b.Reset()
-	if err := s.html.execute(&b, "layout.html", v); err != nil {
+	if err := engine.Execute(&b, s.html, "layout.html", v); err != nil {
 		return Message{}, fmt.Errorf("render %s/%s html: %w", lang, name, err)
 	}
 	html := emptyLines.ReplaceAllString(tidy(b.String()), "\n")
@@ -294,13 +295,13 @@ var templateFS fs.FS = files
 // set is one template in one language: its text templates (subject and plain-text part) and
 // its compiled HTML.
 type set struct {
-	text, html tmpl
+	text, html render.Set
 }
 
 var (
 	setsMu sync.Mutex
 	sets   = map[string]*set{}
-	shared tmpl // compiled/layout.html, parsed once
+	shared render.Set // compiled/layout.html, parsed once
 )
 
 // setOf parses (once) the templates of name in lang. The files are embedded, so an error is a
@@ -343,16 +344,16 @@ func loadSet(fsys fs.FS, lang, name string) (*set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &set{text: common.with(text), html: shared.with(commonHTML).with(html)}, nil
+	return &set{text: common.With(text), html: shared.With(commonHTML).With(html)}, nil
 }
 
-func parseFile(fsys fs.FS, path string) (tmpl, error) {
+func parseFile(fsys fs.FS, path string) (render.Set, error) {
 	b, err := fs.ReadFile(fsys, path)
 	if err != nil {
 		return nil, fmt.Errorf("email templates: %w", err)
 	}
 	name := path[strings.LastIndexByte(path, '/')+1:]
-	t, err := parseTemplate(name, string(b))
+	t, err := engine.Parse(name, string(b))
 	if err != nil {
 		return nil, fmt.Errorf("email templates: %s: %w", path, err)
 	}
