@@ -11,6 +11,7 @@ import (
 	texttemplate "text/template"
 
 	"github.com/referral/referrals/devkit/rendertest"
+	"github.com/referral/referrals/shared/locale"
 )
 
 // The HTML parts run from compiled/: the trees html/template makes of templates/ when it
@@ -23,9 +24,9 @@ var sources = os.DirFS("templates")
 // htmlFuncs are the renderer's functions as html/template wants them.
 var htmlFuncs = htmltemplate.FuncMap{
 	"link":   func(url, label string) map[string]any { return map[string]any{"URL": url, "Label": label} },
-	"khun":   khun,
-	"pad":    pad,
-	"spaced": spaced,
+	"khun":   locale.Khun,
+	"pad":    locale.Pad,
+	"spaced": locale.Spaced,
 }
 
 // sampleView is sampleData as the templates see it.

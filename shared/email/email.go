@@ -266,10 +266,10 @@ func fill(s string, values map[string]string, lang string) string {
 		before, v := s[last:m[0]], values[s[m[2]:m[3]]]
 		if lang == "th" && v != "" { // a Latin value is spaced from the Thai around it
 			if r, _ := utf8.DecodeLastRuneInString(before); unicode.Is(unicode.Thai, r) {
-				v = pad(v)
+				v = locale.Pad(v)
 			}
 			next, _ := utf8.DecodeRuneInString(s[m[1]:])
-			if end, _ := utf8.DecodeLastRuneInString(v); unicode.Is(unicode.Thai, next) && !native(end) {
+			if end, _ := utf8.DecodeLastRuneInString(v); unicode.Is(unicode.Thai, next) && !locale.Native(end) {
 				v += " "
 			}
 		}
