@@ -62,6 +62,12 @@ func Compile(src fs.FS, funcs htmltemplate.FuncMap, parseFuncs map[string]any, u
 			return nil, fmt.Errorf("%s: %w", strings.Join(u.Files, "+"), err)
 		}
 		called := reachable(t, u.Entry, map[string]bool{})
+		for name := range called {
+			if base, _, derived := strings.Cut(name, "$htmltemplate_"); derived {
+				return nil, fmt.Errorf("%s: template %q is called where it must be escaped as an attribute, a URL or other non-HTML text; "+
+					"the renderer runs one escaped form per template: pass those words as a value instead", strings.Join(u.Files, "+"), base)
+			}
+		}
 		for _, tt := range t.Templates() {
 			if tt.Tree == nil || !called[tt.Name()] {
 				continue // html/template escapes only what the entry calls
@@ -99,11 +105,14 @@ func Compile(src fs.FS, funcs htmltemplate.FuncMap, parseFuncs map[string]any, u
 
 // reachable lists the templates that name calls, itself included.
 func reachable(t *htmltemplate.Template, name string, seen map[string]bool) map[string]bool {
-	tt := t.Lookup(name)
-	if seen[name] || tt == nil || tt.Tree == nil {
+	if seen[name] {
 		return seen
 	}
 	seen[name] = true
+	tt := t.Lookup(name)
+	if tt == nil || tt.Tree == nil {
+		return seen // a name html/template derived for another context: Compile refuses it
+	}
 	var walk func(n parse.Node)
 	walk = func(n parse.Node) {
 		switch n := n.(type) {

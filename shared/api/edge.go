@@ -45,8 +45,11 @@ type Route struct {
 
 // Router dispatches a function's routes by route key and enforces their scopes.
 type Router struct {
-	Log    *slog.Logger
-	routes map[string]Route
+	Log *slog.Logger
+	// ErrorPage, when set, answers errors instead of the JSON error body: the HTML pages show
+	// a page in the visitor's language. It gets the error as the API would answer it.
+	ErrorPage func(req Request, err *referral.Error) Response
+	routes    map[string]Route
 }
 
 // NewRouter returns a router for routes.
@@ -162,12 +165,18 @@ func (r *Router) respond(ctx context.Context, req Request, err error) Response {
 	}
 	if de == nil {
 		r.Log.ErrorContext(ctx, "request failed", "route", req.RouteKey, "requestId", req.RequestContext.RequestID, "error", err.Error())
-		return JSON(http.StatusInternalServerError, errorBody{errorDetail{Code: "internal", Message: "something went wrong on our side; it has been logged"}})
+		if r.ErrorPage != nil {
+			return r.ErrorPage(req, referral.ErrInternal)
+		}
+		return JSON(http.StatusInternalServerError, errorBody{errorDetail{Code: referral.ErrInternal.Code, Message: referral.ErrInternal.Msg}})
 	}
 	if de.Status >= 500 {
 		r.Log.WarnContext(ctx, "request unavailable", "route", req.RouteKey, "requestId", req.RequestContext.RequestID, "error", err.Error())
 	}
 	resp := JSON(de.Status, errorBody{errorDetail{Code: de.Code, Message: de.Msg, Field: de.Field, Details: de.Details}})
+	if r.ErrorPage != nil {
+		resp = r.ErrorPage(req, de)
+	}
 	switch {
 	case de.RetryAfter > 0:
 		resp.Headers["Retry-After"] = strconv.FormatInt(max(int64(math.Ceil(de.RetryAfter.Seconds())), 1), 10)

@@ -107,5 +107,6 @@ var (
 	ErrWebhookTarget            = &Error{Code: "webhook_url_not_allowed", Status: 422, Msg: "the URL's host is not one events may be sent to"}
 	ErrRateLimited              = &Error{Code: "rate_limited", Status: 429, Msg: "too many requests; try again later"}
 	ErrFulfilmentFailed         = &Error{Code: "fulfilment_failed", Status: 502, Msg: "the reward's provider could not deliver it; it is listed as failed and can be retried"}
+	ErrInternal                 = &Error{Code: "internal", Status: 500, Msg: "something went wrong on our side; it has been logged"}
 	ErrUnavailable              = &Error{Code: "unavailable", Status: 503, Msg: "the service is busy; retry after the time in Retry-After"}
 )
