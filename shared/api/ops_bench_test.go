@@ -35,12 +35,12 @@ type perfEnv struct {
 	stream *streamtest.Table // when set, aggregate feeds its records to the insights stream function
 }
 
-// demoProgram is the program `make dev` seeds (local/seed/program-demo.json): tiered advocate
+// demoProgram is the program `make dev` seeds (devkit/devstack/seed/program-demo.json): tiered advocate
 // rewards, a threshold prize, a referee discount, thank-you emails.
 func demoProgram(tb testing.TB) map[string]any {
 	tb.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "local", "seed", "program-demo.json"))
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "devkit", "devstack", "seed", "program-demo.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}
