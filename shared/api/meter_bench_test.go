@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/referral/referrals/devkit/dynamotest"
 	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/shared/metrics"
 	"github.com/referral/referrals/shared/store"
@@ -159,7 +160,7 @@ func (m *meteredDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...fun
 	total := 0
 	r := pricedRequest{Op: "Query"}
 	for _, it := range out.Items {
-		n := itemSize(it)
+		n := dynamotest.ItemSize(it)
 		total += n
 		r.Items = append(r.Items, itemPrice{Type: typeOf(it), Bytes: n})
 	}
@@ -222,8 +223,8 @@ func (m *meteredDB) priceWrites(op string, factor float64, keys, before []map[st
 	r := pricedRequest{Op: op}
 	for i := range keys {
 		old, cur := before[i], after[i]
-		size := max(itemSize(old), itemSize(cur))
-		p := itemPrice{Type: typeOf(cur), Bytes: itemSize(cur), Units: factor * math.Max(1, math.Ceil(float64(size)/1024))}
+		size := max(dynamotest.ItemSize(old), dynamotest.ItemSize(cur))
+		p := itemPrice{Type: typeOf(cur), Bytes: dynamotest.ItemSize(cur), Units: factor * math.Max(1, math.Ceil(float64(size)/1024))}
 		if p.Type == "" {
 			p.Type = typeOf(old)
 		}
@@ -261,7 +262,7 @@ func (ix index) writeUnits(old, cur map[string]types.AttributeValue) float64 {
 // entrySize is the size of the item's entry in the index: the whole item (ALL) or its keys.
 func (ix index) entrySize(it map[string]types.AttributeValue) int {
 	if ix.projection == types.ProjectionTypeAll {
-		return itemSize(it)
+		return dynamotest.ItemSize(it)
 	}
 	keys := map[string]types.AttributeValue{}
 	for _, n := range []string{"PK", "SK", ix.pk, ix.sk} {
@@ -269,7 +270,7 @@ func (ix index) entrySize(it map[string]types.AttributeValue) int {
 			keys[n] = v
 		}
 	}
-	return itemSize(keys)
+	return dynamotest.ItemSize(keys)
 }
 
 func sameAttrs(a, b map[string]types.AttributeValue, names ...string) bool {
@@ -315,7 +316,7 @@ func typeOf(item map[string]types.AttributeValue) string {
 
 // readPrice prices reading one item (nil: absent, the minimum).
 func readPrice(it map[string]types.AttributeValue, consistent bool) itemPrice {
-	n := itemSize(it)
+	n := dynamotest.ItemSize(it)
 	return itemPrice{Type: typeOf(it), Bytes: n, Units: readUnits(n, consistent)}
 }
 
@@ -325,67 +326,6 @@ func readUnits(bytes int, consistent bool) float64 {
 		u /= 2
 	}
 	return u
-}
-
-// itemSize is DynamoDB's size of an item: attribute names plus values.
-func itemSize(it map[string]types.AttributeValue) int {
-	n := 0
-	for name, v := range it {
-		n += len(name) + valueSize(v)
-	}
-	return n
-}
-
-func valueSize(v types.AttributeValue) int {
-	switch x := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len(x.Value)
-	case *types.AttributeValueMemberN:
-		return numberSize(x.Value)
-	case *types.AttributeValueMemberB:
-		return len(x.Value)
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
-		return 1
-	case *types.AttributeValueMemberSS:
-		n := 0
-		for _, s := range x.Value {
-			n += len(s)
-		}
-		return n
-	case *types.AttributeValueMemberNS:
-		n := 0
-		for _, s := range x.Value {
-			n += numberSize(s)
-		}
-		return n
-	case *types.AttributeValueMemberBS:
-		n := 0
-		for _, b := range x.Value {
-			n += len(b)
-		}
-		return n
-	case *types.AttributeValueMemberL:
-		n := 3
-		for _, e := range x.Value {
-			n += 1 + valueSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberM:
-		n := 3
-		for k, e := range x.Value {
-			n += 1 + len(k) + valueSize(e)
-		}
-		return n
-	}
-	return 0
-}
-
-// numberSize is 1 byte per two significant digits plus 1.
-func numberSize(s string) int {
-	s = strings.TrimLeft(s, "+-")
-	mant, _, _ := strings.Cut(strings.ToLower(s), "e")
-	digits := strings.Trim(strings.Replace(mant, ".", "", 1), "0")
-	return (len(digits)+1)/2 + 1
 }
 
 // benchRecord is one line of the JSON Lines file `make bench` reads (REFERRALS_BENCH_OUT):

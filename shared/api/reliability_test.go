@@ -70,6 +70,15 @@ func readLedger(t *testing.T, s *stack) ledger {
 			str := func(k string) string { v, _ := it[k].(string); return v }
 			switch str("type") {
 			case store.TypeEvent:
+				res, err := store.ConversionOf(raw)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ids []any
+				for _, r := range res.Rewards {
+					ids = append(ids, r.RewardID)
+				}
+				it["rewardIds"] = ids // the rewards its answer names
 				l.events[str("eventId")] = it
 			case store.TypeReward:
 				l.rewards[str("rewardId")] = it

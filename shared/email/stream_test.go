@@ -1069,8 +1069,11 @@ func TestSampleStreamEvents(t *testing.T) {
 				}
 				if img, _ := store.FromStream(r.Change.NewImage); img.Type() == store.TypeReward {
 					e.putItem(img)
+					// The conversion's event item, its stored answer naming the reward (as JSON, the
+					// form items written before the compression hold; the store reads both).
+					answer := fmt.Sprintf(`{"conversion":{"eventId":%q},"rewards":[{"rewardId":%q}]}`, img.Str("eventId"), img.Str("rewardId"))
 					e.putItem(store.StreamItem{"PK": s("EVENT#" + img.Str("eventId")), "SK": s("EVENT"), "type": s("event"),
-						"eventId": s(img.Str("eventId")), "rewardIds": &dynamotypes.AttributeValueMemberL{Value: []dynamotypes.AttributeValue{s(img.Str("rewardId"))}}})
+						"eventId": s(img.Str("eventId")), "result": s(answer)})
 				}
 			}
 			rec := &recordingSES{SESAPI: e.ses.Client}

@@ -14,7 +14,8 @@ import (
 )
 
 // eventItem is the idempotency record of a conversion: the payload hash it was recorded with
-// and the exact result returned then, so a replay answers the same.
+// and the exact result returned then (compressed, see storedResult), so a replay answers the
+// same. The rewards it made are in that result.
 type eventItem struct {
 	PK          string          `json:"PK"`
 	SK          string          `json:"SK"`
@@ -27,8 +28,7 @@ type eventItem struct {
 	Amount      *referral.Money `json:"amount"`
 	Counted     bool            `json:"counted"`
 	PayloadHash string          `json:"payloadHash"`
-	Result      string          `json:"result"`
-	RewardIDs   []string        `json:"rewardIds,omitempty"`
+	Result      storedResult    `json:"result"`
 	Thresholds  []string        `json:"thresholds,omitempty"` // threshold bonuses this conversion paid
 	Reversed    bool            `json:"reversed"`
 	ReversedAt  *time.Time      `json:"reversedAt"`
@@ -245,7 +245,6 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 			tookCoupon = true // the friend's reward gets the id its promotion code was made with
 		}
 		r.EventID = in.EventID
-		ev.RewardIDs = append(ev.RewardIDs, r.RewardID)
 		items = append(items, putNew(newRewardItem(*r)))
 	}
 	if out.Counted {
@@ -262,7 +261,7 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 	if err != nil {
 		return res, false, err
 	}
-	ev.Result = string(body)
+	ev.Result = body
 	items[0] = putNew(ev)
 
 	err = s.transact(ctx, items...)

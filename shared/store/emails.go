@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -269,8 +270,8 @@ func (s *Store) Recipient(ctx context.Context, customerID, programID, otherID st
 func ConversionKey(eventID string) string { return eventPK(eventID) + "|" + eventSK }
 
 // ConversionRewards reads every reward a conversion created, with their stored status: 1
-// consistent GetItem (the event item lists them) and 1 consistent BatchGetItem. A conversion
-// that is not recorded is ErrConversionNotFound.
+// consistent GetItem (the event item's stored answer names them) and 1 consistent
+// BatchGetItem. A conversion that is not recorded is ErrConversionNotFound.
 func (s *Store) ConversionRewards(ctx context.Context, eventID string) ([]referral.Reward, error) {
 	var ev eventItem
 	found, err := s.getItem(ctx, eventPK(eventID), eventSK, &ev)
@@ -280,12 +281,16 @@ func (s *Store) ConversionRewards(ctx context.Context, eventID string) ([]referr
 	if !found {
 		return nil, referral.ErrConversionNotFound
 	}
-	if len(ev.RewardIDs) == 0 {
+	var answer ConversionResult
+	if err := json.Unmarshal(ev.Result, &answer); err != nil {
+		return nil, fmt.Errorf("rewards of conversion %s: stored result: %w", eventID, err)
+	}
+	if len(answer.Rewards) == 0 {
 		return nil, nil
 	}
-	keys := make([]map[string]types.AttributeValue, len(ev.RewardIDs))
-	for i, id := range ev.RewardIDs {
-		keys[i] = key(rewardPK(id), rewardSK)
+	keys := make([]map[string]types.AttributeValue, len(answer.Rewards))
+	for i, r := range answer.Rewards {
+		keys[i] = key(rewardPK(r.RewardID), rewardSK)
 	}
 	got, err := s.batchGet(ctx, keys...)
 	if err != nil {
