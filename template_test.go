@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"testing"
 
 	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/shared/metrics"
 )
 
 const module = "github.com/referral/referrals"
@@ -717,4 +719,92 @@ func resourceNamed(v any) string {
 		return sub[2 : len(sub)-1]
 	}
 	return ""
+}
+
+// TestEveryCustomMetricIsAlarmedOrRead: a custom metric is billed every month whether it moves
+// or not, so each one a function publishes (metrics.Published) is watched by an alarm of the
+// template or read by someone, as docs/OPERATIONS.md says row by row; every alarm on a custom
+// metric watches one its function publishes; and each function in the list is one a main starts.
+func TestEveryCustomMetricIsAlarmedOrRead(t *testing.T) {
+	tpl := loadTemplate(t)
+	type metric struct{ function, name string }
+	alarmed := map[metric][]string{} // → the alarms that watch it
+	watch := func(alarm string, m map[string]any) {
+		if m["Namespace"] != metrics.Namespace {
+			return
+		}
+		dims, _ := m["Dimensions"].([]any)
+		for _, d := range dims {
+			if d, _ := d.(map[string]any); d["Name"] == "Function" {
+				k := metric{fmt.Sprint(d["Value"]), fmt.Sprint(m["MetricName"])}
+				alarmed[k] = append(alarmed[k], alarm)
+			}
+		}
+	}
+	for name, r := range tpl.Resources {
+		if r.Type != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		watch(name, r.Properties)
+		queries, _ := r.Properties["Metrics"].([]any)
+		for _, q := range queries {
+			stat, _ := q.(map[string]any)["MetricStat"].(map[string]any)
+			if m, ok := stat["Metric"].(map[string]any); ok {
+				watch(name, m)
+			}
+		}
+	}
+	published := map[metric]bool{}
+	for fn, names := range metrics.Published {
+		for _, n := range names {
+			published[metric{fn, n}] = true
+		}
+	}
+	for m, alarms := range alarmed {
+		if !published[m] {
+			t.Errorf("%v watch %s of function %q, which it does not publish (metrics.Published)", alarms, m.name, m.function)
+		}
+	}
+
+	doc, err := os.ReadFile("docs/OPERATIONS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([a-z]+)` \\| `([A-Za-z]+)` \\| (read|alarmed): ([^|]+)\\|$")
+	documented := map[metric]bool{}
+	for _, r := range row.FindAllStringSubmatch(string(doc), -1) {
+		m := metric{r[1], r[2]}
+		documented[m] = true
+		switch {
+		case !published[m]:
+			t.Errorf("docs/OPERATIONS.md lists %s of %s, which it does not publish", m.name, m.function)
+		case r[3] == "alarmed" && len(alarmed[m]) == 0:
+			t.Errorf("docs/OPERATIONS.md says %s of %s is alarmed; no alarm of the template watches it", m.name, m.function)
+		case r[3] == "alarmed" && !slices.ContainsFunc(alarmed[m], func(a string) bool { return strings.Contains(r[4], "`"+a+"`") }):
+			t.Errorf("docs/OPERATIONS.md names the wrong alarm for %s of %s (watched by %v)", m.name, m.function, alarmed[m])
+		}
+	}
+	for m := range published {
+		if !documented[m] {
+			t.Errorf("%s publishes %s: docs/OPERATIONS.md does not say who alarms on it or reads it", m.function, m.name)
+		}
+	}
+
+	started := map[string]bool{}
+	mains, _ := filepath.Glob("functions/*/main.go")
+	start := regexp.MustCompile(`platform\.Start\("([a-z]+)"`)
+	for _, path := range mains {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range start.FindAllStringSubmatch(string(b), -1) {
+			started[m[1]] = true
+		}
+	}
+	for fn := range metrics.Published {
+		if !started[fn] {
+			t.Errorf("metrics.Published names %q, which no function in functions/ starts as", fn)
+		}
+	}
 }

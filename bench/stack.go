@@ -43,7 +43,7 @@ type report struct {
 	Phase      string
 }
 
-// emf is one metrics line (CloudWatch EMF) a function printed.
+// emf is one metrics line a function printed (shared/metrics: its counts, some in CloudWatch EMF).
 type emf struct {
 	Function string
 	Values   map[string]float64
@@ -252,7 +252,8 @@ func (s *stackRun) read(r io.Reader) {
 			// Platform lines: with LoggingConfig SystemLogLevel WARN they are not ingested.
 		default:
 			s.res.LogBytes[fn] += len(text) + 1
-			if strings.HasPrefix(text, "{") && strings.Contains(text, `"_aws"`) {
+			// The metrics line (shared/metrics): every count as a property, EMF or not.
+			if strings.HasPrefix(text, "{") && strings.Contains(text, `"DynamoDBCalls"`) {
 				var doc map[string]any
 				if json.Unmarshal([]byte(text), &doc) == nil {
 					e := emf{Function: fn, Values: map[string]float64{}, Phase: phase}

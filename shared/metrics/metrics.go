@@ -1,5 +1,8 @@
 // Package metrics counts what one invocation did (DynamoDB round trips and retries, conversion
-// contention retries, emails sent) and writes it as one CloudWatch Embedded Metric Format line.
+// contention retries, emails sent, deliveries) and writes it as one JSON line: every count as
+// a property (CloudWatch Logs Insights finds them), and, in CloudWatch's Embedded Metric Format,
+// only the few counts a function publishes as metrics (Published): those an alarm watches or
+// an operator reads. Lambda publishes each function's duration, errors and throttles itself.
 package metrics
 
 import (
@@ -41,6 +44,17 @@ const (
 
 // baseCounters are in every invocation's metrics line; other counters only when counted.
 var baseCounters = []string{DynamoDBCalls, DynamoDBRoundTrips, DynamoDBRetries, ContentionRetries, EmailsSent}
+
+// Published are the CloudWatch metrics (namespace Namespace, dimension Function) each function
+// publishes, by the name it runs under (platform.Start): what an alarm of template.yaml
+// watches, or what an operator reads (docs/OPERATIONS.md says who and why). Each is a custom
+// metric, billed per month whether or not it moves, so the list stays short; every other count
+// is only a property of the line. A function absent here publishes none.
+var Published = map[string][]string{
+	"conversions": {ContentionRetries},                                   // read: how hot the hottest advocate is
+	"rewards":     {DeliveriesFailed, CouponPoolEmpty},                   // alarmed
+	"scheduler":   {DeliveriesFailed, CouponPoolEmpty, SchedulerBacklog}, // alarmed
+}
 
 // Namespace is the CloudWatch namespace of every metric.
 const Namespace = "Referrals"
@@ -114,25 +128,24 @@ func SDKMiddleware(stack *middleware.Stack) error {
 	return nil
 }
 
-// Emitter writes one EMF line per invocation.
+// Emitter writes one metrics line per invocation.
 type Emitter struct {
 	W        io.Writer
 	Function string
 	mu       sync.Mutex
 }
 
-// Emit writes the invocation's duration and counters as an EMF JSON line.
-func (e *Emitter) Emit(c *Counters, start time.Time, duration time.Duration, coldStart bool) error {
-	doc := map[string]any{
-		"Function":  e.Function,
-		"Duration":  float64(duration.Microseconds()) / 1000,
-		"ColdStart": coldStart,
-	}
+// Emit writes the invocation's counts as one JSON line: the function's name, whether it was a
+// cold start and every counter as properties, and the function's Published metrics declared
+// in EMF (each every time, 0 when not counted, so an alarm sees data). A function that
+// publishes nothing writes no EMF declaration, only the properties.
+func (e *Emitter) Emit(c *Counters, start time.Time, coldStart bool) error {
+	doc := map[string]any{"Function": e.Function, "ColdStart": coldStart}
 	names := append([]string(nil), baseCounters...)
 	if c != nil {
 		c.mu.Lock()
 		for n := range c.n {
-			if !slices.Contains(baseCounters, n) {
+			if !slices.Contains(names, n) {
 				names = append(names, n)
 			}
 		}
@@ -141,19 +154,24 @@ func (e *Emitter) Emit(c *Counters, start time.Time, duration time.Duration, col
 	if retries := c.Get(DynamoDBRoundTrips) - c.Get(DynamoDBCalls); retries > 0 {
 		c.Add(DynamoDBRetries, retries-c.Get(DynamoDBRetries))
 	}
-	defs := []map[string]string{{"Name": "Duration", "Unit": "Milliseconds"}}
 	for _, n := range names {
 		doc[n] = c.Get(n)
-		defs = append(defs, map[string]string{"Name": n, "Unit": "Count"})
 	}
-	sort.Slice(defs[1:], func(i, j int) bool { return defs[1+i]["Name"] < defs[1+j]["Name"] })
-	doc["_aws"] = map[string]any{
-		"Timestamp": start.UnixMilli(),
-		"CloudWatchMetrics": []any{map[string]any{
-			"Namespace":  Namespace,
-			"Dimensions": [][]string{{"Function"}},
-			"Metrics":    defs,
-		}},
+	if published := Published[e.Function]; len(published) > 0 {
+		defs := make([]map[string]string, 0, len(published))
+		for _, n := range published {
+			doc[n] = c.Get(n)
+			defs = append(defs, map[string]string{"Name": n, "Unit": "Count"})
+		}
+		sort.Slice(defs, func(i, j int) bool { return defs[i]["Name"] < defs[j]["Name"] })
+		doc["_aws"] = map[string]any{
+			"Timestamp": start.UnixMilli(),
+			"CloudWatchMetrics": []any{map[string]any{
+				"Namespace":  Namespace,
+				"Dimensions": [][]string{{"Function"}},
+				"Metrics":    defs,
+			}},
+		}
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {
@@ -174,7 +192,7 @@ func Handler[In, Out any](e *Emitter, h func(context.Context, In) (Out, error)) 
 		ctx, c := With(ctx)
 		start := time.Now()
 		out, err := h(ctx, in)
-		_ = e.Emit(c, start, time.Since(start), cold) // metrics must never fail a request
+		_ = e.Emit(c, start, cold) // metrics must never fail a request
 		return out, err
 	}
 }

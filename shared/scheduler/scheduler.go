@@ -70,6 +70,9 @@ func (r Report) Work() int {
 // Handle is the Lambda entry point for the Schedule (EventBridge) event.
 func (s *Scheduler) Handle(ctx context.Context, _ events.EventBridgeEvent) (Report, error) {
 	rep, err := s.Run(ctx)
+	if rep.More {
+		metrics.Add(ctx, metrics.SchedulerBacklog, 1)
+	}
 	s.Log.InfoContext(ctx, "scheduled run", "report", rep)
 	if err == nil && rep.Errors > 0 {
 		err = fmt.Errorf("scheduled run: %d units of work failed; they stay due for the next run", rep.Errors)
@@ -106,9 +109,6 @@ func (s *Scheduler) Run(ctx context.Context) (Report, error) {
 			break
 		}
 		cursor = *next
-	}
-	if rep.More {
-		metrics.Add(ctx, metrics.SchedulerBacklog, 1)
 	}
 	return rep, nil
 }
