@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,5 +100,36 @@ func TestPoisonRecordIsBisectedOutAndLandsInDLQ(t *testing.T) {
 	want := []string{"p#1,p#2-poison,p#3,p#4", "p#1,p#2-poison", "p#1", "p#2-poison", "p#3,p#4"}
 	if strings.Join(batches, " | ") != strings.Join(want, " | ") {
 		t.Errorf("batches = %q, want %q", batches, want)
+	}
+}
+
+// A mapping with a tumbling window sends time-window events: the shard's id, the window, and
+// the state the function answered last in it; a response without a state is a failed
+// invocation, retried as Lambda does.
+func TestATumblingWindowNamesTheShardAndCarriesTheState(t *testing.T) {
+	s := startFixtureStack(t)
+	db := s.ddb()
+	log := filepath.Join(s.out, "window.log")
+	batchPut(t, db, key("window#a", "x"), key("window#b", "x"))
+	waitFor(t, "the first window batch", 10*time.Second, func() bool { return len(jsonLines(t, log)) >= 1 })
+	batchPut(t, db, key("window#c#nostate", "x"), key("window#d", "x"))
+	waitFor(t, "the second batch, answered with a state", 10*time.Second, func() bool { return len(jsonLines(t, log)) >= 3 })
+	time.Sleep(1500 * time.Millisecond) // longer than the batching window: nothing else may arrive
+	lines := jsonLines(t, log)
+	var got []string
+	for _, l := range lines {
+		got = append(got, fmt.Sprintf("%v in=%v nostate=%v", l["keys"], l["stateIn"], l["noState"]))
+		if l["shard"] == "" || l["shard"] != lines[0]["shard"] {
+			t.Errorf("shard %q, want the stream's one shard (first said %q)", l["shard"], lines[0]["shard"])
+		}
+		start, _ := time.Parse("15:04:05", fmt.Sprint(l["start"]))
+		end, _ := time.Parse("15:04:05", fmt.Sprint(l["end"]))
+		if start.Minute() != 0 || start.Second() != 0 || end.Sub(start) != time.Hour && end.Sub(start) != -23*time.Hour {
+			t.Errorf("window %v–%v, want an hour from the top of one", l["start"], l["end"])
+		}
+	}
+	want := []string{"[window#a window#b] in= nostate=false", "[window#c#nostate window#d] in=2 nostate=true", "[window#c#nostate window#d] in=2 nostate=false"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("deliveries = %q, want %q", got, want)
 	}
 }

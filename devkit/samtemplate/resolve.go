@@ -103,6 +103,9 @@ type StreamSource struct {
 	Filters              []string // JSON patterns
 	OnFailureDestination string
 	Enabled              bool
+	// TumblingWindow is the mapping's tumbling window (0: none): each batch then comes as a
+	// time-window event, with its shard's id, and the function answers with a state.
+	TumblingWindow time.Duration
 }
 
 // QueueDef is an AWS::SQS::Queue, run by the local SQS emulator with the attributes the
@@ -418,6 +421,7 @@ func (t *Resolved) parseStream(fn, name string, ep map[string]any) *StreamSource
 		Bisect:           scalarBool(ep["BisectBatchOnFunctionError"]),
 		MaxRetries:       scalarInt(ep["MaximumRetryAttempts"], -1),
 		Enabled:          true,
+		TumblingWindow:   time.Duration(scalarInt(ep["TumblingWindowInSeconds"], 0)) * time.Second,
 	}
 	if v, ok := ep["Enabled"]; ok {
 		s.Enabled = scalarBool(v)

@@ -5,7 +5,11 @@
 // bisect on error, retry limit, maximum record age and on-failure destination. Its position
 // in each shard is checkpointed to a file after every batch, so a restart (even after a
 // crash) resumes where it stopped; at worst the last batch is delivered again, which the
-// idempotent consumers absorb.
+// idempotent consumers absorb. With a tumbling window (TumblingWindowInSeconds) each batch goes
+// as a time-window event: the shard's id, the window (by the first record's arrival) and the
+// state the function answered last in that window; a response without a state is a failed
+// invocation, as in Lambda. The window's closing invocation (isFinalInvokeForWindow) is not
+// made.
 package streams
 
 import (
@@ -41,6 +45,7 @@ type Mapping struct {
 	filter    *dynamostream.Filter
 	mu        sync.Mutex
 	state     checkpoint
+	windows   map[string]window // shard → its tumbling window and the function's state in it
 	readyOnce sync.Once
 	ready     chan struct{}
 }
@@ -71,6 +76,12 @@ type checkpoint struct {
 type shardState struct {
 	Seq  string `json:"seq,omitempty"` // last sequence number processed
 	Done bool   `json:"done,omitempty"`
+}
+
+// window is a shard's current tumbling window and the state the function answered in it.
+type window struct {
+	start time.Time
+	state map[string]string
 }
 
 // record is a stream record as delivered, with the time it reached the stream.
@@ -275,7 +286,7 @@ func (m *Mapping) readShard(ctx context.Context, arn, shardID, start, it string)
 			return
 		}
 		if len(batch) > 0 {
-			m.deliver(ctx, batch, 0)
+			m.deliver(ctx, shardID, batch, 0)
 			if ctx.Err() != nil {
 				return // not checkpointed: delivered again after a restart
 			}
@@ -294,7 +305,7 @@ func (m *Mapping) readShard(ctx context.Context, arn, shardID, start, it string)
 
 // deliver invokes the function until the records are processed or have exhausted their
 // retries. attempts counts the failed invocations these records were already part of.
-func (m *Mapping) deliver(ctx context.Context, recs []record, attempts int) {
+func (m *Mapping) deliver(ctx context.Context, shardID string, recs []record, attempts int) {
 	name := m.Fn.Name()
 	for len(recs) > 0 && ctx.Err() == nil {
 		if m.Src.MaxRecordAge > 0 {
@@ -310,7 +321,7 @@ func (m *Mapping) deliver(ctx context.Context, recs []record, attempts int) {
 				return
 			}
 		}
-		from, whole, reason := m.invoke(ctx, recs)
+		from, whole, reason := m.invoke(ctx, shardID, recs)
 		if reason == "" || ctx.Err() != nil {
 			return
 		}
@@ -326,8 +337,8 @@ func (m *Mapping) deliver(ctx context.Context, recs []record, attempts int) {
 		}
 		if whole && m.Src.Bisect && len(recs) > 1 {
 			mid := len(recs) / 2
-			m.deliver(ctx, recs[:mid], attempts)
-			m.deliver(ctx, recs[mid:], attempts)
+			m.deliver(ctx, shardID, recs[:mid], attempts)
+			m.deliver(ctx, shardID, recs[mid:], attempts)
 			return
 		}
 		delay := m.RetryBase << min(attempts-1, 20)
@@ -340,12 +351,21 @@ func (m *Mapping) deliver(ctx context.Context, recs []record, attempts int) {
 
 // invoke runs one batch. reason is "" on success; otherwise from is the index to resume at
 // and whole says the batch failed as a whole (a function error, not batchItemFailures).
-func (m *Mapping) invoke(ctx context.Context, recs []record) (from int, whole bool, reason string) {
+func (m *Mapping) invoke(ctx context.Context, shardID string, recs []record) (from int, whole bool, reason string) {
 	ev := events.DynamoDBEvent{Records: make([]events.DynamoDBEventRecord, len(recs))}
 	for i, r := range recs {
 		ev.Records[i] = r.rec
 	}
-	payload, _ := json.Marshal(ev)
+	var payload []byte
+	var win window
+	if w := m.Src.TumblingWindow; w > 0 {
+		win = m.window(shardID, recs[0].at)
+		payload, _ = json.Marshal(events.DynamoDBTimeWindowEvent{DynamoDBEvent: ev, TimeWindowProperties: events.TimeWindowProperties{
+			Window: events.Window{Start: events.RFC3339EpochTime{Time: win.start}, End: events.RFC3339EpochTime{Time: win.start.Add(w)}},
+			State:  win.state, ShardID: shardID, EventSourceARN: recs[0].rec.EventSourceArn}})
+	} else {
+		payload, _ = json.Marshal(ev)
+	}
 	out, err := m.Fn.Invoke(ctx, payload)
 	if err != nil {
 		var ie *lambdaruntime.InvokeError
@@ -353,6 +373,17 @@ func (m *Mapping) invoke(ctx context.Context, recs []record) (from int, whole bo
 			return 0, true, ie.Error()
 		}
 		return 0, true, err.Error()
+	}
+	if m.Src.TumblingWindow > 0 {
+		var resp struct {
+			State map[string]string `json:"state"`
+		}
+		if err := json.Unmarshal(out, &resp); err != nil || resp.State == nil {
+			return 0, true, "the response has no state (a function with a tumbling window must answer one)"
+		}
+		m.mu.Lock()
+		m.windows[shardID] = window{start: win.start, state: resp.State}
+		m.mu.Unlock()
 	}
 	if !m.Src.ReportItemFailures {
 		return 0, false, ""
@@ -381,6 +412,21 @@ func (m *Mapping) invoke(ctx context.Context, recs []record) (from int, whole bo
 		}
 	}
 	return lowest, false, "batchItemFailures from " + recs[lowest].rec.Change.SequenceNumber
+}
+
+// window is the shard's tumbling window for a record that reached the stream at: the one it
+// is in, with the state the function answered there last (a new window starts empty).
+func (m *Mapping) window(shardID string, at time.Time) window {
+	start := at.UTC().Truncate(m.Src.TumblingWindow)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.windows == nil {
+		m.windows = map[string]window{}
+	}
+	if w, ok := m.windows[shardID]; ok && w.start.Equal(start) {
+		return w
+	}
+	return window{start: start, state: map[string]string{}}
 }
 
 func (m *Mapping) shard(id string) shardState {

@@ -223,3 +223,13 @@ func Shards(records []events.DynamoDBEventRecord, n int) [][]events.DynamoDBEven
 	}
 	return out
 }
+
+// WindowEvent is the event Lambda sends a function whose event source mapping has a tumbling
+// window: the batch with its shard's id (the only window property the insights stream function
+// reads), an empty state and the current 15-minute window.
+func WindowEvent(shardID string, batch []events.DynamoDBEventRecord) events.DynamoDBTimeWindowEvent {
+	start := time.Now().UTC().Truncate(15 * time.Minute)
+	return events.DynamoDBTimeWindowEvent{DynamoDBEvent: events.DynamoDBEvent{Records: batch},
+		TimeWindowProperties: events.TimeWindowProperties{ShardID: shardID, State: map[string]string{}, EventSourceARN: StreamARN,
+			Window: events.Window{Start: events.RFC3339EpochTime{Time: start}, End: events.RFC3339EpochTime{Time: start.Add(15 * time.Minute)}}}}
+}

@@ -80,7 +80,7 @@ func statsEventSource(t *testing.T) ([]string, int) {
 func (s *streamStack) drain(shards int) {
 	s.t.Helper()
 	var wg sync.WaitGroup
-	for _, recs := range streamtest.Shards(s.table.Take(), shards) {
+	for i, recs := range streamtest.Shards(s.table.Take(), shards) {
 		batches, err := streamtest.Batches(recs, s.batchSize, s.filters)
 		if err != nil {
 			s.t.Fatal(err)
@@ -90,7 +90,7 @@ func (s *streamStack) drain(shards int) {
 			defer wg.Done()
 			for _, b := range batches {
 				for range 2 {
-					s.deliver(b)
+					s.deliver(fmt.Sprintf("shardId-%d", i), b)
 				}
 			}
 		}()
@@ -98,9 +98,9 @@ func (s *streamStack) drain(shards int) {
 	wg.Wait()
 }
 
-func (s *streamStack) deliver(batch []events.DynamoDBEventRecord) {
+func (s *streamStack) deliver(shard string, batch []events.DynamoDBEventRecord) {
 	for attempt := 1; len(batch) > 0; attempt++ {
-		resp, err := s.stats.Handle(context.Background(), events.DynamoDBEvent{Records: batch})
+		resp, err := s.stats.Handle(context.Background(), streamtest.WindowEvent(shard, batch))
 		if err != nil {
 			s.t.Errorf("insights stream function error: %v", err)
 			return

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/referral/referrals/devkit/dynamotest"
 	"github.com/referral/referrals/devkit/streamtest"
 	"github.com/referral/referrals/shared/fulfil"
@@ -363,7 +362,7 @@ func (e *perfEnv) aggregate() {
 	records := e.stream.Take()
 	for len(records) > 0 {
 		n := min(len(records), 100)
-		resp, err := stats.Handle(context.Background(), events.DynamoDBEvent{Records: records[:n]})
+		resp, err := stats.Handle(context.Background(), streamtest.WindowEvent("shardId-bench", records[:n]))
 		if err != nil || len(resp.BatchItemFailures) > 0 {
 			e.tb.Fatalf("stats: %v %v", err, resp.BatchItemFailures)
 		}

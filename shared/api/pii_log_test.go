@@ -134,7 +134,7 @@ func TestNoPersonalDataOrSecretInAnyLogLine(t *testing.T) {
 				break
 			}
 		}
-		if _, err := stats.Handle(context.Background(), batch); err != nil {
+		if _, err := stats.Handle(context.Background(), streamtest.WindowEvent("shardId-1", batch.Records)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,11 +10,14 @@ import (
 	"github.com/referral/referrals/shared/store"
 )
 
-// Consumer is the insights stream function: it aggregates a batch of the table's stream records into the
-// insights items. Records are processed in order; when one cannot be (a store failure, an
+// Consumer is the insights stream function: it aggregates a batch of one shard of the table's
+// stream into the insights items, each record once (store.ApplyShard keeps a checkpoint per
+// shard). The event source mapping has a tumbling window only so that Lambda says which shard
+// a batch comes from (shardId); the window's state is not used and every batch is applied as
+// it comes. Records are processed in order; when one cannot be (a store failure, an
 // undecodable image), it and every later record of the batch are reported as batch item
-// failures, so Lambda retries from it (facts already applied are skipped then) and, once its
-// retries are exhausted, sends it to the on-failure destination.
+// failures, so Lambda retries from it and, once its retries are exhausted, sends it to the
+// on-failure destination.
 type Consumer struct {
 	Store    *store.Store
 	Programs *store.ProgramCache
@@ -22,9 +25,9 @@ type Consumer struct {
 }
 
 // Handle is the Lambda entry point.
-func (c *Consumer) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-	var facts []store.Fact
-	var from []int // facts[i] came from ev.Records[from[i]]
+func (c *Consumer) Handle(ctx context.Context, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
+	var records []store.RecordFacts
+	facts := 0
 	failed := len(ev.Records)
 	for i, rec := range ev.Records {
 		ch, err := store.DecodeChange(rec)
@@ -41,21 +44,21 @@ func (c *Consumer) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.
 				break
 			}
 		}
-		for _, f := range Facts(ch, p) {
-			facts = append(facts, f)
-			from = append(from, i)
-		}
+		r := store.RecordFacts{Seq: ch.Seq, Facts: Facts(ch, p)}
+		facts += len(r.Facts)
+		records = append(records, r)
 	}
-	done, err := c.Store.ApplyFacts(ctx, facts)
+	done, err := c.Store.ApplyShard(ctx, ev.ShardID, records)
 	if err != nil {
-		c.Log.WarnContext(ctx, "stats: apply failed", "sequenceNumber", ev.Records[from[done]].Change.SequenceNumber, "error", err.Error())
-		failed = min(failed, from[done])
+		c.Log.WarnContext(ctx, "stats: apply failed", "shardId", ev.ShardID, "sequenceNumber", ev.Records[done].Change.SequenceNumber, "error", err.Error())
+		failed = min(failed, done)
 	}
-	var resp events.DynamoDBEventResponse
+	// The response must carry a state (a tumbling window's); this function keeps none.
+	resp := events.DynamoDBTimeWindowEventResponse{TimeWindowEventResponseProperties: events.TimeWindowEventResponseProperties{State: map[string]string{}}}
 	for _, rec := range ev.Records[failed:] {
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
 	}
-	c.Log.InfoContext(ctx, "stats batch", "records", len(ev.Records), "facts", len(facts), "applied", done, "failed", len(resp.BatchItemFailures))
+	c.Log.InfoContext(ctx, "stats batch", "shardId", ev.ShardID, "records", len(ev.Records), "facts", facts, "applied", done, "failed", len(resp.BatchItemFailures))
 	return resp, nil
 }
 

@@ -51,12 +51,16 @@ func newConsumer(t *testing.T) *consumerFixture {
 		consumer: &Consumer{Store: s, Programs: &store.ProgramCache{Store: s, TTL: time.Minute}, Log: log}}
 }
 
-// loadStreamEvent reads events/<name> as the DynamoDB stream event Lambda sends.
-func loadStreamEvent(t *testing.T, name string) events.DynamoDBEvent {
+// loadStreamEvent reads events/<name> as the DynamoDB stream event Lambda sends (with a
+// tumbling window: its shard is named).
+func loadStreamEvent(t *testing.T, name string) events.DynamoDBTimeWindowEvent {
 	t.Helper()
-	var ev events.DynamoDBEvent
+	var ev events.DynamoDBTimeWindowEvent
 	if err := samtemplate.DecodeEvent(name, &ev); err != nil {
 		t.Fatalf("not a DynamoDB stream event: %v", err)
+	}
+	if ev.ShardID == "" || len(ev.Records) == 0 {
+		t.Fatalf("%s names no shard or has no records", name)
 	}
 	return ev
 }
@@ -74,11 +78,14 @@ func (f *consumerFixture) stats(t *testing.T) Stats {
 	return st
 }
 
-func (f *consumerFixture) handle(t *testing.T, ev events.DynamoDBEvent) []string {
+func (f *consumerFixture) handle(t *testing.T, ev events.DynamoDBTimeWindowEvent) []string {
 	t.Helper()
 	resp, err := f.consumer.Handle(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if resp.State == nil {
+		t.Fatal("the response has no state: Lambda takes it for a failed invocation")
 	}
 	var failed []string
 	for _, x := range resp.BatchItemFailures {
@@ -146,7 +153,8 @@ func TestAnUndecodableRecordStopsTheBatchThereAndTheRestIsRetried(t *testing.T) 
 	}
 	broken["amount"] = events.NewStringAttribute("fifty dollars")
 	bad.Change.NewImage = broken
-	poisoned := events.DynamoDBEvent{Records: append(append(append([]events.DynamoDBEventRecord{}, ev.Records[:5]...), bad), ev.Records[6:]...)}
+	poisoned := ev
+	poisoned.Records = append(append(append([]events.DynamoDBEventRecord{}, ev.Records[:5]...), bad), ev.Records[6:]...)
 	failed := f.handle(t, poisoned)
 	if len(failed) != 3 || failed[0] != bad.Change.SequenceNumber {
 		t.Fatalf("failures = %v, want the bad record and the two after it", failed)
@@ -155,9 +163,50 @@ func TestAnUndecodableRecordStopsTheBatchThereAndTheRestIsRetried(t *testing.T) 
 	if st.Referrals != 1 || st.Advocates != 1 || st.Conversions["purchase"] != 0 {
 		t.Errorf("the records before the bad one should be counted, none after: %+v", st)
 	}
-	// The good records are retried (as after the bad one went to the on-failure destination).
-	if failed := f.handle(t, events.DynamoDBEvent{Records: ev.Records}); len(failed) != 0 {
+	// The whole batch again, the purchase mended: the first five are behind the shard's
+	// checkpoint (skipped), the rest are applied.
+	if failed := f.handle(t, ev); len(failed) != 0 {
 		t.Fatalf("failures: %v", failed)
 	}
 	checkDemoStats(t, f.stats(t))
+}
+
+// The checkpoint per shard works only if Lambda says which shard a batch comes from (it does
+// with a tumbling window) and runs one batch of a shard at a time, in order (no
+// ParallelizationFactor above 1).
+func TestTheEventSourceMappingNamesItsShardAndKeepsItInOrder(t *testing.T) {
+	tpl, err := samtemplate.Load(samtemplate.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range tpl.Functions()["InsightsStreamFunction"].Events() {
+		if e.Type != "DynamoDB" {
+			continue
+		}
+		found = true
+		if w, _ := e.Properties["TumblingWindowInSeconds"].(int64); w <= 0 {
+			t.Errorf("%s: no TumblingWindowInSeconds, so no shardId in the events", e.Name)
+		}
+		if p, ok := e.Properties["ParallelizationFactor"]; ok && p != int64(1) {
+			t.Errorf("%s: ParallelizationFactor %v runs a shard's batches out of order", e.Name, p)
+		}
+	}
+	if !found {
+		t.Fatal("InsightsStreamFunction has no DynamoDB event")
+	}
+}
+
+// A batch without a shard id (an event source mapping without a tumbling window) cannot be
+// applied once: its records are reported failed, none applied.
+func TestABatchWithoutItsShardIsRefused(t *testing.T) {
+	f := newConsumer(t)
+	ev := loadStreamEvent(t, "insightsstream-batch.json")
+	ev.ShardID = ""
+	if failed := f.handle(t, ev); len(failed) != len(ev.Records) {
+		t.Fatalf("failures = %v, want every record", failed)
+	}
+	if st := f.stats(t); st.Referrals != 0 || st.Customers != 0 {
+		t.Errorf("applied without a shard: %+v", st)
+	}
 }

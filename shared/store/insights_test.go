@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,26 @@ func reversal(adv, event string, at time.Time) Fact {
 	return f
 }
 
+// seqs numbers stream records: increasing, as within a shard.
+var seqs atomic.Int64
+
+// records makes each fact a record of its own, in order, with the next sequence numbers.
+func records(facts ...Fact) []RecordFacts {
+	out := make([]RecordFacts, len(facts))
+	for i, f := range facts {
+		out[i] = RecordFacts{Seq: fmt.Sprintf("4421584500000%013d", seqs.Add(1)), Facts: []Fact{f}}
+	}
+	return out
+}
+
+// apply applies facts as new records of one shard.
+func apply(t *testing.T, s *Store, facts ...Fact) {
+	t.Helper()
+	if done, err := s.ApplyShard(context.Background(), "shardId-test-1", records(facts...)); err != nil || done != len(facts) {
+		t.Fatalf("apply %d facts: %d done, %v", len(facts), done, err)
+	}
+}
+
 func counters(t *testing.T, s *Store, month string) map[string]int64 {
 	t.Helper()
 	months, _, err := s.ProgramStats(context.Background(), "p1", month, month)
@@ -45,23 +66,26 @@ func counters(t *testing.T, s *Store, month string) map[string]int64 {
 	return months[0].Counters
 }
 
-func TestFactsApplyOnceWhateverTheRetries(t *testing.T) {
+// A shard's records apply once whatever Lambda delivers again: the whole batch (a timeout
+// after the transaction), its bisected halves, a retry from a record in the middle with new
+// records after it; a record without facts in between changes nothing.
+func TestRecordsApplyOnceWhateverTheRetries(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
-	batch := []Fact{
+	batch := records(
 		conversion("ana", "o1", nov),
-		{ID: "referral#r1", ProgramID: "p1", Month: "2026-11", At: nov, Add: map[string]int64{"referrals": 1}},
-		{ID: "referral#r0", ProgramID: "p1", Month: "2026-10", At: nov, Add: map[string]int64{"referrals": 1}},
-		{ID: "customer#bo#1", At: nov, Add: map[string]int64{"customers": 1}},
-	}
-	for range 3 { // a batch delivered again whole, as after a timeout
-		if done, err := s.ApplyFacts(ctx, batch); err != nil || done != len(batch) {
+		Fact{ID: "referral#r1", ProgramID: "p1", Month: "2026-11", At: nov, Add: map[string]int64{"referrals": 1}},
+		Fact{ID: "referral#r0", ProgramID: "p1", Month: "2026-10", At: nov, Add: map[string]int64{"referrals": 1}},
+		Fact{ID: "customer#bo#1", At: nov, Add: map[string]int64{"customers": 1}},
+	)
+	batch = append(batch[:2], append([]RecordFacts{{Seq: batch[1].Seq + "0"}}, batch[2:]...)...) // a record without facts
+	for _, delivery := range [][]RecordFacts{batch, batch, batch[:2], batch[2:], batch[1:]} {
+		if done, err := s.ApplyShard(ctx, "shardId-1", delivery); err != nil || done != len(delivery) {
 			t.Fatalf("apply: %d %v", done, err)
 		}
 	}
-	// A retry from a record in the middle, with a new record after it.
-	if _, err := s.ApplyFacts(ctx, append(batch[1:], conversion("ana", "o2", nov.Add(time.Minute)))); err != nil {
-		t.Fatal(err)
+	if done, err := s.ApplyShard(ctx, "shardId-1", append(batch[2:], records(conversion("ana", "o2", nov.Add(time.Minute)))...)); err != nil || done != 4 {
+		t.Fatalf("apply: %d %v", done, err)
 	}
 	if c := counters(t, s, "2026-11"); c["conv#purchase"] != 2 || c["referrals"] != 1 {
 		t.Errorf("November = %v, want 2 conversions and 1 referral", c)
@@ -83,30 +107,36 @@ func TestBatchesLargerThanOneTransactionAreSplit(t *testing.T) {
 	s := newTestStore(t)
 	var facts []Fact
 	for i := range 250 {
-		facts = append(facts, conversion(fmt.Sprintf("adv%03d", i%40), fmt.Sprintf("o%03d", i), nov.Add(time.Duration(i)*time.Second)))
+		facts = append(facts, conversion(fmt.Sprintf("adv%03d", i%120), fmt.Sprintf("o%03d", i), nov.Add(time.Duration(i)*time.Second)))
 	}
-	// 40 advocates: the first 40 facts need a marker and an entry each (and one the month),
-	// the next ones only a marker: 1 + 40×2 + 19 = 100 items.
-	if n := chunkFacts(facts); n != 59 {
-		t.Errorf("first chunk: %d facts, want 59", n)
+	recs := records(facts...)
+	// 120 advocates, one after the other: the month's stats item, 98 leaderboard entries and
+	// the checkpoint make the 100 items of a transaction, so records go 98, 98 and 54 to one.
+	for i, want := range []int{98, 98, 54} {
+		if n := chunkRecords(recs[98*i:]); n != want {
+			t.Errorf("chunk %d: %d records, want %d", i, n, want)
+		}
 	}
-	done, err := s.ApplyFacts(context.Background(), facts)
-	if err != nil || done != len(facts) {
+	done, err := s.ApplyShard(context.Background(), "shardId-1", recs)
+	if err != nil || done != len(recs) {
 		t.Fatalf("apply: %d %v", done, err)
+	}
+	if done, err := s.ApplyShard(context.Background(), "shardId-1", recs[50:]); err != nil || done != 200 {
+		t.Fatalf("apply again: %d %v", done, err)
 	}
 	if c := counters(t, s, "2026-11"); c["conv#purchase"] != 250 {
 		t.Errorf("conversions = %d, want 250", c["conv#purchase"])
 	}
-	lb, err := s.Leaderboard(context.Background(), "p1", "2026-11", 100)
-	if err != nil || len(lb) != 40 {
+	lb, err := s.Leaderboard(context.Background(), "p1", "2026-11", 200)
+	if err != nil || len(lb) != 120 {
 		t.Fatalf("leaderboard: %d entries, %v", len(lb), err)
 	}
 	sum := 0
 	for _, e := range lb {
 		sum += e.Conversions
 	}
-	if sum != 250 || lb[0].Conversions != 7 || lb[39].Conversions != 6 {
-		t.Errorf("leaderboard sums to %d (want 250), first %+v, last %+v", sum, lb[0], lb[39])
+	if sum != 250 || lb[0].Conversions != 3 || lb[119].Conversions != 2 {
+		t.Errorf("leaderboard sums to %d (want 250), first %+v, last %+v", sum, lb[0], lb[119])
 	}
 }
 
@@ -122,15 +152,16 @@ func TestConcurrentShardsOnTheSameAggregatesLoseNothing(t *testing.T) {
 			for i := range 30 {
 				facts = append(facts, conversion(fmt.Sprintf("adv%d", i%3), fmt.Sprintf("s%d-o%d", shard, i), nov))
 			}
-			for len(facts) > 0 { // batches of 10, each delivered twice
-				n := min(10, len(facts))
+			recs := records(facts...) // sequence numbers interleave across shards, as they may
+			for len(recs) > 0 {       // batches of 10, each delivered twice
+				n := min(10, len(recs))
 				for range 2 {
-					if _, err := s.ApplyFacts(context.Background(), facts[:n]); err != nil {
+					if _, err := s.ApplyShard(context.Background(), fmt.Sprintf("shardId-%d", shard), recs[:n]); err != nil {
 						errs <- err
 						return
 					}
 				}
-				facts = facts[n:]
+				recs = recs[n:]
 			}
 		}()
 	}
@@ -154,9 +185,7 @@ func TestLeaderboardRanksByCountThenWhoGotThereFirst(t *testing.T) {
 	at := func(m int) time.Time { return nov.Add(time.Duration(m) * time.Minute) }
 	apply := func(fs ...Fact) {
 		t.Helper()
-		if _, err := s.ApplyFacts(ctx, fs); err != nil {
-			t.Fatal(err)
-		}
+		apply(t, s, fs...)
 	}
 	// Stream order is not time order: cy's conversions arrive last but happened first.
 	apply(conversion("ana", "a1", at(1)), conversion("ana", "a2", at(10)),
@@ -279,9 +308,7 @@ func TestALeaderboardEntryStaysSmallAndRefundsMoveItsTimeBack(t *testing.T) {
 		facts = append(facts, conversion("ana", fmt.Sprintf("a%02d", i), at(i)))
 	}
 	facts = append(facts, conversion("bo", "b1", at(28)))
-	if _, err := s.ApplyFacts(ctx, facts); err != nil {
-		t.Fatal(err)
-	}
+	apply(t, s, facts...)
 	entry := func() leaderItem {
 		t.Helper()
 		var it leaderItem
@@ -294,9 +321,7 @@ func TestALeaderboardEntryStaysSmallAndRefundsMoveItsTimeBack(t *testing.T) {
 		t.Errorf("entry: %d conversions, %d remembered, reached at %v", it.Conversions, len(it.Recent), it.ReachedAt)
 	}
 	// Refunding an old conversion keeps the time; refunding the latest moves it to the one before.
-	if _, err := s.ApplyFacts(ctx, []Fact{reversal("ana", "a03", at(3)), reversal("ana", "a29", at(29))}); err != nil {
-		t.Fatal(err)
-	}
+	apply(t, s, reversal("ana", "a03", at(3)), reversal("ana", "a29", at(29)))
 	if it := entry(); it.Conversions != 28 || !it.ReachedAt.Equal(at(28)) {
 		t.Errorf("after refunds: %d conversions reached at %v, want 28 at %v", it.Conversions, it.ReachedAt, at(28))
 	}

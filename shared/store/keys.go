@@ -20,7 +20,7 @@
 //	stats (month)     STATS#<pid>          MONTH#<YYYY-MM>         -                       -
 //	stats (business)  STATS                TOTAL                   -                       -
 //	leaderboard entry CUSTOMER#<advocate>  LEADER#<pid>#<YYYY-MM>  LB#<pid>#<YYYY-MM>      <inverted count>#<reachedAt>#<advocate>  (GSI2)
-//	applied fact      FACT#<factId>        FACT                    -                       -
+//	shard checkpoint  SHARD#<shardId>      INSIGHTS                -                       -
 //	contest           PROGRAM#<pid>        CONTEST#<YYYY-MM>       -                       -
 //	webhook endpoint  WEBHOOK#<id>         WEBHOOK                 WEBHOOKS                <createdAt>#<id>  (DELETEDWEBHOOKS once deleted)
 //	webhook count     WEBHOOKS             COUNT                   -                       -
@@ -88,7 +88,7 @@ const (
 	askSK           = "ASK"
 	apiKeySK        = "APIKEY"
 	apiKeyIDSK      = "KEY"
-	factSK          = "FACT"
+	checkpointSK    = "INSIGHTS"
 	programsPK      = "PROGRAMS"
 	businessStatsPK = "STATS"
 	totalSK         = "TOTAL"
@@ -114,11 +114,11 @@ func askPK(askID string) string          { return "ASK#" + askID }
 func askCooldownSK(programID string) string {
 	return "ASKCOOLDOWN#" + programID
 }
-func apiKeyPK(hash string) string     { return "APIKEY#" + hash }
-func apiKeyIDPK(id string) string     { return "KEY#" + id }
-func emailPK(sourceKey string) string { return "EMAIL#" + sourceKey }
-func contestSK(period string) string  { return "CONTEST#" + period }
-func factPK(id string) string         { return "FACT#" + id }
+func apiKeyPK(hash string) string      { return "APIKEY#" + hash }
+func apiKeyIDPK(id string) string      { return "KEY#" + id }
+func emailPK(sourceKey string) string  { return "EMAIL#" + sourceKey }
+func contestSK(period string) string   { return "CONTEST#" + period }
+func checkpointPK(shard string) string { return "SHARD#" + shard }
 func leaderSK(programID, period string) string {
 	return "LEADER#" + programID + "#" + period
 }

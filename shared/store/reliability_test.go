@@ -83,10 +83,10 @@ func TestUnprocessedKeysAreRetriedOnEveryBatchPath(t *testing.T) {
 			}
 			return err
 		}},
-		{"stats facts", nil, func(ctx context.Context, f *fixture) error {
-			done, err := f.s.ApplyFacts(ctx, []Fact{conversion("ana", "e1", nov), conversion("bo", "e2", nov)})
+		{"stats records", nil, func(ctx context.Context, f *fixture) error {
+			done, err := f.s.ApplyShard(ctx, "shardId-1", records(conversion("ana", "e1", nov), conversion("bo", "e2", nov)))
 			if err == nil && done != 2 {
-				return errors.New("facts not applied")
+				return errors.New("records not applied")
 			}
 			return err
 		}},

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -24,18 +25,19 @@ import (
 //	stats (month)     STATS#<programId>    MONTH#<YYYY-MM>         -                 -
 //	stats (business)  STATS                TOTAL                   -                 -
 //	leaderboard entry CUSTOMER#<advocate>  LEADER#<pid>#<YYYY-MM>  LB#<pid>#<period> <10-digit inverted count>#<reachedAt>#<advocate>
-//	applied fact      FACT#<factId>        FACT (ttl: 3 days)      -                 -
+//	shard checkpoint  SHARD#<shardId>      INSIGHTS (ttl: 3 days)  -                 -
 //	contest           PROGRAM#<programId>  CONTEST#<YYYY-MM>       -                 -
 const (
-	TypeStats   = "stats"
-	TypeLeader  = "leader"
-	TypeFact    = "statsfact"
-	TypeContest = "contest"
+	TypeStats      = "stats"
+	TypeLeader     = "leader"
+	TypeCheckpoint = "shard-checkpoint"
+	TypeContest    = "contest"
 )
 
-// factTTL is how long an applied fact is remembered. A stream record lives 24 hours, so no
-// retry can bring a fact back after three days; TTL then deletes the marker for free.
-const factTTL = 72 * time.Hour
+// checkpointTTL is how long a shard's checkpoint outlives its last write. A stream keeps a
+// record 24 hours, so no record of a shard can come back three days after the last one was
+// applied; TTL then deletes the checkpoint for free.
+const checkpointTTL = 72 * time.Hour
 
 // Change is one item change read from the table's stream, decoded into what insights need.
 type Change struct {
@@ -116,9 +118,9 @@ func decodeImage(img map[string]events.DynamoDBAttributeValue) (*Image, error) {
 	return im, nil
 }
 
-// Fact is one change's contribution to the insights. It is applied exactly once, by ID: an ID
-// names the business fact ("event E was recorded", "reward R went from pending to reversed"),
-// so a stream record delivered twice yields the same ID.
+// Fact is one change's contribution to the insights. ID names the business fact ("event E
+// was recorded", "reward R went from pending to reversed"), for logs and tests; what keeps a
+// fact from being applied twice is the shard checkpoint of the record it came from (ApplyShard).
 type Fact struct {
 	ID        string
 	ProgramID string           // "" for business-wide counters
@@ -126,6 +128,12 @@ type Fact struct {
 	Add       map[string]int64 // counters to add to (negative to take back)
 	Leader    *LeaderMove      // a change to a leaderboard entry, if any
 	At        time.Time        // when the change happened; the aggregate's asOf
+}
+
+// RecordFacts are the facts of one stream record, named by its sequence number.
+type RecordFacts struct {
+	Seq   string
+	Facts []Fact
 }
 
 // LeaderMove adds one converted referee to (or, for a reversal, takes one from) an advocate's
@@ -151,31 +159,41 @@ type statsItem struct {
 
 var statsFixed = []string{"PK", "SK", "type", "programId", "month", "asOf"}
 
-type factItem struct {
+// checkpointItem is how far the insights have applied one shard of the table's stream: the
+// sequence number of the last record applied.
+type checkpointItem struct {
 	PK   string `json:"PK"`
 	SK   string `json:"SK"`
 	Type string `json:"type"`
+	Seq  string `json:"seq"`
 	TTL  int64  `json:"ttl"`
 }
 
-// ApplyFacts applies facts exactly once, in order, in transactions of at most 100 items:
-// per transaction 1 consistent BatchGetItem (the facts' markers and the leaderboard entries
-// they move) and 1 TransactWriteItems holding one ADD update per stats item touched, one
-// put or delete per leaderboard entry touched, and one conditional marker put per new fact.
+// ApplyShard applies the facts of a batch of one shard's stream records, in order, each record
+// once: per transaction 1 consistent BatchGetItem (the shard's checkpoint and the leaderboard
+// entries the facts move) and 1 TransactWriteItems holding one ADD update per stats item
+// touched, one put or delete per leaderboard entry touched, and the shard's checkpoint moved
+// to the last record applied. A batch that needs more than 100 items is applied in several
+// transactions, cut between records.
 //
-// Why markers: a stream batch is retried whole (function error) or from a failed record, so
-// records already applied come back. DynamoDB Streams does not tell a Lambda which shard a
-// record came from, so "last sequence number applied per shard" cannot be kept; instead each
-// fact's marker is written with attribute_not_exists in the same transaction as its
-// contribution, and facts whose marker exists are skipped. A marker is one small write per
-// fact on its own key (no hot key); the aggregates get one write per batch, not per record.
+// Why a checkpoint per shard: Lambda delivers a shard's records in order, one batch at a time,
+// and after a failure delivers again from the failed record (a batch item failure) or the
+// whole batch (a function error, bisected), so every record it delivers again either was
+// applied (its sequence number is at most the checkpoint: skipped) or comes after every record
+// applied. Sequence numbers are ordered within a shard only, hence one checkpoint per shard,
+// written in the same transaction as what the records add. This costs one small write per
+// batch, where a marker per fact cost one per record; the aggregates get one write per batch,
+// and a leaderboard entry one per advocate in the batch.
 //
-// done counts the leading facts that are applied (those before a failure). Contention
+// done counts the leading records that are applied (those before a failure). Contention
 // (another shard's batch on the same aggregate) is retried with jittered backoff.
-func (s *Store) ApplyFacts(ctx context.Context, facts []Fact) (done int, err error) {
-	for done < len(facts) {
-		n := chunkFacts(facts[done:])
-		if err := s.applyChunk(ctx, facts[done:done+n]); err != nil {
+func (s *Store) ApplyShard(ctx context.Context, shard string, records []RecordFacts) (done int, err error) {
+	if shard == "" {
+		return 0, fmt.Errorf("apply %d stream records: no shard id (the event source mapping needs TumblingWindowInSeconds)", len(records))
+	}
+	for done < len(records) {
+		n := chunkRecords(records[done:])
+		if err := s.applyChunk(ctx, shard, records[done:done+n]); err != nil {
 			return done, err
 		}
 		done += n
@@ -183,26 +201,29 @@ func (s *Store) ApplyFacts(ctx context.Context, facts []Fact) (done int, err err
 	return done, nil
 }
 
-// chunkFacts is how many leading facts fit one transaction (at least one).
-func chunkFacts(facts []Fact) int {
-	aggregates := map[string]bool{}
-	items := 0
-	for i, f := range facts {
-		need := 1 // the marker
-		for _, k := range factTargets(f) {
-			if !aggregates[k] {
-				need++
+// chunkRecords is how many leading records fit one transaction (at least one): their stats
+// items and leaderboard entries, and the checkpoint.
+func chunkRecords(records []RecordFacts) int {
+	targets := map[string]bool{}
+	for i, r := range records {
+		need := 0
+		for _, f := range r.Facts {
+			for _, k := range factTargets(f) {
+				if !targets[k] {
+					need++
+				}
 			}
 		}
-		if i > 0 && items+need > maxTransactItems {
+		if i > 0 && len(targets)+need+1 > maxTransactItems {
 			return i
 		}
-		items += need
-		for _, k := range factTargets(f) {
-			aggregates[k] = true
+		for _, f := range r.Facts {
+			for _, k := range factTargets(f) {
+				targets[k] = true
+			}
 		}
 	}
-	return len(facts)
+	return len(records)
 }
 
 func factTargets(f Fact) []string {
@@ -216,41 +237,47 @@ func factTargets(f Fact) []string {
 	return out
 }
 
-func (s *Store) applyChunk(ctx context.Context, facts []Fact) error {
+func (s *Store) applyChunk(ctx context.Context, shard string, records []RecordFacts) error {
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		if attempt > 1 {
 			if err := backoff(ctx, attempt); err != nil {
 				return err
 			}
 		}
-		retry, err := s.tryChunk(ctx, facts)
+		retry, err := s.tryChunk(ctx, shard, records)
 		if !retry {
 			return err
 		}
 	}
-	return unavailable(fmt.Errorf("apply %d facts: still contended after %d attempts", len(facts), maxAttempts))
+	return unavailable(fmt.Errorf("apply %d stream records: still contended after %d attempts", len(records), maxAttempts))
 }
 
-func (s *Store) tryChunk(ctx context.Context, facts []Fact) (retry bool, err error) {
+func (s *Store) tryChunk(ctx context.Context, shard string, records []RecordFacts) (retry bool, err error) {
 	now := s.now()
-	var keys []map[string]types.AttributeValue
+	cpKey := key(checkpointPK(shard), checkpointSK)
+	keys := []map[string]types.AttributeValue{cpKey}
 	seen := map[string]bool{}
-	for _, f := range facts {
-		if !seen[factPK(f.ID)] {
-			seen[factPK(f.ID)] = true
-			keys = append(keys, key(factPK(f.ID), factSK))
-		}
-		if m := f.Leader; m != nil {
-			pk, sk := customerPK(m.AdvocateID), leaderSK(m.ProgramID, m.Period)
-			if !seen[pk+"|"+sk] {
-				seen[pk+"|"+sk] = true
-				keys = append(keys, key(pk, sk))
+	for _, r := range records {
+		for _, f := range r.Facts {
+			if m := f.Leader; m != nil {
+				pk, sk := customerPK(m.AdvocateID), leaderSK(m.ProgramID, m.Period)
+				if !seen[pk+"|"+sk] {
+					seen[pk+"|"+sk] = true
+					keys = append(keys, key(pk, sk))
+				}
 			}
 		}
 	}
 	got, err := s.batchGet(ctx, keys...)
 	if err != nil {
-		return false, fmt.Errorf("apply facts: %w", err)
+		return false, fmt.Errorf("apply stream records: %w", err)
+	}
+	var cp checkpointItem
+	raw, hasCheckpoint := got[itemKey(cpKey)]
+	if hasCheckpoint {
+		if err := unmarshal(raw, &cp); err != nil {
+			return false, fmt.Errorf("decode the checkpoint of %s: %w", shard, err)
+		}
 	}
 
 	type agg struct {
@@ -263,53 +290,53 @@ func (s *Store) tryChunk(ctx context.Context, facts []Fact) (retry bool, err err
 	leaders := map[string]*leaderItem{} // by "PK|SK", as they will be after this chunk
 	stored := map[string]int64{}        // version read, by "PK|SK"; absent = new entry
 	var leaderOrder []string
-	var markers []types.TransactWriteItem
-	applied := map[string]bool{}
-	for _, f := range facts {
-		if _, ok := got[factPK(f.ID)+"|"+factSK]; ok || applied[f.ID] {
-			continue // applied before (a retried record) or twice in this chunk
+	facts := 0
+	for _, r := range records {
+		if hasCheckpoint && !seqAfter(r.Seq, cp.Seq) {
+			continue // applied before: a batch delivered again
 		}
-		applied[f.ID] = true
-		markers = append(markers, putNew(factItem{PK: factPK(f.ID), SK: factSK, Type: TypeFact, TTL: now.Add(factTTL).Unix()}))
-		if len(f.Add) > 0 {
-			k := statsPK(f.ProgramID) + "|" + statsSK(f.Month)
-			a := aggs[k]
-			if a == nil {
-				a = &agg{pid: f.ProgramID, month: f.Month, add: map[string]int64{}}
-				aggs[k] = a
-				aggOrder = append(aggOrder, k)
-			}
-			for name, d := range f.Add {
-				a.add[name] += d
-			}
-			if f.At.After(a.at) {
-				a.at = f.At
-			}
-		}
-		if m := f.Leader; m != nil {
-			pk, sk := customerPK(m.AdvocateID), leaderSK(m.ProgramID, m.Period)
-			k := pk + "|" + sk
-			it := leaders[k]
-			if it == nil {
-				it = &leaderItem{PK: pk, SK: sk, Type: TypeLeader, ProgramID: m.ProgramID, Period: m.Period, AdvocateID: m.AdvocateID}
-				if raw, ok := got[k]; ok {
-					if err := unmarshal(raw, it); err != nil {
-						return false, fmt.Errorf("decode leaderboard entry %s: %w", k, err)
-					}
-					stored[k] = it.Version
+		for _, f := range r.Facts {
+			facts++
+			if len(f.Add) > 0 {
+				k := statsPK(f.ProgramID) + "|" + statsSK(f.Month)
+				a := aggs[k]
+				if a == nil {
+					a = &agg{pid: f.ProgramID, month: f.Month, add: map[string]int64{}}
+					aggs[k] = a
+					aggOrder = append(aggOrder, k)
 				}
-				it.Recent = maps.Clone(it.Recent)
-				leaders[k] = it
-				leaderOrder = append(leaderOrder, k)
+				for name, d := range f.Add {
+					a.add[name] += d
+				}
+				if f.At.After(a.at) {
+					a.at = f.At
+				}
 			}
-			it.move(*m)
+			if m := f.Leader; m != nil {
+				pk, sk := customerPK(m.AdvocateID), leaderSK(m.ProgramID, m.Period)
+				k := pk + "|" + sk
+				it := leaders[k]
+				if it == nil {
+					it = &leaderItem{PK: pk, SK: sk, Type: TypeLeader, ProgramID: m.ProgramID, Period: m.Period, AdvocateID: m.AdvocateID}
+					if raw, ok := got[k]; ok {
+						if err := unmarshal(raw, it); err != nil {
+							return false, fmt.Errorf("decode leaderboard entry %s: %w", k, err)
+						}
+						stored[k] = it.Version
+					}
+					it.Recent = maps.Clone(it.Recent)
+					leaders[k] = it
+					leaderOrder = append(leaderOrder, k)
+				}
+				it.move(*m)
+			}
 		}
 	}
-	if len(markers) == 0 {
-		return false, nil
+	if facts == 0 {
+		return false, nil // nothing new: records without facts need no checkpoint
 	}
 
-	items := markers
+	var items []types.TransactWriteItem
 	for _, k := range aggOrder {
 		a := aggs[k]
 		upd := expression.Set(expression.Name("type"), expression.Value(TypeStats)).
@@ -344,17 +371,34 @@ func (s *Store) tryChunk(ctx context.Context, facts []Fact) (retry bool, err err
 			items = append(items, putWhen(*it, cond))
 		}
 	}
+	cond := expression.AttributeNotExists(expression.Name("PK"))
+	if hasCheckpoint {
+		cond = expression.Name("seq").Equal(expression.Value(cp.Seq))
+	}
+	items = append(items, putWhen(checkpointItem{PK: checkpointPK(shard), SK: checkpointSK, Type: TypeCheckpoint,
+		Seq: records[len(records)-1].Seq, TTL: now.Add(checkpointTTL).Unix()}, cond))
 	err = s.transact(ctx, items...)
 	switch {
 	case err == nil:
 		return false, nil
 	case cancellationReasons(err) != nil:
-		// A concurrent batch applied one of these facts, moved one of these leaderboard
-		// entries, or DynamoDB reported a transaction conflict: read again and retry.
+		// A concurrent batch of another shard moved one of these leaderboard entries or
+		// DynamoDB reported a transaction conflict on an aggregate (or, should Lambda ever
+		// run one shard twice at once, the checkpoint moved): read again and retry.
 		return true, nil
 	default:
-		return false, unavailable(fmt.Errorf("apply facts: %w", err))
+		return false, unavailable(fmt.Errorf("apply stream records: %w", err))
 	}
+}
+
+// seqAfter reports whether stream sequence number a comes after b (decimal strings of any
+// length, compared as numbers).
+func seqAfter(a, b string) bool {
+	a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
+	if len(a) != len(b) {
+		return len(a) > len(b)
+	}
+	return a > b
 }
 
 // MonthStats is one stats aggregate: its counters by name.

@@ -97,7 +97,8 @@ func FuzzStreamRecordDecoders(f *testing.F) {
 		if _, err := mail.Handle(ctx, batch); err != nil {
 			t.Fatalf("email stream failed the whole batch: %v", err)
 		}
-		if _, err := stats.Handle(ctx, batch); err != nil {
+		window := events.DynamoDBTimeWindowEvent{DynamoDBEvent: batch, TimeWindowProperties: events.TimeWindowProperties{ShardID: "shardId-fuzz"}}
+		if _, err := stats.Handle(ctx, window); err != nil {
 			t.Fatalf("stats stream failed the whole batch: %v", err)
 		}
 	})
