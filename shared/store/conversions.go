@@ -134,6 +134,7 @@ func (c *Conversions) Record(ctx context.Context, p *referral.Program, in Conver
 	if _, ok := ctx.Deadline(); ok {
 		limit = maxAttemptsInBudget // the deadline bounds the retries
 	}
+	var fresh *freshReads // what a failed transaction told of the items it failed on
 	for attempt := 1; attempt <= limit; attempt++ {
 		st.Attempts = attempt
 		if attempt > 1 {
@@ -141,7 +142,7 @@ func (c *Conversions) Record(ctx context.Context, p *referral.Program, in Conver
 				return c.settle(work, in, st)
 			}
 		}
-		res, retry, err := c.try(work, p, in, &st)
+		res, retry, err := c.try(work, p, in, &st, &fresh)
 		if work.Err() != nil && (err != nil || retry) {
 			return c.settle(work, in, st)
 		}
@@ -174,43 +175,62 @@ func (c *Conversions) settle(work context.Context, in ConversionRequest, st Reco
 	return res, st, err
 }
 
-func (c *Conversions) try(ctx context.Context, p *referral.Program, in ConversionRequest, st *RecordStats) (res ConversionResult, retry bool, err error) {
+// freshReads are the referral and the standing a conversion's next attempt can use without
+// reading them again: the transaction failed only on the standing's version, and DynamoDB
+// returned the standing as it is (ReturnValuesOnConditionCheckFailure ALL_OLD).
+type freshReads struct {
+	ref referralItem
+	adv advocateItem
+}
+
+func (c *Conversions) try(ctx context.Context, p *referral.Program, in ConversionRequest, st *RecordStats, fresh **freshReads) (res ConversionResult, retry bool, err error) {
 	s := c.Store
 	now := s.now()
-	evKey := key(eventPK(in.EventID), eventSK)
-	refKey := key(customerPK(in.RefereeID), referralSK(p.ProgramID))
-	keys := []map[string]types.AttributeValue{evKey, refKey}
-	advocateID, known := c.advocateOf(p.ProgramID, in.RefereeID)
-	if known {
-		keys = append(keys, key(customerPK(advocateID), advocateSK(p.ProgramID)))
-	}
-	got, err := s.batchGet(ctx, keys...)
-	if err != nil {
-		return res, false, fmt.Errorf("record conversion %s: %w", in.EventID, err)
-	}
-	if raw, ok := got[eventPK(in.EventID)+"|"+eventSK]; ok {
-		res, err := replay(raw, in.PayloadHash)
-		st.Replay = err == nil
-		return res, false, err
-	}
-	rawRef, ok := got[customerPK(in.RefereeID)+"|"+referralSK(p.ProgramID)]
-	if !ok {
-		return res, false, referral.ErrNotReferred
-	}
 	var ref referralItem
-	if err := unmarshal(rawRef, &ref); err != nil {
-		return res, false, fmt.Errorf("decode referral: %w", err)
-	}
-	c.remember(p.ProgramID, in.RefereeID, ref.AdvocateID)
-	already := slices.Contains(ref.Reached, in.Milestone)
 	var adv advocateItem
-	guessed := false
-	if raw, ok := got[customerPK(ref.AdvocateID)+"|"+advocateSK(p.ProgramID)]; ok {
-		err = unmarshal(raw, &adv)
-	} else if cached, ok := c.standing(p.ProgramID, ref.AdvocateID); ok || already {
-		// A milestone reached before moves no counter, so it needs no standing at all.
-		adv, guessed = cached, ok
+	guessed, reread := false, *fresh == nil
+	got := map[string]map[string]types.AttributeValue{}
+	if !reread {
+		// Retrying on the standing a failed transaction returned: no read. The event's own
+		// condition still catches a concurrent recording of the same eventId.
+		ref, adv = (*fresh).ref, (*fresh).adv
+		*fresh = nil
 	} else {
+		evKey := key(eventPK(in.EventID), eventSK)
+		refKey := key(customerPK(in.RefereeID), referralSK(p.ProgramID))
+		keys := []map[string]types.AttributeValue{evKey, refKey}
+		advocateID, known := c.advocateOf(p.ProgramID, in.RefereeID)
+		if known {
+			keys = append(keys, key(customerPK(advocateID), advocateSK(p.ProgramID)))
+		}
+		if got, err = s.batchGet(ctx, keys...); err != nil {
+			return res, false, fmt.Errorf("record conversion %s: %w", in.EventID, err)
+		}
+		if raw, ok := got[eventPK(in.EventID)+"|"+eventSK]; ok {
+			res, err := replay(raw, in.PayloadHash)
+			st.Replay = err == nil
+			return res, false, err
+		}
+		rawRef, ok := got[customerPK(in.RefereeID)+"|"+referralSK(p.ProgramID)]
+		if !ok {
+			return res, false, referral.ErrNotReferred
+		}
+		if err := unmarshal(rawRef, &ref); err != nil {
+			return res, false, fmt.Errorf("decode referral: %w", err)
+		}
+		c.remember(p.ProgramID, in.RefereeID, ref.AdvocateID)
+	}
+	already := slices.Contains(ref.Reached, in.Milestone)
+	switch raw, read := got[customerPK(ref.AdvocateID)+"|"+advocateSK(p.ProgramID)]; {
+	case !reread: // the standing DynamoDB returned
+	case read:
+		err = unmarshal(raw, &adv)
+	default:
+		if cached, ok := c.standing(p.ProgramID, ref.AdvocateID); ok || already {
+			// A milestone reached before moves no counter, so it needs no standing at all.
+			adv, guessed = cached, ok
+			break
+		}
 		// An advocate this container has not seen: one more read.
 		var found bool
 		found, err = s.getItem(ctx, customerPK(ref.AdvocateID), advocateSK(p.ProgramID), &adv)
@@ -247,12 +267,16 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 		r.EventID = in.EventID
 		items = append(items, putNew(newRewardItem(*r)))
 	}
+	standingAt := -1
 	if out.Counted {
 		taker := ""
 		if tookCoupon {
 			taker = in.EventID
 		}
-		items = append(items, reachUpdateTaking(p, ref, referral.Reached(ref.Reached, in.Milestone), taker), standingUpdate(adv, out.Advocate))
+		standing := standingUpdate(adv, out.Advocate)
+		standing.Update.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+		standingAt = len(items) + 1
+		items = append(items, reachUpdateTaking(p, ref, referral.Reached(ref.Reached, in.Milestone), taker), standing)
 	}
 	if len(items) > 100 {
 		return res, false, referral.Invalid("", "this conversion would create %d rewards; a program may create at most 97 per conversion", len(res.Rewards))
@@ -287,10 +311,18 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 		return res, false, err
 	case reasons != nil:
 		// A version check failed (another conversion moved the referral or the advocate) or
-		// DynamoDB reported a transaction conflict: read again and retry. The next attempt
-		// reads the standing in its batch, since the referee's advocate is known now.
+		// DynamoDB reported a transaction conflict: retry. When only the standing's version
+		// failed, DynamoDB returned the standing as it is now, and the next attempt goes
+		// straight to its transaction; otherwise it reads again (the standing in its batch,
+		// since the referee's advocate is known now).
 		if guessed {
 			c.keepStanding(p.ProgramID, ref.AdvocateID, adv, false)
+		}
+		if now, ok := failedOnlyOn(err, standingAt); ok {
+			var cur advocateItem
+			if unmarshal(now, &cur) == nil && cur.Version > adv.Version {
+				*fresh = &freshReads{ref: ref, adv: cur}
+			}
 		}
 		return res, true, nil
 	default:

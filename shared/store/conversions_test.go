@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/referral/referrals/shared/metrics"
 	"sync"
 	"testing"
 	"time"
@@ -167,5 +172,44 @@ func TestWarmContainerRecordsAConversionInOneReadAndOneWrite(t *testing.T) {
 	var adv advocateItem
 	if _, err := f.s.getItem(ctx, customerPK("ana"), advocateSK("p1"), &adv); err != nil || adv.Counts["purchase"] != 4 || adv.Version != 4 {
 		t.Fatalf("standing after a stale guess: %+v %v (result %+v)", adv, err, res)
+	}
+}
+
+// A conversion that loses the race for the advocate's standing retries on the standing
+// DynamoDB returned with the cancellation (ALL_OLD), without reading it again: a container
+// whose remembered standing went stale makes 1 BatchGetItem + 2 TransactWriteItems, not 4 calls.
+func TestALostRaceRetriesOnTheStandingTheCancellationReturned(t *testing.T) {
+	f := newFixture(t)
+	for _, r := range []string{"bo", "cy", "di"} {
+		f.refer(t, r)
+	}
+	ctx := context.Background()
+	client := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(f.db.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("t", "t", ""), APIOptions: []func(*middleware.Stack) error{metrics.SDKMiddleware}})
+	s := New(client, f.db.Table, nil)
+	stale := &Conversions{Store: s, Programs: f.programs}
+	in := func(event, referee string) ConversionRequest {
+		return ConversionRequest{EventID: event, ProgramID: "p1", RefereeID: referee, Milestone: "purchase", OccurredAt: f.s.Now(), PayloadHash: "h"}
+	}
+	if _, _, err := stale.Record(ctx, &f.p, in("e1", "bo")); err != nil { // remembers the standing at version 1
+		t.Fatal(err)
+	}
+	if _, _, err := f.record(ctx, "e2", "cy"); err != nil { // another container moves it to 2
+		t.Fatal(err)
+	}
+	mctx, counters := metrics.With(ctx)
+	res, st, err := stale.Record(mctx, &f.p, in("e3", "di"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Attempts != 2 || res.Rewards[0].Value.Amount != 1000 {
+		t.Fatalf("%d attempts, reward %+v: want a retry that prices the third referral", st.Attempts, res.Rewards[0].Value)
+	}
+	if calls := counters.Get(metrics.DynamoDBCalls); calls != 3 {
+		t.Errorf("%v DynamoDB calls, want 3 (BatchGetItem, the transaction that lost, the one that won)", calls)
+	}
+	var adv advocateItem
+	if _, err := f.s.getItem(ctx, customerPK("ana"), advocateSK("p1"), &adv); err != nil || adv.Version != 3 || adv.Counts["purchase"] != 3 {
+		t.Fatalf("standing %+v %v", adv, err)
 	}
 }

@@ -263,6 +263,24 @@ func cancellationReasons(err error) []string {
 	return out
 }
 
+// failedOnlyOn returns the item a transaction's action at index i held when the transaction
+// was cancelled by that action's condition alone (the action asked for ALL_OLD); ok is false
+// for any other outcome.
+func failedOnlyOn(err error, i int) (map[string]types.AttributeValue, bool) {
+	var tce *types.TransactionCanceledException
+	if i < 0 || !errors.As(err, &tce) || i >= len(tce.CancellationReasons) {
+		return nil, false
+	}
+	for j, r := range tce.CancellationReasons {
+		code := aws.ToString(r.Code)
+		if j == i && code != "ConditionalCheckFailed" || j != i && code != "" && code != "None" {
+			return nil, false
+		}
+	}
+	item := tce.CancellationReasons[i].Item
+	return item, len(item) > 0
+}
+
 // maxTransactItems is DynamoDB's limit on the items of one TransactWriteItems.
 const maxTransactItems = 100
 
