@@ -210,7 +210,9 @@ func (h *Stream) plan(ctx context.Context, img, old store.StreamItem) (jobs []jo
 			return nil, fmt.Sprintf("a %s reward %q → %q", r.Role, from, r.Status), nil
 		}
 		programID = r.ProgramID
-		wants = func(p referral.Program) ([]job, string, error) { return h.rewardJobs(ctx, p, src, r, thanks, ready) }
+		wants = func(p referral.Program) ([]job, string, error) {
+			return h.rewardJobs(ctx, p, src, img, r, thanks, ready)
+		}
 	default:
 		return nil, "item type " + img.Type(), nil
 	}
@@ -233,7 +235,7 @@ func (h *Stream) plan(ctx context.Context, img, old store.StreamItem) (jobs []jo
 
 // rewardJobs are the emails a reward's status change calls for: the thank-you of its
 // conversion (once every advocate reward of it is settled) and its reward-ready.
-func (h *Stream) rewardJobs(ctx context.Context, p referral.Program, src store.EmailJob, r referral.Reward, thanks, ready bool) ([]job, string, error) {
+func (h *Stream) rewardJobs(ctx context.Context, p referral.Program, src store.EmailJob, img store.StreamItem, r referral.Reward, thanks, ready bool) ([]job, string, error) {
 	var jobs []job
 	var why []string
 	if thanks && !p.Emails.ThankAdvocates {
@@ -245,7 +247,7 @@ func (h *Stream) rewardJobs(ctx context.Context, p referral.Program, src store.E
 			otherID: r.RefereeID}
 		rewards := []referral.Reward{r}
 		if r.EventID != "" { // a conversion's rewards are thanked for together; a contest prize alone
-			all, err := h.Store.ConversionRewards(ctx, r.EventID)
+			all, err := h.Store.RewardsOfConversion(ctx, img)
 			if err != nil && !errors.Is(err, referral.ErrConversionNotFound) {
 				return nil, "", err
 			}

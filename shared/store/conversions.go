@@ -258,6 +258,7 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 		PayloadHash: in.PayloadHash, Thresholds: out.Thresholds, CreatedAt: now}
 	items := []types.TransactWriteItem{{}} // the event goes first; it is filled in below
 	tookCoupon := false
+	ids := make([]string, len(res.Rewards))
 	for i := range res.Rewards {
 		r := &res.Rewards[i]
 		r.RewardID = referral.NewID(now)
@@ -265,7 +266,12 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 			tookCoupon = true // the friend's reward gets the id its promotion code was made with
 		}
 		r.EventID = in.EventID
-		items = append(items, putNew(newRewardItem(*r)))
+		ids[i] = r.RewardID
+	}
+	for _, r := range res.Rewards {
+		it := newRewardItem(r)
+		it.ConversionRewards = ids
+		items = append(items, putNew(it))
 	}
 	standingAt := -1
 	if out.Counted {

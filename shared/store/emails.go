@@ -311,6 +311,46 @@ func (s *Store) ConversionRewards(ctx context.Context, eventID string) ([]referr
 	return out, nil
 }
 
+// RewardsOfConversion returns every reward the conversion of the reward in img made, img's
+// own as the image shows it and the others as stored: without a read when the conversion made
+// only that reward (the image lists its conversion's rewards), else 1 consistent BatchGetItem
+// of the others; for a reward written before its image listed them, ConversionRewards.
+func (s *Store) RewardsOfConversion(ctx context.Context, img StreamItem) ([]referral.Reward, error) {
+	var it rewardItem
+	if err := unmarshal(img, &it); err != nil {
+		return nil, fmt.Errorf("decode reward: %w", err)
+	}
+	if len(it.ConversionRewards) == 0 {
+		return s.ConversionRewards(ctx, it.EventID)
+	}
+	var keys []map[string]types.AttributeValue
+	for _, id := range it.ConversionRewards {
+		if id != it.RewardID {
+			keys = append(keys, key(rewardPK(id), rewardSK))
+		}
+	}
+	out := []referral.Reward{it.Reward}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	got, err := s.batchGet(ctx, keys...)
+	if err != nil {
+		return nil, fmt.Errorf("rewards of conversion %s: %w", it.EventID, err)
+	}
+	for _, k := range keys {
+		raw, ok := got[itemKey(k)]
+		if !ok {
+			continue
+		}
+		var other rewardItem
+		if err := unmarshal(raw, &other); err != nil {
+			return nil, fmt.Errorf("rewards of conversion %s: %w", it.EventID, err)
+		}
+		out = append(out, other.Reward)
+	}
+	return out, nil
+}
+
 // DecodeReferral reads a referral item from a stream image, with the friend's coupon once
 // fulfilment recorded it.
 func DecodeReferral(img StreamItem) (referral.Referral, error) {

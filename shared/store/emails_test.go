@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/referral/referrals/devkit/dynamotest"
 	"github.com/referral/referrals/shared/referral"
 )
@@ -133,5 +135,51 @@ func TestConcurrentAsksInsideTheCooldownRecordOne(t *testing.T) {
 	// Another program has its own cooldown.
 	if err := s.RecordAsk(ctx, Ask{AskID: referral.NewID(now), CustomerID: "ana", ProgramID: "other", Template: "ask-current", CreatedAt: now}, 30*24*time.Hour); err != nil {
 		t.Fatalf("ask in another program: %v", err)
+	}
+}
+
+// A reward's stream image names its conversion's rewards: a conversion that made one reward
+// needs no read to thank for it, one that made several reads only the others.
+func TestARewardImageNamesItsConversionsRewards(t *testing.T) {
+	f, in := largestConversion(t)
+	ctx := context.Background()
+	res, _, err := f.conv.Record(ctx, &f.p, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, meter := f.db.MeteredClient()
+	s := New(client, f.db.Table, nil)
+	image := func(id string) StreamItem {
+		t.Helper()
+		out, err := f.db.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(f.db.Table), Key: key(rewardPK(id), rewardSK)})
+		if err != nil || out.Item == nil {
+			t.Fatalf("reward %s: %v", id, err)
+		}
+		return out.Item
+	}
+	all, err := s.RewardsOfConversion(ctx, image(res.Rewards[0].RewardID))
+	if err != nil || len(all) != 3 || all[0].RewardID != res.Rewards[0].RewardID {
+		t.Fatalf("rewards of the conversion: %+v %v", all, err)
+	}
+	if reqs := meter.Take(); len(reqs) != 1 || reqs[0].Op != "BatchGetItem" || reqs[0].Items != 2 {
+		t.Errorf("requests %+v, want one BatchGetItem of the two others", reqs)
+	}
+
+	one := newFixture(t)
+	one.refer(t, "bo")
+	single, _, err := one.record(ctx, "e1", "bo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := one.db.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(one.db.Table), Key: key(rewardPK(single.Rewards[0].RewardID), rewardSK)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, meter = one.db.MeteredClient()
+	if alone, err := New(client, one.db.Table, nil).RewardsOfConversion(ctx, got.Item); err != nil || len(alone) != 1 {
+		t.Fatalf("a one-reward conversion: %+v %v", alone, err)
+	}
+	if reqs := meter.Take(); len(reqs) != 0 {
+		t.Errorf("a one-reward conversion read %+v", reqs)
 	}
 }

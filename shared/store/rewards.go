@@ -23,6 +23,11 @@ type rewardItem struct {
 	referral.Reward
 	PreviousStatus string     `json:"previousStatus,omitempty"`
 	ExpiredAt      *time.Time `json:"expiredAt,omitempty"`
+	// ConversionRewards are the ids of every reward the reward's conversion made, itself
+	// included, so a stream consumer knows them from the reward's image (a conversion's
+	// rewards are thanked for together). Absent on contest prizes and on rewards written
+	// before it was kept.
+	ConversionRewards []string `json:"conversionRewards,omitempty"`
 }
 
 func newRewardItem(r referral.Reward) rewardItem {
