@@ -91,9 +91,10 @@ build-%Function: $$(call function_dir,$$*)/main.go
 emails:
 	$(GO) run ./shared/email/cmd/samples .local/emails
 
-## bench: round trips, handler overhead, engine, binary sizes, cold starts, local throughput and
-## the cost model, measured now and written to docs/PERFORMANCE.md (a few minutes)
-bench: node_modules/.package-lock.json
+## bench: round trips, handler overhead, engine, binary sizes, cold starts, local throughput (on
+## DynamoDB Local with Java 17+), the viral advocate, metrics and the cost model, measured now and
+## written to docs/PERFORMANCE.md (a few minutes)
+bench: node_modules/.package-lock.json $(DYNAMODB_LOCAL)
 	$(GO) run ./bench
 
 ## fuzz: run every Fuzz target under shared/ for FUZZTIME each (default 60s; add -parallel=1 to

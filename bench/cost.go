@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
+
+	"github.com/referral/referrals/shared/metrics"
 )
 
 // Prices: AWS list prices, us-east-1, on-demand, as of 2025. They change; edit them here.
@@ -20,6 +23,7 @@ const (
 )
 
 const (
+	sesLine            = "SES emails"
 	logsGB             = 1024 * 1024 * 1024.0
 	lambdaMinBilledMs  = 1.0
 	notMeasured        = -1.0
@@ -39,6 +43,7 @@ type costLine struct {
 type costModel struct {
 	Lines       []costLine
 	Total, Loop float64
+	BeforeEmail float64 // $ per million conversions, every line but the emails SES sends
 	Notes       []string
 	Missing     []string // inputs this run did not measure
 }
@@ -70,7 +75,7 @@ func num(v any) float64 {
 }
 
 // billedMs is the mean billed duration of a function's warm invocations in the stack run: those
-// of its one-client phase when it had one (no queueing on minidyn), else all of them.
+// of its one-client phase when it had one (no queueing in the engine), else all of them.
 func billedMs(st *stackResults, fn string) float64 {
 	if st == nil {
 		return notMeasured
@@ -182,7 +187,7 @@ func buildCostModel(res *results, fns []function) costModel {
 	}
 	emails := consumerOf(g, "conversion", "EmailFunction").emails
 	refEmails := consumerOf(g, "referral", "EmailFunction").emails
-	add("SES emails", fmt.Sprintf("%.2f emails per conversion (the advocate's thank-you; a threshold prize adds one), %.2f per referral", emails, refEmails),
+	add(sesLine, fmt.Sprintf("%.2f emails per conversion (the advocate's thank-you; a threshold prize adds one), %.2f per referral", emails, refEmails),
 		emails*priceSESEmail, (emails+refEmails)*priceSESEmail)
 
 	// Logs: not in the brief's price list, but every invocation pays them.
@@ -203,13 +208,32 @@ func buildCostModel(res *results, fns []function) costModel {
 	for _, l := range m.Lines {
 		m.Total += l.Conversion
 		m.Loop += l.Loop
+		if l.Item != sesLine {
+			m.BeforeEmail += l.Conversion
+		}
 	}
 	sort.Strings(m.Missing)
 	m.Notes = []string{
 		"DynamoDB Streams reads by Lambda event source mappings are free; stream consumers are priced by their invocations and the DynamoDB requests they make.",
-		"At low traffic each conversion can start its own stream batches (1 invocation per consumer instead of a fraction): add about $0.40 per million conversions in Lambda requests.",
-		"Fixed monthly costs are not per conversion and are left out: EMF custom metrics (≈ $0.30 per metric per month: 6 metrics × 1 Function dimension per function), alarms, Secrets Manager ($0.40 per secret per month), SQS (idle), storage ($0.25 per GB-month) and point-in-time recovery ($0.20 per GB-month).",
-		"Lambda compute uses the local run's billed durations, which are minidyn's as much as ours (its transactions copy the whole table); DynamoDB takes a few milliseconds per round trip, so in AWS a warm conversion (2 round trips) bills on the order of 10–20 ms: $0.03–0.07 per million at 256 MB.",
+		fmt.Sprintf("Fixed monthly costs are not per conversion and are left out: the %d custom metrics the functions publish (≈ $0.30 per metric per month, see the metrics section), alarms ($0.10 each per month), Secrets Manager ($0.40 per secret per month), SQS (idle), storage ($0.25 per GB-month) and point-in-time recovery ($0.20 per GB-month).", publishedMetrics(fns)),
+		"The stream consumers' share is in full batches, each conversion of a batch from its own advocate (steady traffic from many advocates). At low traffic a batch holds a conversion or two: each conversion then starts its own stream invocations (about $0.40 per million more in Lambda requests) and pays a whole batch's writes (the insights' stats item and shard checkpoint: about 4 WRU, $2.50 per million, more).",
+		"Lambda compute uses the local run's billed durations, which are the local engine's and this shared machine's as much as ours; DynamoDB takes a few milliseconds per round trip, so in AWS a warm conversion (2 round trips) bills on the order of 10–20 ms: $0.03–0.07 per million at 256 MB.",
 	}
 	return m
+}
+
+// publishedMetrics counts the custom metrics the template's functions publish (one per metric
+// name and Function dimension: metrics.Published).
+func publishedMetrics(fns []function) int {
+	n := 0
+	for _, fn := range fns {
+		n += len(metrics.Published[metricsName(fn.Name)])
+	}
+	return n
+}
+
+// metricsName is the name a function's main starts it under (platform.Start), which is its
+// metrics' Function dimension: the logical ID without "Function", lower case.
+func metricsName(logicalID string) string {
+	return strings.ToLower(strings.TrimSuffix(logicalID, "Function"))
 }

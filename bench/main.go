@@ -8,26 +8,30 @@
 // Usage, from the repository root:
 //
 //	go run ./bench [-out docs/PERFORMANCE.md] [-spread 500] [-sequential 100] [-hot 150] [-concurrency 8]
-//	               [-skip-stack] [-skip-build]
+//	               [-viral 1,4,16] [-viral-conversions 60] [-skip-stack] [-skip-build]
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 )
 
 // config is what a run measures and where it writes.
 type config struct {
-	out         string
-	spread      int // referrals and conversions spread over many advocates, sequential ones included
-	sequential  int // of which sent by one client, for durations without queueing
-	advocates   int // how many advocates the spread run uses
-	hot         int // conversions for one advocate
-	concurrency int // client connections driving the local stack
-	skipStack   bool
-	skipBuild   bool
+	out              string
+	spread           int   // referrals and conversions spread over many advocates, sequential ones included
+	sequential       int   // of which sent by one client, for durations without queueing
+	advocates        int   // how many advocates the spread run uses
+	hot              int   // conversions for one advocate
+	concurrency      int   // client connections driving the local stack
+	viral            []int // concurrency levels of the viral advocate
+	viralConversions int   // conversions of the viral advocate at each level
+	skipStack        bool
+	skipBuild        bool
 }
 
 func main() {
@@ -38,9 +42,22 @@ func main() {
 	flag.IntVar(&cfg.advocates, "advocates", 50, "advocates of the spread run")
 	flag.IntVar(&cfg.hot, "hot", 150, "referrals and conversions all for one advocate, through the local stack")
 	flag.IntVar(&cfg.concurrency, "concurrency", 8, "concurrent clients driving the local stack")
+	viral := flag.String("viral", "1,4,16", "concurrency levels at which one (viral) advocate's conversions are measured, comma-separated")
+	flag.IntVar(&cfg.viralConversions, "viral-conversions", 60, "conversions of the viral advocate at each level")
 	flag.BoolVar(&cfg.skipStack, "skip-stack", false, "do not boot the local stack (no cold starts, no throughput)")
 	flag.BoolVar(&cfg.skipBuild, "skip-build", false, "do not build the Lambda binaries (no sizes)")
 	flag.Parse()
+	for _, f := range strings.Split(*viral, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		c, err := strconv.Atoi(f)
+		if err != nil || c < 1 {
+			fmt.Fprintf(os.Stderr, "bench: -viral wants concurrency levels of at least 1, got %q\n", f)
+			os.Exit(2)
+		}
+		cfg.viral = append(cfg.viral, c)
+	}
 	if cfg.advocates < 1 || cfg.concurrency < 1 || cfg.spread < 0 || cfg.hot < 0 || cfg.sequential < 0 {
 		fmt.Fprintln(os.Stderr, "bench: -advocates and -concurrency must be at least 1, the phase sizes not negative")
 		os.Exit(2)

@@ -86,10 +86,12 @@ func (p *phaseResult) percentile(q float64) time.Duration {
 
 // stackResults is what the local stack run measured.
 type stackResults struct {
+	Engine      string // the DynamoDB engine the stack ran, as its banner says
 	SES         bool
 	Started     time.Duration // from launch to the ready line (includes building the functions)
 	ColdStarts  map[string]report
 	Phases      []*phaseResult
+	Viral       []viralLevel // the viral advocate's conversions at each concurrency
 	Reports     []report
 	EMF         []emf
 	LogBytes    map[string]int // bytes of application log lines (EMF included) per function
@@ -223,6 +225,11 @@ func (s *stackRun) read(r io.Reader) {
 	for sc.Scan() {
 		line := sc.Text()
 		fmt.Fprintln(s.log, line)
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "DynamoDB" && strings.HasPrefix(f[1], "http") {
+			s.mu.Lock()
+			s.res.Engine = strings.Join(f[2:], " ")
+			s.mu.Unlock()
+		}
 		if strings.HasPrefix(line, "ready: ") {
 			select {
 			case s.ready <- line:
@@ -468,6 +475,62 @@ func (s *stackRun) load(cfg config) error {
 		s.res.Phases = append(s.res.Phases, res)
 	}
 	s.checkHot(cfg.hot)
+	for _, c := range cfg.viral {
+		if err := s.viral(cfg, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// viralLevel is one concurrency level of the viral advocate: a fresh advocate whose referees
+// all convert at once, c clients at a time.
+type viralLevel struct {
+	Clients int
+	*phaseResult
+	Check string // its rewards against the tier table
+	OK    bool
+}
+
+// viral measures one advocate's sustained conversions per second with c clients: a fresh
+// advocate, its referees referred first, then cfg.viralConversions conversions of them.
+func (s *stackRun) viral(cfg config, c int) error {
+	id := fmt.Sprintf("viral-%02d", c)
+	var code string
+	for _, rq := range []request{
+		{method: http.MethodPut, path: "/customers/" + id, body: map[string]any{"email": id + "@example.com", "name": "Viral " + id, "purchaseCount": 3}},
+		{method: http.MethodPost, path: "/programs/" + programID + "/codes", body: map[string]any{"customerId": id}},
+	} {
+		if _, err := s.drive("setup: viral advocate", "", 1, 1, func(int) request { return rq }, func(b []byte) {
+			var c struct{ Code string }
+			if json.Unmarshal(b, &c) == nil && c.Code != "" {
+				code = c.Code
+			}
+		}); err != nil {
+			return err
+		}
+	}
+	n := cfg.viralConversions
+	referee := func(i int) string { return fmt.Sprintf("%s-friend-%04d", id, i) }
+	if _, err := s.drive("setup: viral referrals", "", n, cfg.concurrency, func(i int) request {
+		return request{method: http.MethodPost, path: "/referrals", want: http.StatusCreated, body: map[string]any{"code": code, "channel": "email",
+			"referee": map[string]any{"id": referee(i), "email": referee(i) + "@example.com", "name": "Friend " + referee(i)}}}
+	}); err != nil {
+		return err
+	}
+	name := fmt.Sprintf("viral advocate, %d clients", c)
+	fmt.Fprintf(os.Stderr, "bench:   %s: %d conversions\n", name, n)
+	ph, err := s.drive(name, conversionFunction, n, c, func(i int) request {
+		return request{method: http.MethodPost, path: "/conversions", want: http.StatusCreated, body: map[string]any{
+			"eventId": "order-" + referee(i), "programId": programID, "refereeId": referee(i), "milestone": "purchase",
+			"amount": map[string]any{"amount": 5000, "currency": "USD"}}}
+	})
+	if err != nil {
+		return err
+	}
+	lvl := viralLevel{Clients: c, phaseResult: ph}
+	lvl.Check, lvl.OK = s.rewardsMatchTiers(id, n)
+	s.res.Viral = append(s.res.Viral, lvl)
 	return nil
 }
 
@@ -613,20 +676,29 @@ func (s *stackRun) drain(fns []function) {
 	}
 }
 
-// checkHot reads the hot advocate's rewards and compares them with the tier table of the demo
-// program: $10 for each of the first five referrals, $25 after, all pending (14-day hold).
+// checkHot checks the hot advocate's rewards against the tier table.
 func (s *stackRun) checkHot(n int) {
-	status, body, _, err := s.send(context.Background(), request{method: http.MethodGet, path: "/customers/hot/rewards?limit=1"})
+	s.res.HotCheck, s.res.HotOK = s.rewardsMatchTiers("hot", n)
+}
+
+// rewardsMatchTiers reads an advocate's rewards and compares them with the tier table of the
+// demo program for n conversions: $10 for each of the first five referrals, $25 after, whatever
+// their status (held or approved).
+func (s *stackRun) rewardsMatchTiers(advocate string, n int) (string, bool) {
+	status, body, _, err := s.send(context.Background(), request{method: http.MethodGet, path: "/customers/" + advocate + "/rewards?limit=1"})
 	if err != nil || status != http.StatusOK {
-		s.res.HotCheck = fmt.Sprintf("could not read the rewards: %d %v", status, err)
-		return
+		return fmt.Sprintf("could not read the rewards: %d %v", status, err), false
 	}
 	var list struct {
 		Totals map[string]map[string]int64 `json:"totals"`
 	}
 	_ = json.Unmarshal(body, &list)
 	want := int64(min(n, 5)*1000 + max(n-5, 0)*2500)
-	got := list.Totals["USD"]["pending"]
-	s.res.HotOK = got == want
-	s.res.HotCheck = fmt.Sprintf("pending rewards total $%.2f, the tier table says $%.2f for %d conversions", float64(got)/100, float64(want)/100, n)
+	got := int64(0)
+	for st, amount := range list.Totals["USD"] {
+		if st != "reversed" && st != "expired" {
+			got += amount
+		}
+	}
+	return fmt.Sprintf("rewards total $%.2f, the tier table says $%.2f for %d conversions", float64(got)/100, float64(want)/100, n), got == want
 }
