@@ -206,3 +206,45 @@ func TestDecodeReferralReadsTheFriendsCoupon(t *testing.T) {
 		t.Errorf("once the code is made: %+v %v", r.FriendCoupon, err)
 	}
 }
+
+// What an email reads, as DynamoDB Local charges it (ReturnConsumedCapacity; minidyn reports
+// nothing): the recipient, their standing and the referee it names in one eventually
+// consistent batch (3 × 0.5 RRU), the suppression list 0.5 RRU. A customer the batch does not
+// find is read again consistently (they may have been written a moment ago), once.
+func TestAnEmailReadsItsRecipientAndSuppressionForTwoReadUnits(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.refer(t, "cy")
+	client, meter := f.db.MeteredClient()
+	s := New(client, f.db.Table, nil)
+	units := func() (n float64, reqs int) {
+		for _, c := range meter.Take() {
+			n += c.Table
+			reqs++
+		}
+		return n, reqs
+	}
+	r, err := s.Recipient(ctx, "ana", "p1", "cy")
+	if err != nil || r.Customer.Name != "Ana" || r.Code != f.code || r.Other == nil {
+		t.Fatalf("recipient %+v: %v", r, err)
+	}
+	if _, _, err := s.Suppressed(ctx, "ana@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	got, reqs := units()
+	if reqs != 2 {
+		t.Fatalf("%d requests, want 2 (a batch and a get)", reqs)
+	}
+	if got == 0 {
+		t.Skip("this engine reports no consumed capacity (minidyn): the DynamoDB Local pass of make test checks it")
+	}
+	if got != 2 {
+		t.Errorf("the recipient and the suppression list cost %v RRU, want 2 (eventually consistent reads)", got)
+	}
+	if _, err := s.Recipient(ctx, "nobody", "p1", ""); !errors.Is(err, referral.ErrCustomerNotFound) {
+		t.Errorf("unknown customer: %v, want ErrCustomerNotFound", err)
+	}
+	if _, reqs := units(); reqs != 2 {
+		t.Errorf("an unknown customer took %d reads, want 2 (eventual, then consistent)", reqs)
+	}
+}

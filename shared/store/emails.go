@@ -227,14 +227,20 @@ type Recipient struct {
 }
 
 // Recipient reads the customer, their code in the program and, when otherID is set, the
-// other customer the email is about: 1 consistent BatchGetItem. An unknown customer is
-// ErrCustomerNotFound.
+// other customer the email is about: 1 eventually consistent BatchGetItem (half the read
+// units of a consistent one; an email reads these items well after they were written, and a
+// change of the last second, an address or a name, shows in the next email). When the customer
+// is not found, 1 consistent BatchGetItem more: the write that raised the email may have
+// created them (a friend's welcome). An unknown customer is ErrCustomerNotFound.
 func (s *Store) Recipient(ctx context.Context, customerID, programID, otherID string) (Recipient, error) {
 	keys := []map[string]types.AttributeValue{key(customerPK(customerID), customerSK), key(customerPK(customerID), advocateSK(programID))}
 	if otherID != "" {
 		keys = append(keys, key(customerPK(otherID), customerSK))
 	}
-	got, err := s.batchGet(ctx, keys...)
+	got, err := s.batchGetEventually(ctx, keys...)
+	if _, ok := got[itemKey(keys[0])]; err == nil && !ok {
+		got, err = s.batchGet(ctx, keys...)
+	}
 	if err != nil {
 		return Recipient{}, fmt.Errorf("recipient %s: %w", customerID, err)
 	}

@@ -122,6 +122,16 @@ func (s *Store) getItem(ctx context.Context, pk, sk string, out any) (found bool
 // batchGet reads keys with one consistent BatchGetItem (repeating only for keys DynamoDB left
 // unprocessed) and returns the items found by "PK|SK".
 func (s *Store) batchGet(ctx context.Context, keys ...map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
+	return s.batchRead(ctx, true, keys...)
+}
+
+// batchGetEventually is batchGet with an eventually consistent read: half the read units, and
+// a write of the last second may not be seen yet.
+func (s *Store) batchGetEventually(ctx context.Context, keys ...map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
+	return s.batchRead(ctx, false, keys...)
+}
+
+func (s *Store) batchRead(ctx context.Context, consistent bool, keys ...map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
 	found := make(map[string]map[string]types.AttributeValue, len(keys))
 	// DynamoDB refuses a batch that names one key twice (a self-referral's advocate and
 	// referee are one customer): ask for each key once.
@@ -133,7 +143,7 @@ func (s *Store) batchGet(ctx context.Context, keys ...map[string]types.Attribute
 			unique = append(unique, k)
 		}
 	}
-	req := map[string]types.KeysAndAttributes{s.table: {Keys: unique, ConsistentRead: aws.Bool(true)}}
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: unique, ConsistentRead: aws.Bool(consistent)}}
 	for attempt := 0; len(req) > 0; attempt++ {
 		if attempt > 0 {
 			if err := backoff(ctx, attempt); err != nil {
