@@ -64,6 +64,17 @@ type consumerCost struct {
 	invocations, rru, wru, emails float64
 }
 
+// streamFunctions are the template's functions that read the table's stream.
+func streamFunctions(fns []function) []string {
+	var out []string
+	for _, fn := range fns {
+		if fn.Stream {
+			out = append(out, fn.Name)
+		}
+	}
+	return out
+}
+
 func consumerOf(g *goBenchmarks, op, fn string) consumerCost {
 	d, _ := g.record("StreamConsumers", op)[fn].(map[string]any)
 	return consumerCost{invocations: num(d["invocations"]), rru: num(d["rru"]), wru: num(d["wru"]), emails: num(d["emails"])}
@@ -170,7 +181,11 @@ func buildCostModel(res *results, fns []function) costModel {
 		conv.rru*priceRRU, (conv.rru+ref.rru+check.rru)*priceRRU)
 
 	// What the stream functions do about it, in full batches (steady traffic).
-	for _, fn := range []string{"EmailFunction", "InsightsStreamFunction"} {
+	for _, fn := range streamFunctions(fns) {
+		if _, measured := g.record("StreamConsumers", "conversion")[fn].(map[string]any); !measured {
+			m.Missing = append(m.Missing, "what "+fn+" spends per operation (BenchmarkStreamConsumers does not run it)")
+			continue
+		}
 		c, r := consumerOf(g, "conversion", fn), consumerOf(g, "referral", fn)
 		ms := billedMs(res.stack, fn)
 		msBasis := fmt.Sprintf("%.1f ms", ms)

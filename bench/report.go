@@ -75,7 +75,7 @@ func render(res *results, fns []function) string {
 	renderViral(p, res)
 	renderBinaries(p, res, fns)
 	renderMetrics(p, fns)
-	renderCost(p, res)
+	renderCost(p, res, fns)
 	renderReliability(p)
 	renderOther(p, res)
 	return b.String()
@@ -509,7 +509,7 @@ func renderBinaries(p printer, res *results, fns []function) {
 	}
 }
 
-func renderCost(p printer, res *results) {
+func renderCost(p printer, res *results, fns []function) {
 	c := res.cost
 	p("## Cost model: dollars per million conversions")
 	p("")
@@ -570,7 +570,7 @@ func renderCost(p printer, res *results) {
 	p("| Total before email (every line but the SES emails) | | $%.2f | |", c.BeforeEmail)
 	p("")
 	renderBeforeEmail(p, res)
-	renderConsumers(p, res)
+	renderConsumers(p, res, fns)
 	if len(c.Missing) > 0 {
 		p("Not measured in this run, left out of the totals: %s.", strings.Join(c.Missing, "; "))
 		p("")
@@ -728,7 +728,7 @@ func renderMetrics(p printer, fns []function) {
 	p("")
 }
 
-func renderConsumers(p printer, res *results) {
+func renderConsumers(p printer, res *results, fns []function) {
 	cases := res.benches.order["StreamConsumers"]
 	if len(cases) == 0 {
 		return
@@ -739,8 +739,11 @@ func renderConsumers(p printer, res *results) {
 	p("|---|---|---|---|---|---|---|")
 	for _, op := range cases {
 		d := res.benches.record("StreamConsumers", op)
-		for _, fn := range []string{"EmailFunction", "InsightsStreamFunction"} {
-			c, _ := d[fn].(map[string]any)
+		for _, fn := range streamFunctions(fns) {
+			c, ok := d[fn].(map[string]any)
+			if !ok {
+				continue
+			}
 			p("| %s | %s | %.3f | %s | %s | %s | %s |", op, fn, num(c["invocations"]), fmtN(num(c["wru"])), fmtN(num(c["rru"])),
 				fmtN(num(c["roundTrips"])), fmtN(num(c["emails"])))
 		}
