@@ -200,8 +200,14 @@ func renderSummary(p printer, res *results) {
 			}
 		}
 		if best, ok := viralCeiling(st); ok {
-			p("| Viral advocate: conversions per second for one advocate | ≥ %d/s | this machine, %s: %.0f/s (%d clients), %d of %d answers 503 at that level; DynamoDB on paper: %s (see the viral advocate) | %s: one advocate's conversions take turns on its standing |",
-				goalViralPerSecond, st.Engine, best.perSecond(), best.Clients, best.Status503, best.Requests+best.Status503, paperCeiling(), yes(false))
+			var levels []string
+			for _, l := range st.Viral {
+				levels = append(levels, fmt.Sprintf("%s %.0f/s (%.1f contention retries per conversion, %d answers 503)", plural(l.Clients, "client"),
+					l.perSecond(), l.ContentionRetries/float64(max(l.Requests, 1)), l.Status503))
+			}
+			p("| Viral advocate: conversions per second for one advocate | ≥ %d/s | this machine, %s: ceiling %.0f/s; %s. DynamoDB on paper: %s (see the viral advocate) | %s: one advocate's conversions take turns on its standing |",
+				goalViralPerSecond, firstNonEmpty(st.Engine, "the local engine"), best.perSecond(), strings.Join(levels, ", "), paperCeiling(),
+				yes(best.perSecond() >= goalViralPerSecond && paperCeilingMax() > goalViralPerSecond))
 		}
 	}
 	if c := res.cost; c.Total > 0 {
@@ -646,6 +652,17 @@ func paperCeiling() string {
 	return fmt.Sprintf("at most %.0f–%.0f/s", 1000/paperTxMs[1], 1000/paperTxMs[0])
 }
 
+// paperCeilingMax is the best case of paperCeiling, conversions per second.
+func paperCeilingMax() float64 { return 1000 / paperTxMs[0] }
+
+// plural is "1 client", "4 clients".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 func renderViral(p printer, res *results) {
 	st := res.stack
 	if st == nil || len(st.Viral) == 0 {
@@ -673,7 +690,7 @@ func renderViral(p printer, res *results) {
 	}
 	p("")
 	if best, ok := viralCeiling(st); ok {
-		p("**Ceiling here:** %.1f conversions per second for one advocate (%d clients), on a shared 2-core", best.perSecond(), best.Clients)
+		p("**Ceiling here:** %.1f conversions per second for one advocate (%s), on a shared 2-core", best.perSecond(), plural(best.Clients, "client"))
 		p("machine where the engine, the functions and the clients compete for the cores; every level paid")
 		p("exactly the tier table. It is a floor, not DynamoDB's figure.")
 		p("")
