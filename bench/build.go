@@ -18,6 +18,9 @@ type function struct {
 	MemoryMB int      // MemorySize, or the Globals default
 	Routes   []string // HTTP API route keys ("GET /codes/{code}")
 	Stream   bool     // consumes the table's stream
+	// LogMetrics are the custom metrics the template's metric filters count from the
+	// function's log group (each billed as a custom metric, as the EMF ones).
+	LogMetrics []string
 }
 
 func templateFunctions(path string) ([]function, error) {
@@ -46,6 +49,26 @@ func templateFunctions(path string) ([]function, error) {
 		out = append(out, fn)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	for _, r := range tpl.Resources {
+		if r.Type != "AWS::Logs::MetricFilter" {
+			continue
+		}
+		group, _ := r.Properties["LogGroupName"].(map[string]any)
+		ref, _ := group["Ref"].(string)
+		transforms, _ := r.Properties["MetricTransformations"].([]any)
+		for i := range out {
+			if ref != out[i].Name+"Logs" {
+				continue
+			}
+			for _, t := range transforms {
+				m, _ := t.(map[string]any)
+				if name, ok := m["MetricName"].(string); ok {
+					out[i].LogMetrics = append(out[i].LogMetrics, name)
+				}
+			}
+			sort.Strings(out[i].LogMetrics)
+		}
+	}
 	return out, nil
 }
 

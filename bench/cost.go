@@ -238,11 +238,12 @@ func buildCostModel(res *results, fns []function) costModel {
 }
 
 // publishedMetrics counts the custom metrics the template's functions publish (one per metric
-// name and Function dimension: metrics.Published).
+// name and Function dimension: metrics.Published) and those its metric filters count from their
+// logs.
 func publishedMetrics(fns []function) int {
 	n := 0
 	for _, fn := range fns {
-		n += len(metrics.Published[metricsName(fn.Name)])
+		n += len(metrics.Published[metricsName(fn.Name)]) + len(fn.LogMetrics)
 	}
 	return n
 }

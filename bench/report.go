@@ -724,24 +724,29 @@ func renderViral(p printer, res *results) {
 func renderMetrics(p printer, fns []function) {
 	p("## Metrics the functions publish")
 	p("")
-	p("Custom CloudWatch metrics (namespace `Referrals`, dimension `Function`), each billed per month: only")
-	p("what an alarm watches or an operator reads (docs/OPERATIONS.md says which and why). Every other count")
-	p("of an invocation (DynamoDB calls, round trips, retries, emails sent...) is a property of its JSON log")
-	p("line, found with Logs Insights at no metric cost; Lambda publishes the durations.")
+	p("Custom CloudWatch metrics, each billed per month: only what an alarm watches or an operator reads")
+	p("(docs/OPERATIONS.md says which and why). **EMF**: the metrics line of an invocation declares them")
+	p("(namespace `Referrals`, dimension `Function`); **log filter**: a metric filter of template.yaml")
+	p("counts them from the function's log lines. Every other count of an invocation (DynamoDB calls,")
+	p("round trips, retries, emails sent...) is a property of its JSON log line, found with Logs Insights")
+	p("at no metric cost; Lambda publishes the durations.")
 	p("")
-	p("| Function | Metrics | Count |")
-	p("|---|---|---|")
+	p("| Function | EMF | Log filter | Count |")
+	p("|---|---|---|---|")
 	total := 0
+	list := func(names []string) string {
+		if len(names) == 0 {
+			return "—"
+		}
+		return "`" + strings.Join(names, "`, `") + "`"
+	}
 	for _, fn := range fns {
 		names := metrics.Published[metricsName(fn.Name)]
-		total += len(names)
-		list := "—"
-		if len(names) > 0 {
-			list = "`" + strings.Join(names, "`, `") + "`"
-		}
-		p("| %s | %s | %d |", fn.Name, list, len(names))
+		n := len(names) + len(fn.LogMetrics)
+		total += n
+		p("| %s | %s | %s | %d |", fn.Name, list(names), list(fn.LogMetrics), n)
 	}
-	p("| **All** | | **%d** |", total)
+	p("| **All** | | | **%d** |", total)
 	p("")
 }
 
