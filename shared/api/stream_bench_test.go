@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/referral/referrals/devkit/samtemplate"
@@ -15,6 +16,7 @@ import (
 	"github.com/referral/referrals/shared/metrics"
 	"github.com/referral/referrals/shared/platform"
 	"github.com/referral/referrals/shared/store"
+	"github.com/referral/referrals/shared/webhook"
 )
 
 // countingSender is SES for the cost model: it counts the emails and sends nothing.
@@ -28,6 +30,20 @@ func (c *countingSender) Send(context.Context, email.Outgoing) (string, error) {
 	defer c.mu.Unlock()
 	c.sent++
 	return fmt.Sprintf("bench-%d", c.sent), nil
+}
+
+// countingQueue is the webhook delivery queue for the cost model: it counts the messages and
+// sends nothing.
+type countingQueue struct {
+	mu   sync.Mutex
+	sent int
+}
+
+func (q *countingQueue) Send(context.Context, webhook.Message, time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sent++
+	return nil
 }
 
 // streamMappingOf reads a stream function's BatchSize and FilterCriteria from template.yaml.
@@ -61,12 +77,14 @@ func streamMappingOf(tb testing.TB, function string) (int, []string) {
 	return 0, nil
 }
 
-// BenchmarkStreamConsumers measures what the table's two stream consumers (the email function
-// and the insights stream function) spend per API operation, for the cost model: the operation's stream
-// records are filtered and batched as each function's event source mapping in template.yaml
-// does, in full batches (steady traffic), and handed to the real handlers over a metered
-// client. It reports invocations, DynamoDB round trips, request units and emails per
-// operation. DynamoDB Streams reads by Lambda triggers are free.
+// BenchmarkStreamConsumers measures what the table's stream consumers (the email, insights
+// stream and webhook stream functions) spend per API operation, for the cost model: the
+// operation's stream records are filtered and batched as each function's event source mapping
+// in template.yaml does, in full batches (steady traffic), and handed to the real handlers over
+// a metered client. It reports invocations, DynamoDB round trips, request units, emails and
+// webhook deliveries queued per operation. No webhook endpoint is registered: what every
+// program pays (each endpoint adds its deliveries). DynamoDB Streams reads by Lambda triggers
+// are free.
 //
 // Whose conversions share a batch matters: the insights write each advocate's leaderboard entry
 // once per batch. "conversion" gives every conversion of a batch its own advocate, as steady
@@ -88,6 +106,8 @@ func BenchmarkStreamConsumers(b *testing.B) {
 			mail := &email.Stream{Store: e.store, Programs: programs, Sender: sender, Unsubscribe: sampleSigner,
 				PublicURL: "https://api.example.com", Log: quietLog}
 			stats := &insights.Consumer{Store: e.store, Programs: programs, Log: quietLog}
+			queue := &countingQueue{}
+			hooks := &webhook.Stream{Store: e.store, Queue: queue, Log: quietLog} // no endpoint registered: what every program pays
 			// handle runs one batch and returns how many records failed.
 			consumers := []struct {
 				function string
@@ -99,6 +119,10 @@ func BenchmarkStreamConsumers(b *testing.B) {
 				}},
 				{"InsightsStreamFunction", func(ctx context.Context, batch []events.DynamoDBEventRecord) (int, error) {
 					resp, err := stats.Handle(ctx, streamtest.WindowEvent("shardId-bench", batch))
+					return len(resp.BatchItemFailures), err
+				}},
+				{"WebhookStreamFunction", func(ctx context.Context, batch []events.DynamoDBEventRecord) (int, error) {
+					resp, err := hooks.Handle(ctx, events.DynamoDBEvent{Records: batch})
 					return len(resp.BatchItemFailures), err
 				}},
 			}
@@ -136,7 +160,7 @@ func BenchmarkStreamConsumers(b *testing.B) {
 					b.Fatal(err)
 				}
 				var roundTrips, delivered float64
-				before := sender.sent
+				before, queued := sender.sent, queue.sent
 				for _, batch := range batches {
 					ctx, counters := metrics.With(context.Background())
 					failed, err := c.handle(ctx, batch)
@@ -153,7 +177,7 @@ func BenchmarkStreamConsumers(b *testing.B) {
 				}
 				data[c.function] = map[string]any{"batchSize": size, "invocations": float64(len(batches)) / n,
 					"records": delivered / n, "roundTrips": roundTrips / n, "rru": rru / n, "wru": wru / n,
-					"emails": float64(sender.sent-before) / n}
+					"emails": float64(sender.sent-before) / n, "queued": float64(queue.sent-queued) / n}
 				b.ReportMetric(wru/n, c.function+"-WRU/op")
 			}
 			b.ReportMetric(float64(sender.sent)/n, "emails/op")
