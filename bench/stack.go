@@ -518,7 +518,7 @@ func (s *stackRun) viral(cfg config, c int) error {
 	}); err != nil {
 		return err
 	}
-	name := fmt.Sprintf("viral advocate, %d clients", c)
+	name := "viral advocate, " + plural(c, "client")
 	fmt.Fprintf(os.Stderr, "bench:   %s: %d conversions\n", name, n)
 	ph, err := s.drive(name, conversionFunction, n, c, func(i int) request {
 		return request{method: http.MethodPost, path: "/conversions", want: http.StatusCreated, body: map[string]any{
