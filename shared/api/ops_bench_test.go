@@ -309,6 +309,7 @@ func opCases() []opCase {
 				return e.call(e.container("PUT /customers/{customerId}"), "PUT", "/customers/"+id, customerBody(id, 0))
 			}},
 		{name: "get a customer", route: "GET /customers/{customerId}", state: "cold", goal: 1,
+			note: "1 GetItem (the customer) + 1 Query (their referrals as a referee: referredBy)",
 			run: func(e *perfEnv) opResult {
 				id := e.id("cus")
 				e.must("PUT", "/customers/"+id, customerBody(id, 0))
@@ -341,7 +342,7 @@ func opCases() []opCase {
 				return e.call(r, "GET", "/programs/demo/leaderboard", nil)
 			}},
 		{name: "program stats", route: "GET /programs/{programId}/stats", state: "warm", goal: 1,
-			note: "1 Query (monthly aggregates) + 1 GetItem (business-wide totals)",
+			note: "1 Query (monthly aggregates) + 1 GetItem (business-wide totals) + 1 Query on GSI3 per reward queue (pending, review, approved, failed: rewards whose hold or validity has just ended, shown in their status now)",
 			run: func(e *perfEnv) opResult {
 				e.aggregate()
 				r := e.container("GET /programs/{programId}/stats")
