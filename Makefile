@@ -21,7 +21,7 @@ DYNAMODB_LOCAL := node_modules/amplify-dynamodb-simulator/emulator/DynamoDBLocal
 RIE_MODULE := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 RIE := .local/bin/aws-lambda-rie
 
-.PHONY: dev dev-reset dynamodb-local invoke lint test build emails bench fuzz clean
+.PHONY: dev dev-reset dynamodb-local invoke tick lint test build emails bench fuzz clean
 
 ## dev: the whole stack on this machine (HTTP API :3000, Lambda Invoke API :3001, DynamoDB :8000,
 ## SES viewer :8005); DynamoDB Local when Java 17+ is installed, else the embedded engine
@@ -30,6 +30,11 @@ RIE := .local/bin/aws-lambda-rie
 dev: node_modules/.package-lock.json $(DYNAMODB_LOCAL)
 	@$(GO) build -o .local/bin/devstack ./devkit/cmd/devstack
 	@.local/bin/devstack $(DEVFLAGS)
+
+## tick: run the scheduled functions of the running `make dev` now (its POST /_local/tick) and
+## print what each run did; DEV_API_ADDR as for make dev
+tick:
+	@curl -sS --fail-with-body -X POST "http://$${DEV_API_ADDR:-127.0.0.1:3000}/_local/tick"
 
 ## dev-reset: forget the local stack's saved state (the table, the streams' positions, the DLQ)
 dev-reset:

@@ -11,7 +11,9 @@ import (
 
 	"github.com/referral/referrals/devkit/devlog"
 	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/devkit/schedules"
 	"github.com/referral/referrals/devkit/secrets"
+	"github.com/referral/referrals/devkit/stripemock"
 )
 
 // DevAdminKey is the admin API key `make dev` accepts: the value of the bootstrap admin key secret.
@@ -134,6 +136,21 @@ func (s *Stack) Banner() string {
 			line("  Webhooks  %s   the receiver; no SQS emulator (moto_server), so nothing is delivered", s.WebhookURL)
 		}
 	}
+	if s.StripeURL != "" {
+		line("  Stripe    %s   stripe-mock, Stripe's own API mock (key %s); each request is logged as [stripe]", s.StripeURL, stripemock.TestKey)
+	}
+	if s.schedules.Len() > 0 {
+		every := "never on their own"
+		switch d := s.cfg.TickEvery; {
+		case d == time.Minute:
+			every = "every minute"
+		case d > 0 && d%time.Minute == 0:
+			every = fmt.Sprintf("every %d minutes", d/time.Minute)
+		case d > 0:
+			every = "every " + d.String()
+		}
+		line("  Schedule  %s, %s; run now: make tick (curl -X POST %s%s)", strings.Join(s.schedules.Names(), ", "), every, s.APIURL, schedules.TickPath)
+	}
 	if s.embedded != nil {
 		line("  State     %s/state.json, saved on Ctrl-C; `make dev-reset` clears it", s.cfg.StateDir)
 	} else {
@@ -162,6 +179,10 @@ func (s *Stack) Banner() string {
 	if ses == "" {
 		ses = "off"
 	}
-	line("ready: api=%s lambda=%s dynamodb=%s ses=%s", s.APIURL, s.LambdaURL, s.DynamoURL, ses)
+	stripe := s.StripeURL
+	if stripe == "" {
+		stripe = "off"
+	}
+	line("ready: api=%s lambda=%s dynamodb=%s ses=%s stripe=%s", s.APIURL, s.LambdaURL, s.DynamoURL, ses, stripe)
 	return b.String()
 }

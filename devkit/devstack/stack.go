@@ -4,8 +4,9 @@
 // Lambda Invoke API; runs DynamoDB (Amazon DynamoDB Local when Java 17+ is there, else the
 // embedded engine) with the template's table, whose stream reaches the stream functions
 // through the DynamoDB Streams API as Lambda's event source mapping reads it; runs
-// aws-ses-v2-local; answers Secrets Manager for the template's secrets; and rebuilds a
-// function when its sources change.
+// aws-ses-v2-local and Stripe's stripe-mock; answers Secrets Manager for the template's
+// secrets; invokes the functions with Schedule events every minute and on POST /_local/tick;
+// and rebuilds a function when its sources change.
 package devstack
 
 import (
@@ -20,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,11 +32,14 @@ import (
 	"github.com/referral/referrals/devkit/lambdaruntime"
 	"github.com/referral/referrals/devkit/receiver"
 	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/devkit/schedules"
 	"github.com/referral/referrals/devkit/secrets"
 	"github.com/referral/referrals/devkit/ses"
 	"github.com/referral/referrals/devkit/sesfeedback"
 	"github.com/referral/referrals/devkit/sqs"
 	"github.com/referral/referrals/devkit/streams"
+	"github.com/referral/referrals/devkit/stripemock"
+	"github.com/referral/referrals/shared/fulfil"
 )
 
 // Engines of DynamoDB the stack can run.
@@ -59,6 +64,7 @@ type Config struct {
 	SecretsAddr string // default 127.0.0.1:8010
 	SQSAddr     string // the SQS emulator (moto_server) for the template's queues; "" = none
 	WebhookAddr string // the webhook receiver; "" = none
+	StripeAddr  string // stripe-mock, behind its recording proxy; default 127.0.0.1:8025
 	SESEndpoint string // the SES URL functions use; default aws-ses-v2-local's (tests put a proxy in between)
 	Engine      string // EngineAuto (default), EngineLocal or EngineEmbedded
 
@@ -71,8 +77,10 @@ type Config struct {
 	IdleTimeout  time.Duration // a warm instance is stopped after this; default 5 minutes
 	RetryBase    time.Duration // first stream retry delay, doubled each attempt; default 500ms
 	TTLSweep     time.Duration // how often expired items (the table's TTL) are deleted; default 30s; <0 never
+	TickEvery    time.Duration // how often the functions with Schedule events run; default 1 minute; <0 never
 
 	SES       bool          // run aws-ses-v2-local
+	Stripe    bool          // run stripe-mock and give the functions its URL and a test key
 	SkipBuild bool          // use the binaries already in BinDir
 	Persist   bool          // keep the table between runs (embedded engine: StateDir/state.json)
 	Watch     time.Duration // rebuild changed functions, checking this often; 0 = never
@@ -110,6 +118,7 @@ func (c *Config) defaults() {
 	def(&c.DynamoAddr, "127.0.0.1:8000")
 	def(&c.SESAddr, "127.0.0.1:8005")
 	def(&c.SecretsAddr, "127.0.0.1:8010")
+	def(&c.StripeAddr, "127.0.0.1:8025")
 	def(&c.Engine, EngineAuto)
 	if c.Log == nil {
 		c.Log = os.Stdout
@@ -126,6 +135,9 @@ func (c *Config) defaults() {
 	if c.TTLSweep == 0 {
 		c.TTLSweep = 30 * time.Second
 	}
+	if c.TickEvery == 0 {
+		c.TickEvery = time.Minute
+	}
 }
 
 // Stack is the running local stack: HTTP API, DynamoDB with its stream, SES, the functions.
@@ -140,9 +152,11 @@ type Stack struct {
 	SQSURL     string // "" when no SQS emulator runs
 	WebhookURL string // the webhook receiver; "" when it does not run
 	Receiver   *receiver.Receiver
-	Engine     string // which DynamoDB engine runs, in words
-	Restored   bool   // the table was there already: not a fresh start
-	EngineNote string // why the embedded engine runs in auto mode ("" otherwise)
+	StripeURL  string           // stripe-mock's recording proxy; "" when Stripe is not started
+	Stripe     *stripemock.Mock // nil when Stripe is not started
+	Engine     string           // which DynamoDB engine runs, in words
+	Restored   bool             // the table was there already: not a fresh start
+	EngineNote string           // why the embedded engine runs in auto mode ("" otherwise)
 
 	sink      *devlog.Sink
 	embedded  *dynamo.Embedded // nil with DynamoDB Local
@@ -150,6 +164,8 @@ type Stack struct {
 	client    *dynamo.Client
 	functions map[string]*lambdaruntime.Function
 	api       *httpapi.API
+	apiServer *http.Server
+	schedules *schedules.Runner
 	servers   []*http.Server
 	lns       []net.Listener
 	ses       *ses.Process
@@ -211,7 +227,14 @@ func Start(cfg Config) (s *Stack, err error) {
 	if err := s.startDynamo(ctx); err != nil {
 		return s, err
 	}
-	s.serve(secLn, secrets.New(tmpl, cfg.Secrets, filepath.Join(cfg.StateDir, "secrets.json"), sink))
+	configured := maps.Clone(cfg.Secrets)
+	if cfg.Stripe {
+		if err := s.startStripe(); err != nil {
+			return s, err
+		}
+		configured = stripeSecrets(tmpl, configured)
+	}
+	s.serve(secLn, secrets.New(tmpl, configured, filepath.Join(cfg.StateDir, "secrets.json"), sink))
 	if err := s.startSQS(ctx); err != nil {
 		return s, err
 	}
@@ -234,7 +257,12 @@ func Start(cfg Config) (s *Stack, err error) {
 		broken, sources = lambdaruntime.Build(cfg.Root, cfg.BinDir, tmpl.Functions, sink.Writer("build"))
 	}
 	opts := lambdaruntime.Options{DynamoURL: s.DynamoURL, SESURL: s.SESURL, SecretsURL: s.SecretURL, SQSURL: s.SQSURL,
-		Env: localWebhookTargets, Overrides: cfg.Env, BinDir: cfg.BinDir, MaxInstances: cfg.MaxInstances}
+		Env: maps.Clone(localWebhookTargets), Overrides: cfg.Env, BinDir: cfg.BinDir, MaxInstances: cfg.MaxInstances}
+	if s.StripeURL != "" {
+		// Stripe's endpoint, as AWS_ENDPOINT_URL_* are AWS's: the key comes from the template's
+		// secret, through the Secrets Manager stand-in, as in a deployed stack.
+		opts.Env[fulfil.URLVar] = s.StripeURL
+	}
 	switch {
 	case cfg.SESEndpoint != "":
 		opts.SESURL = cfg.SESEndpoint
@@ -298,6 +326,12 @@ func Start(cfg Config) (s *Stack, err error) {
 		defer s.wg.Done()
 		s.reapLoop(ctx)
 	}()
+	s.schedules = schedules.New(s.functions, sink)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.schedules.Loop(ctx, cfg.TickEvery)
+	}()
 	if cfg.Watch > 0 && !cfg.SkipBuild && sources != nil {
 		w := newWatch(s, sources)
 		s.wg.Add(1)
@@ -314,8 +348,47 @@ func Start(cfg Config) (s *Stack, err error) {
 	}
 	s.serve(lambdaLn, lambdaruntime.NewInvokeAPI(s.functions, sink))
 	s.api = httpapi.New(tmpl.Routes, tmpl.APIs, s.functions, sink)
-	s.serve(apiLn, s.api)
+	s.apiServer = s.serve(apiLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == schedules.TickPath {
+			s.schedules.ServeHTTP(w, r)
+			return
+		}
+		s.api.ServeHTTP(w, r)
+	}))
 	return s, nil
+}
+
+// startStripe runs stripe-mock (as go.mod pins it) behind its recording proxy on StripeAddr,
+// each request it answers logged as [stripe].
+func (s *Stack) startStripe() error {
+	m, err := stripemock.Start(s.cfg.Root, s.cfg.StripeAddr)
+	if err != nil {
+		return fmt.Errorf("stripe-mock: %w (another address: -stripe-addr or DEV_STRIPE_ADDR; none: -no-stripe)", err)
+	}
+	m.OnRequest(func(r stripemock.Request) {
+		line := fmt.Sprintf("%s %s → %d", r.Method, r.Path, r.Status)
+		if r.IdempotencyKey != "" {
+			line += " Idempotency-Key: " + r.IdempotencyKey
+		}
+		s.sink.Line("stripe", line)
+	})
+	s.Stripe, s.StripeURL = m, m.URL
+	return nil
+}
+
+// stripeSecrets gives every secret of the template whose logical ID mentions Stripe the
+// stripe-mock test key, unless configured says otherwise: the functions read it from the
+// Secrets Manager stand-in as a deployed stack reads the merchant's key.
+func stripeSecrets(tmpl *samtemplate.Resolved, configured map[string]string) map[string]string {
+	if configured == nil {
+		configured = map[string]string{}
+	}
+	for id := range tmpl.Secrets {
+		if _, ok := configured[id]; !ok && strings.Contains(strings.ToLower(id), "stripe") {
+			configured[id] = stripemock.TestKey
+		}
+	}
+	return configured
 }
 
 // startDynamo runs the engine the config asks for and creates the template's tables in it.
@@ -411,7 +484,7 @@ func (s *Stack) watchSESFeedback(ctx context.Context, tmpl *samtemplate.Resolved
 	}
 }
 
-func (s *Stack) serve(ln net.Listener, h http.Handler) {
+func (s *Stack) serve(ln net.Listener, h http.Handler) *http.Server {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 	s.servers = append(s.servers, srv)
 	go func() {
@@ -419,6 +492,7 @@ func (s *Stack) serve(ln net.Listener, h http.Handler) {
 			s.sink.Printf("dev", "server on %s: %v", ln.Addr(), err)
 		}
 	}()
+	return srv
 }
 
 // reapLoop stops idle instances and deletes expired items.
@@ -484,10 +558,8 @@ func (s *Stack) shutdown(save bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	// The API first, letting requests in flight finish, then everything behind it.
-	for _, srv := range s.servers {
-		if h, ok := srv.Handler.(*httpapi.API); ok && h == s.api {
-			_ = srv.Shutdown(ctx)
-		}
+	if s.apiServer != nil {
+		_ = s.apiServer.Shutdown(ctx)
 	}
 	for _, fn := range s.functions {
 		fn.Close()
@@ -512,6 +584,9 @@ func (s *Stack) shutdown(save bool) error {
 	s.local.Close()
 	s.ses.Stop()
 	s.sqs.Stop()
+	if s.Stripe != nil {
+		s.Stripe.Close()
+	}
 	return err
 }
 
@@ -533,6 +608,9 @@ func (s *Stack) Embedded() *dynamo.Embedded { return s.embedded }
 
 // API is the HTTP API (for tests).
 func (s *Stack) API() *httpapi.API { return s.api }
+
+// Tick runs every function with a Schedule event now, as POST /_local/tick does.
+func (s *Stack) Tick(ctx context.Context) []schedules.Run { return s.schedules.Tick(ctx) }
 
 func sortedTables(t *samtemplate.Resolved) []*samtemplate.TableDef {
 	out := make([]*samtemplate.TableDef, 0, len(t.Tables))

@@ -21,6 +21,7 @@ import (
 
 	"github.com/referral/referrals/devkit/lambdaruntime"
 	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/shared/fulfil"
 )
 
 // Options says what to run and where the local stack is.
@@ -37,6 +38,7 @@ type Options struct {
 	DynamoURL  string                       // the local stack's endpoints
 	SESURL     string
 	SecretsURL string
+	StripeURL  string // stripe-mock (the key comes from the secrets endpoint, as make dev serves it)
 	APIURL     string // the local HTTP API, for links the function writes
 
 	Log     io.Writer     // the emulator's and the function's output; default os.Stderr
@@ -110,7 +112,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", runtimeAddr,
 		"--log-level", "error", binary)
 	cmd.Dir = filepath.Dir(binary)
-	cmd.Env = lambdaruntime.Environment(def, lambdaruntime.Options{DynamoURL: o.DynamoURL, SESURL: o.SESURL, SecretsURL: o.SecretsURL, Overrides: o.Env}, filepath.Dir(binary))
+	opts := lambdaruntime.Options{DynamoURL: o.DynamoURL, SESURL: o.SESURL, SecretsURL: o.SecretsURL, Overrides: o.Env}
+	if o.StripeURL != "" {
+		opts.Env = map[string]string{fulfil.URLVar: o.StripeURL}
+	}
+	cmd.Env = lambdaruntime.Environment(def, opts, filepath.Dir(binary))
 	cmd.Stdout, cmd.Stderr = o.Log, o.Log
 	lambdaruntime.SetProcAttrs(cmd)
 	if err := cmd.Start(); err != nil {

@@ -55,11 +55,21 @@ func NewFunction(def *samtemplate.FunctionDef, opts Options, sink *devlog.Sink) 
 		binary: binary,
 		arn:    fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", samtemplate.LocalRegion, samtemplate.LocalAccountID, def.FuncName),
 		sink:   sink,
-		slots:  make(chan struct{}, max(1, opts.MaxInstances)),
+		slots:  make(chan struct{}, concurrency(def, opts.MaxInstances)),
 		all:    map[*instance]struct{}{},
 	}
 	fn.env = Environment(def, opts, filepath.Dir(binary))
 	return fn
+}
+
+// concurrency is how many invocations of def may run at once: its reserved concurrency when
+// it has one (further invocations wait for a free slot), else maxInstances.
+func concurrency(def *samtemplate.FunctionDef, maxInstances int) int {
+	n := max(1, maxInstances)
+	if def.Reserved > 0 {
+		n = min(n, def.Reserved)
+	}
+	return n
 }
 
 // Invoke runs one invocation on a warm instance, or a new one while under the cap, and

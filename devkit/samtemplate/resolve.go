@@ -57,6 +57,11 @@ type FunctionDef struct {
 	Streams  []*StreamSource
 	Topics   []string // logical IDs of the SNS topics the function is subscribed to
 	Queues   []*QueueSource
+	// Schedules are its Schedule and ScheduleV2 events.
+	Schedules []*ScheduleSource
+	// Reserved is its ReservedConcurrentExecutions: how many invocations may run at once (0:
+	// no reservation).
+	Reserved int
 }
 
 // TableDef is one AWS::DynamoDB::Table.
@@ -336,6 +341,9 @@ func (t *Resolved) loadFunctions() error {
 				fn.FuncName = n
 			}
 		}
+		if v, ok := props["ReservedConcurrentExecutions"]; ok {
+			fn.Reserved = scalarInt(t.str(v, id+" ReservedConcurrentExecutions"), 0)
+		}
 		logCfg := asMap(get("LoggingConfig"))
 		fn.LogFmt = scalarString(logCfg["LogFormat"])
 		fn.LogLevel = scalarString(logCfg["ApplicationLogLevel"])
@@ -378,6 +386,8 @@ func (t *Resolved) loadFunctions() error {
 				}
 				q.ReportItemFailures = slices.Contains(stringList(ep["FunctionResponseTypes"]), "ReportBatchItemFailures")
 				fn.Queues = append(fn.Queues, q)
+			case "Schedule", "ScheduleV2":
+				fn.Schedules = append(fn.Schedules, t.parseSchedule(id, en, scalarString(ev["Type"]), ep))
 			default:
 				t.warnf("%s event %s: type %v is not emulated locally", id, en, ev["Type"])
 			}

@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,10 @@ import (
 // Version is the Stripe API version the mock's OpenAPI description is, which it holds
 // requests to (-strict-version-check): the version our requests pin.
 const Version = "2026-08-26.dahlia"
+
+// TestKey is the secret key the tests and make dev call stripe-mock with: stripe-mock takes
+// any test-mode key.
+const TestKey = "sk_test_referralsdev"
 
 // Request is one request that reached stripe-mock.
 type Request struct {
@@ -52,6 +57,7 @@ type Mock struct {
 	cmd    *exec.Cmd
 	target *url.URL
 	log    []Request
+	notify []func(Request)
 }
 
 // Binary builds stripe-mock as go.mod pins it (go tool -n, which caches the build) and
@@ -188,15 +194,27 @@ func (m *Mock) Requests(prefix string) []Request {
 	return out
 }
 
+// OnRequest has fn called with each request that reaches stripe-mock, once answered.
+func (m *Mock) OnRequest(fn func(Request)) {
+	m.mu.Lock()
+	m.notify = append(m.notify, fn)
+	m.mu.Unlock()
+}
+
 func (m *Mock) record(req *http.Request, status int) {
 	form := url.Values{}
 	if b, ok := req.Context().Value(bodyKey{}).([]byte); ok {
 		form, _ = url.ParseQuery(string(b))
 	}
+	r := Request{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get("Idempotency-Key"),
+		StripeVersion: req.Header.Get("Stripe-Version"), Form: form, Status: status}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.log = append(m.log, Request{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get("Idempotency-Key"),
-		StripeVersion: req.Header.Get("Stripe-Version"), Form: form, Status: status})
+	m.log = append(m.log, r)
+	notify := slices.Clone(m.notify)
+	m.mu.Unlock()
+	for _, fn := range notify {
+		fn(r)
+	}
 }
 
 type bodyKey struct{}

@@ -182,20 +182,18 @@ type SecretsManager interface {
 
 var _ SecretsManager = (*secretsmanager.Client)(nil)
 
-// Environment of the Stripe key for functions started without AWS (tests, make dev's
-// functions, sam local invoke). A deployed stack never sets them: it reads the key from the
-// StripeSecretKey secret (STRIPE_SECRET_ARN) and calls Stripe's API.
-const (
-	KeyVar = "STRIPE_SECRET_KEY" // the key itself
-	URLVar = "STRIPE_API_URL"    // where Stripe is (stripe-mock)
-)
+// URLVar names the environment variable of Stripe's endpoint, as AWS_ENDPOINT_URL_* are the
+// AWS SDK's: unset, Stripe's API. make dev and make invoke set it to stripe-mock's URL; the
+// template never does. The key always comes from the StripeSecretKey secret (STRIPE_SECRET_ARN),
+// which make dev's Secrets Manager stand-in fills with a stripe-mock test key.
+const URLVar = "STRIPE_API_URL"
 
 // keyRefresh is how long a container trusts the key it read: a key put into the secret
 // (the first one, or a rolled one) is used within this time.
 const keyRefresh = 5 * time.Minute
 
-// StripeAccount finds the Stripe client of a container: the key from KeyVar, else from the
-// StripeSecretKey secret, re-read every keyRefresh. Until the secret holds a Stripe secret
+// StripeAccount finds the Stripe client of a container: the key from the StripeSecretKey
+// secret, re-read every keyRefresh. Until the secret holds a Stripe secret
 // or restricted key (sk_…, rk_…) Stripe is not configured and its rewards fail with
 // stripe_not_configured.
 type StripeAccount struct {
@@ -237,8 +235,8 @@ func (a *StripeAccount) Client(ctx context.Context) (*Stripe, error) {
 		}
 		return a.client, nil
 	}
-	key := os.Getenv(KeyVar)
-	if key == "" && a.SecretID != "" && a.Secrets != nil {
+	var key string
+	if a.SecretID != "" && a.Secrets != nil {
 		out, err := a.Secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(a.SecretID)})
 		if err != nil {
 			if a.client != nil { // keep the key we have through a Secrets Manager hiccup

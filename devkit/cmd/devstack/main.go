@@ -5,14 +5,15 @@
 //
 //	devstack [-api-addr 127.0.0.1:3000] [-lambda-addr 127.0.0.1:3001] [-dynamodb-addr 127.0.0.1:8000]
 //	         [-ses-addr 127.0.0.1:8005] [-secrets-addr 127.0.0.1:8010] [-sqs-addr 127.0.0.1:8015]
-//	         [-webhook-addr 127.0.0.1:8020] [-engine auto|local|embedded]
+//	         [-webhook-addr 127.0.0.1:8020] [-stripe-addr 127.0.0.1:8025] [-engine auto|local|embedded]
 //	         [-state-dir .local] [-template template.yaml] [-env-vars env.json]
-//	         [-param Name=Value]... [-secret LogicalId=Value]... [-no-ses] [-no-seed] [-no-state] [-no-watch]
+//	         [-param Name=Value]... [-secret LogicalId=Value]... [-tick-every 1m]
+//	         [-no-ses] [-no-stripe] [-no-seed] [-no-state] [-no-watch]
 //
 // Each address flag also reads an environment variable: DEV_API_ADDR, DEV_LAMBDA_ADDR,
 // DEV_DYNAMODB_ADDR, DEV_SES_ADDR, DEV_SECRETS_ADDR, DEV_SQS_ADDR, DEV_WEBHOOK_ADDR,
-// DEV_DYNAMODB_ENGINE, DEV_STATE_DIR,
-// DEV_TEMPLATE. -env-vars takes the file format of `sam local --env-vars`:
+// DEV_STRIPE_ADDR, DEV_DYNAMODB_ENGINE, DEV_STATE_DIR, DEV_TEMPLATE. -env-vars takes the file
+// format of `sam local --env-vars`:
 // {"Parameters": {...for all...}, "FunctionLogicalId": {...}}.
 package main
 
@@ -70,6 +71,7 @@ func run(sig <-chan os.Signal) error {
 	flag.StringVar(&cfg.SecretsAddr, "secrets-addr", env("DEV_SECRETS_ADDR", "127.0.0.1:8010"), "Secrets Manager address")
 	flag.StringVar(&cfg.SQSAddr, "sqs-addr", env("DEV_SQS_ADDR", "127.0.0.1:8015"), "SQS (moto_server) address, for the webhook delivery queue")
 	flag.StringVar(&cfg.WebhookAddr, "webhook-addr", env("DEV_WEBHOOK_ADDR", "127.0.0.1:8020"), "webhook receiver address (its page shows every event)")
+	flag.StringVar(&cfg.StripeAddr, "stripe-addr", env("DEV_STRIPE_ADDR", "127.0.0.1:8025"), "Stripe (stripe-mock, behind a proxy that logs each request) address")
 	flag.StringVar(&cfg.Engine, "engine", env("DEV_DYNAMODB_ENGINE", devstack.EngineAuto), "DynamoDB engine: auto (DynamoDB Local with Java 17+, else embedded), local or embedded")
 	flag.StringVar(&cfg.StateDir, "state-dir", env("DEV_STATE_DIR", ".local"), "where the table, streams' positions, dlq.jsonl and the binaries go")
 	flag.StringVar(&cfg.Template, "template", env("DEV_TEMPLATE", "template.yaml"), "SAM template")
@@ -77,6 +79,8 @@ func run(sig <-chan os.Signal) error {
 	flag.Var(params, "param", "template parameter override Name=Value (repeatable)")
 	flag.Var(secrets, "secret", "secret value LogicalId=Value (repeatable)")
 	noSES := flag.Bool("no-ses", false, "do not start aws-ses-v2-local")
+	noStripe := flag.Bool("no-stripe", false, "do not start stripe-mock (Stripe rewards then fail with stripe_not_configured)")
+	flag.DurationVar(&cfg.TickEvery, "tick-every", time.Minute, "how often the functions with a Schedule event run (POST /_local/tick runs them now); 0 never")
 	noSeed := flag.Bool("no-seed", false, "do not create the demo program and customer on a fresh start")
 	noState := flag.Bool("no-state", false, "keep nothing between runs")
 	idle := flag.Duration("idle-timeout", 5*time.Minute, "stop a function instance after this long without work")
@@ -87,6 +91,10 @@ func run(sig <-chan os.Signal) error {
 	cfg.Parameters = params
 	cfg.Secrets = secrets
 	cfg.SES = !*noSES
+	cfg.Stripe = !*noStripe
+	if cfg.TickEvery == 0 {
+		cfg.TickEvery = -1 // never
+	}
 	cfg.Persist = !*noState
 	cfg.IdleTimeout = *idle
 	if !*noWatch {

@@ -6,7 +6,7 @@
 //	make invoke FUNCTION=ConversionsFunction EVENT=events/conversions-record.json [ENV_VARS=env.json]
 //
 // The local endpoints follow make dev's variables: DEV_API_ADDR, DEV_DYNAMODB_ADDR,
-// DEV_SES_ADDR, DEV_SECRETS_ADDR.
+// DEV_SES_ADDR, DEV_SECRETS_ADDR, DEV_STRIPE_ADDR.
 package main
 
 import (
@@ -63,6 +63,7 @@ func main() {
 	o.DynamoURL = url("DEV_DYNAMODB_ADDR", "127.0.0.1:8000")
 	o.SESURL = url("DEV_SES_ADDR", "127.0.0.1:8005")
 	o.SecretsURL = url("DEV_SECRETS_ADDR", "127.0.0.1:8010")
+	o.StripeURL = url("DEV_STRIPE_ADDR", "127.0.0.1:8025")
 	res, err := invoke.Run(context.Background(), o)
 	if err != nil {
 		fail(err)

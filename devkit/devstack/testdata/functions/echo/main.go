@@ -42,7 +42,7 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	}
 	env := map[string]string{}
 	for _, k := range []string{"TABLE_NAME", "STAGE", "MODE", "TABLE_ARN", "GREETING", "SECRET_ARN", "AWS_LAMBDA_FUNCTION_NAME",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2", "AWS_REGION", "AWS_LAMBDA_LOG_FORMAT", "LOCAL_OVERRIDE"} {
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2", "AWS_REGION", "AWS_LAMBDA_LOG_FORMAT", "LOCAL_OVERRIDE", "STRIPE_API_URL"} {
 		env[k] = os.Getenv(k)
 	}
 	body, _ := json.Marshal(map[string]any{"event": ev, "env": env, "pid": os.Getpid()})
