@@ -2,48 +2,49 @@ package api
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/referral/referrals/shared/asks"
 	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 )
 
-// Asks serves POST /asks: it records an ask, and the table's stream sends the email.
+// Asks serves POST /asks: it records an ask, and the table's stream sends the email; or, with
+// sendAt, schedules it, and the scheduler sends it when due.
 type Asks struct {
-	Store    *store.Store
-	Programs *store.ProgramCache
+	Asks  *asks.Service
+	Store *store.Store
 }
 
 // NewAsks returns the asks function's router.
 func NewAsks(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
-	h := &Asks{Store: s, Programs: programs}
+	h := &Asks{Asks: &asks.Service{Store: s, Programs: programs}, Store: s}
 	return NewRouter(log, Route{"POST /asks", auth.ScopeServer, h.create})
 }
 
 // AskInput is the body of POST /asks.
 type AskInput struct {
-	CustomerID string `json:"customerId"`
-	ProgramID  string `json:"programId"`
-	Template   string `json:"template"`
+	CustomerID string     `json:"customerId"`
+	ProgramID  string     `json:"programId"`
+	Template   string     `json:"template"`
+	SendAt     *time.Time `json:"sendAt"` // RFC 3339; nil sends now
 }
 
-// AskOutput is the 202 answer of POST /asks.
+// AskOutput is the 202 answer of POST /asks. A scheduled ask adds its status and sendAt, and
+// shows the template as asked (auto is decided when it is sent).
 type AskOutput struct {
-	AskID      string `json:"askId"`
-	CustomerID string `json:"customerId"`
-	ProgramID  string `json:"programId"`
-	Template   string `json:"template"`
+	AskID      string     `json:"askId"`
+	CustomerID string     `json:"customerId"`
+	ProgramID  string     `json:"programId"`
+	Template   string     `json:"template"`
+	Status     string     `json:"status,omitempty"`
+	SendAt     *time.Time `json:"sendAt,omitempty"`
 }
 
-// TemplateAuto lets POST /asks pick the ask template from what is known of the customer.
-const TemplateAuto = "auto"
-
-func (in *AskInput) validate() error {
+func (in *AskInput) validate(now time.Time) error {
 	if err := referral.ValidID("customerId", in.CustomerID); err != nil {
 		return err
 	}
@@ -52,92 +53,38 @@ func (in *AskInput) validate() error {
 	}
 	switch in.Template {
 	case "":
-		in.Template = TemplateAuto
-	case TemplateAuto, referral.EmailAskCurrent, referral.EmailAskPromoCode, referral.EmailAskPastClient:
+		in.Template = referral.AskTemplateAuto
+	case referral.AskTemplateAuto, referral.EmailAskCurrent, referral.EmailAskPromoCode, referral.EmailAskPastClient:
 	default:
 		return referral.Invalid("template", "must be auto, %s, %s or %s", referral.EmailAskCurrent, referral.EmailAskPromoCode, referral.EmailAskPastClient)
+	}
+	if in.SendAt != nil {
+		return referral.ValidSendAt(*in.SendAt, now)
 	}
 	return nil
 }
 
-// AutoTemplate is the ask template for a customer: past clients get
-// ask-past-client, customers with a code in the program ask-promo-code, the rest ask-current.
-func AutoTemplate(c referral.Customer, code string) string {
-	switch {
-	case c.Segment == referral.SegmentPast:
-		return referral.EmailAskPastClient
-	case code != "":
-		return referral.EmailAskPromoCode
-	default:
-		return referral.EmailAskCurrent
-	}
-}
-
-// create costs 1 BatchGetItem (customer, code, last ask), 1 GetItem (the suppression list) and
-// 1 TransactWriteItems, plus the code's own read and transaction when the customer has no code
-// in the program yet.
+// create is POST /asks: see asks.Service.Send and Schedule for what it checks and costs.
 func (h *Asks) create(ctx context.Context, req Request) (Response, error) {
 	var in AskInput
 	if err := decode(req, &in); err != nil {
 		return Response{}, err
 	}
-	if err := in.validate(); err != nil {
+	if err := in.validate(h.Store.Now()); err != nil {
 		return Response{}, err
 	}
-	p, err := h.Programs.Get(ctx, in.ProgramID)
-	if err != nil {
-		return Response{}, err
-	}
-	now := h.Store.Now()
-	if !p.ActiveAt(now) {
-		return Response{}, referral.ErrProgramInactive
-	}
-	st, err := h.Store.AskState(ctx, in.CustomerID, in.ProgramID)
-	if err != nil {
-		return Response{}, err
-	}
-	switch {
-	case st.Customer.MarketingOptOut:
-		return Response{}, referral.ErrOptedOut
-	case st.Customer.Email == "":
-		return Response{}, referral.ErrNoEmail
-	}
-	if _, suppressed, err := h.Store.Suppressed(ctx, st.Customer.Email); err != nil {
-		return Response{}, err
-	} else if suppressed {
-		return Response{}, referral.ErrEmailSuppressed
-	}
-	cooldown := time.Duration(p.Emails.AskCooldownDays) * 24 * time.Hour
-	if st.LastAskAt != nil && cooldown > 0 && now.Before(st.LastAskAt.Add(cooldown)) {
-		return Response{}, rateLimited(st.LastAskAt.Add(cooldown), now)
-	}
-	a := store.Ask{AskID: referral.NewID(now), CustomerID: in.CustomerID, ProgramID: in.ProgramID,
-		Template: in.Template, Code: st.Code, CreatedAt: now}
-	if a.Template == TemplateAuto {
-		a.Template = AutoTemplate(st.Customer, st.Code)
-	}
-	if a.Code == "" {
-		// Every ask carries the advocate's code and link: one is made now, by the usual code
-		// rules, and marked as the ask's, so that the ask's email alone announces it.
-		rec, created, err := h.Store.CreateAskCode(ctx, &p, in.CustomerID)
+	r := asks.Request{CustomerID: in.CustomerID, ProgramID: in.ProgramID, Template: in.Template}
+	if in.SendAt != nil {
+		a, err := h.Asks.Schedule(ctx, r, *in.SendAt)
 		if err != nil {
-			return Response{}, fmt.Errorf("code for ask: %w", err)
+			return Response{}, err
 		}
-		a.Code, a.CodeCreated = rec.Code.Code, created
+		return JSON(http.StatusAccepted, AskOutput{AskID: a.AskID, CustomerID: a.CustomerID, ProgramID: a.ProgramID,
+			Template: a.Template, Status: a.Status, SendAt: &a.SendAt}), nil
 	}
-	if err := h.Store.RecordAsk(ctx, a, cooldown); err != nil {
-		if errors.Is(err, referral.ErrRateLimited) { // another ask won the race
-			return Response{}, rateLimited(now.Add(cooldown), now)
-		}
+	a, err := h.Asks.Send(ctx, r)
+	if err != nil {
 		return Response{}, err
 	}
 	return JSON(http.StatusAccepted, AskOutput{AskID: a.AskID, CustomerID: a.CustomerID, ProgramID: a.ProgramID, Template: a.Template}), nil
-}
-
-// rateLimited is the 429 of an ask inside the cooldown: when the customer can be asked again,
-// in the message, the details and Retry-After.
-func rateLimited(next, now time.Time) error {
-	at := next.UTC().Format(time.RFC3339)
-	return referral.ErrRateLimited.With("the customer was asked in this program less than askCooldownDays ago; they can be asked again from "+at,
-		map[string]string{"nextAskAt": at}).RetryIn(next.Sub(now))
 }

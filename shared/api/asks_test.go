@@ -213,3 +213,62 @@ func TestAskRefusals(t *testing.T) {
 		t.Errorf("paused program: %d %v", st, b)
 	}
 }
+
+// TestAnAskWithSendAtIsScheduled: sendAt answers 202 "scheduled" and records no ask yet (no
+// email goes out until the scheduler sends it); what can be refused now is refused now; sendAt
+// must be RFC 3339, in the future, and at most 90 days ahead.
+func TestAnAskWithSendAtIsScheduled(t *testing.T) {
+	s := newStack(t)
+	s.setup(askProgram(false))
+	s.putCustomer("out", map[string]any{"email": "out@example.com", "name": "Out", "marketingOptOut": true})
+	sendAt := s.store.Now().Add(48 * time.Hour).Format(time.RFC3339)
+	st, b := s.doAs("server", "POST", "/asks", map[string]any{"customerId": "ana", "programId": "p1", "sendAt": sendAt})
+	if st != 202 || b["status"] != "scheduled" || b["sendAt"] != sendAt || b["template"] != "auto" || b["askId"] == "" {
+		t.Fatalf("scheduled ask: %d %v, want 202 scheduled for %s", st, b, sendAt)
+	}
+	id := b["askId"].(string)
+	if _, found, err := s.store.GetAsk(t.Context(), id); err != nil || found {
+		t.Fatalf("a scheduled ask was recorded as sent: %v %v", found, err)
+	}
+	a, found, err := s.store.GetScheduledAsk(t.Context(), id)
+	if err != nil || !found || a.Status != "scheduled" || a.SendAt.Format(time.RFC3339) != sendAt || a.CustomerID != "ana" {
+		t.Fatalf("stored scheduled ask: %+v %v %v", a, found, err)
+	}
+	// Without sendAt nothing changes: sent now, no status.
+	if st, b := ask(s, "ana", ""); st != 202 || b["status"] != nil || b["sendAt"] != nil {
+		t.Fatalf("ask now: %d %v", st, b)
+	}
+
+	now := s.store.Now()
+	tests := []struct {
+		name   string
+		sendAt any
+		status int
+		code   string
+		field  string
+	}{
+		{"in the past", now.Add(-time.Minute).Format(time.RFC3339), 400, "invalid_field", "sendAt"},
+		{"now", now.Format(time.RFC3339), 400, "invalid_field", "sendAt"},
+		{"over 90 days ahead", now.Add(90*24*time.Hour + time.Minute).Format(time.RFC3339), 400, "invalid_field", "sendAt"},
+		{"not RFC 3339", "next tuesday", 400, "invalid_request", "sendAt"},
+		{"a number", 1700000000, 400, "invalid_request", "sendAt"},
+	}
+	for _, tt := range tests {
+		st, b := s.doAs("server", "POST", "/asks", map[string]any{"customerId": "bo", "programId": "p1", "sendAt": tt.sendAt})
+		if st != tt.status || errCode(b) != tt.code || errField(b) != tt.field {
+			t.Errorf("sendAt %s: %d %v, want %d %s (field %q)", tt.name, st, b, tt.status, tt.code, tt.field)
+		}
+	}
+	if st, b := s.doAs("server", "POST", "/asks", map[string]any{"customerId": "ana", "programId": "p1",
+		"sendAt": now.Add(90 * 24 * time.Hour).Format(time.RFC3339)}); st != 202 {
+		t.Errorf("sendAt 90 days ahead: %d %v", st, b)
+	}
+	// Refused now what would be refused then: an opted-out customer, an ask inside the cooldown
+	// of the one just sent.
+	if st, b := s.doAs("server", "POST", "/asks", map[string]any{"customerId": "out", "programId": "p1", "sendAt": sendAt}); st != 422 || errCode(b) != "opted_out" {
+		t.Errorf("scheduled ask to an opted-out customer: %d %v", st, b)
+	}
+	if st, b := s.doAs("server", "POST", "/asks", map[string]any{"customerId": "ana", "programId": "p1", "sendAt": sendAt}); st != 429 || errCode(b) != "rate_limited" {
+		t.Errorf("scheduled ask inside the cooldown: %d %v", st, b)
+	}
+}

@@ -992,9 +992,22 @@ func TestReminderTriggersSendTheReminderOnce(t *testing.T) {
 	e.putCustomer("ana", map[string]any{"email": "ana.souza@example.com", "name": "Ana Souza"})
 	code := e.createCode("ana", "")
 	ctx := context.Background()
-	for _, n := range []int{1, 1, 2, 3} {
-		if _, err := e.store.RecordReminder(ctx, store.Reminder{CustomerID: "ana", ProgramID: "demo", Number: n, CreatedAt: e.clock.now()}); err != nil {
-			t.Fatal(err)
+	prog, err := e.store.GetProgram(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reminders 1, 1 again, 2 and 3, as a scheduler that ignored maxReminders would record them.
+	var due store.CodeToRemind
+	for i, again := range []bool{false, true, false, false} {
+		if !again {
+			got, err := e.store.RemindersDue(ctx, &prog, e.clock.now(), 10)
+			if err != nil || len(got) != 1 {
+				t.Fatalf("reminders due: %v %v", got, err)
+			}
+			due = got[0]
+		}
+		if r, created, err := e.store.RecordReminder(ctx, due, false); err != nil || created == again || created && r.Number != []int{1, 0, 2, 3}[i] {
+			t.Fatalf("record %d: %+v created=%v %v", i, r, created, err)
 		}
 	}
 	e.deliverAll(e.handler(e.ses.Client))

@@ -33,6 +33,8 @@ const (
 	RewardsApproved  = "RewardsApproved"  // pending rewards the scheduler approved at the end of their hold
 	RewardsExpired   = "RewardsExpired"   // unfulfilled rewards the scheduler expired
 	ContestsClosed   = "ContestsClosed"   // contests the scheduler closed
+	ScheduledAsks    = "ScheduledAsks"    // asks scheduled for later that the scheduler sent
+	RemindersSent    = "RemindersSent"    // reminders to share that the scheduler recorded (their emails go out from the stream)
 	SchedulerBacklog = "SchedulerBacklog" // 1 when a run stopped at its bounds with due work left for the next run
 
 	// Webhooks (emitted only by the webhook functions).

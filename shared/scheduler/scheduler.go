@@ -1,15 +1,16 @@
 // Package scheduler is the work done on a schedule (every 5 minutes in AWS, every minute and
 // on demand under make dev): rewards whose hold ended are approved, unfulfilled rewards past
 // their expiry expire, approved rewards of programs that fulfil automatically are delivered,
-// reversed Stripe credits are taken back, and each month's contest is closed
+// reversed Stripe credits are taken back, asks scheduled for now are sent, advocates who have
+// not shared their code are reminded, and each month's contest is closed
 // contest.closeAfterHours after the month ends.
 //
-// Work is found by Query, never by scanning: each program's reward queues are indexed by
-// when the scheduler next has work on a reward (GSI3), so a run reads only what is due. Each
-// unit of work is one conditional write (or one transaction, or a claim, a provider call and
-// its record), so a run that stops anywhere leaves nothing half-done, and a second run finds
-// nothing more to do. A run does at most Limit units and stops in time for its deadline;
-// what is left is still due for the next run.
+// Work is found by Query, never by scanning: each program's reward queues, scheduled asks and
+// unshared codes are indexed by when the scheduler next has work on them (GSI3), so a run
+// reads only what is due. Each unit of work is one conditional write (or one transaction, or
+// a claim, a provider call and its record), so a run that stops anywhere leaves nothing
+// half-done, and a second run finds nothing more to do. A run does at most Limit units and
+// stops in time for its deadline; what is left is still due for the next run.
 package scheduler
 
 import (
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/referral/referrals/shared/asks"
 	"github.com/referral/referrals/shared/fulfil"
 	"github.com/referral/referrals/shared/insights"
 	"github.com/referral/referrals/shared/metrics"
@@ -41,6 +43,7 @@ var queues = []string{referral.RewardPending, referral.RewardReview, referral.Re
 type Scheduler struct {
 	Store    *store.Store
 	Fulfil   *fulfil.Service
+	Asks     *asks.Service
 	Contests *insights.Service
 	Log      *slog.Logger
 	Limit    int // units of work per run; 0 = DefaultLimit
@@ -57,14 +60,19 @@ type Report struct {
 	TakenBack      int  `json:"takenBack"`
 	Settled        int  `json:"settled"` // reversed rewards that had nothing to take back, off the queue
 	ContestsClosed int  `json:"contestsClosed"`
-	Skipped        int  `json:"skipped"` // due work another worker held or changed first
-	Errors         int  `json:"errors"`  // units that failed on our side (retried next run)
-	More           bool `json:"more"`    // the run stopped at its bounds with work left
+	AsksSent       int  `json:"asksSent"`          // scheduled asks sent
+	AsksSkipped    int  `json:"asksSkipped"`       // scheduled asks not sent (opted out, suppressed, in the cooldown...), recorded with why
+	Reminders      int  `json:"reminders"`         // reminders to share recorded (their emails go out from the stream)
+	RemindersLater int  `json:"remindersDeferred"` // reminders put off (a paused or blocked code) or ended (an expired one)
+	Skipped        int  `json:"skipped"`           // due work another worker held or changed first
+	Errors         int  `json:"errors"`            // units that failed on our side (retried next run)
+	More           bool `json:"more"`              // the run stopped at its bounds with work left
 }
 
 // Work is the number of changes the run made.
 func (r Report) Work() int {
-	return r.Approved + r.Expired + r.Delivered + r.DeliveryFailed + r.TakenBack + r.Settled + r.ContestsClosed
+	return r.Approved + r.Expired + r.Delivered + r.DeliveryFailed + r.TakenBack + r.Settled + r.ContestsClosed +
+		r.AsksSent + r.AsksSkipped + r.Reminders + r.RemindersLater
 }
 
 // Handle is the Lambda entry point for the Schedule (EventBridge) event.
@@ -148,6 +156,9 @@ func (r *run) program(ctx context.Context, p *referral.Program) error {
 			r.reward(ctx, p, rw, now)
 		}
 	}
+	if r.asks(ctx, p) || r.reminders(ctx, p) {
+		return nil
+	}
 	for _, period := range p.ContestPeriodsToClose(r.s.Store.Now()) {
 		if r.full() {
 			r.rep.More = true
@@ -164,6 +175,110 @@ func (r *run) program(ctx context.Context, p *referral.Program) error {
 		}
 	}
 	return nil
+}
+
+// page is how many due items a run reads at once.
+func (r *run) page() int32 { return int32(min(r.left, 100)) }
+
+// asks sends the program's asks scheduled for now or earlier. full is true when the run
+// reached its bounds.
+func (r *run) asks(ctx context.Context, p *referral.Program) (full bool) {
+	if r.full() {
+		r.rep.More = true
+		return true
+	}
+	due, err := r.s.Store.AsksDue(ctx, p.ProgramID, r.s.Store.Now(), r.page())
+	if err != nil {
+		r.fail(ctx, "scheduled asks", p.ProgramID, err)
+		return false
+	}
+	if int32(len(due)) == r.page() {
+		r.rep.More = true
+	}
+	for _, a := range due {
+		if r.full() {
+			r.rep.More = true
+			return true
+		}
+		r.left--
+		out, err := r.s.Asks.SendDue(ctx, a)
+		switch {
+		case err != nil:
+			r.fail(ctx, "scheduled ask "+a.AskID, p.ProgramID, err)
+		case out.Status == referral.AskSent:
+			r.rep.AsksSent++
+			metrics.Add(ctx, metrics.ScheduledAsks, 1)
+		case out.Status == referral.AskSkipped:
+			r.rep.AsksSkipped++
+			r.s.Log.InfoContext(ctx, "scheduled ask not sent", "askId", a.AskID, "programId", p.ProgramID, "reason", out.Reason)
+		default:
+			r.rep.Skipped++
+		}
+	}
+	return false
+}
+
+// reminders records the reminders due in the program (referral.ReminderDue): to advocates
+// whose code has had no referral since it was created, emails.reminderAfterDays after the
+// code or their last reminder, at most emails.maxReminders times. full is true when the run
+// reached its bounds.
+func (r *run) reminders(ctx context.Context, p *referral.Program) (full bool) {
+	now := r.s.Store.Now()
+	e := p.Emails
+	if e.ReminderAfterDays <= 0 || e.MaxReminders <= 0 || !p.ActiveAt(now) {
+		return false
+	}
+	if r.full() {
+		r.rep.More = true
+		return true
+	}
+	due, err := r.s.Store.RemindersDue(ctx, p, now.AddDate(0, 0, -e.ReminderAfterDays), r.page())
+	if err != nil {
+		r.fail(ctx, "reminders", p.ProgramID, err)
+		return false
+	}
+	if int32(len(due)) == r.page() {
+		r.rep.More = true
+	}
+	for _, c := range due {
+		if r.full() {
+			r.rep.More = true
+			return true
+		}
+		r.left--
+		var changed bool
+		switch c.Code.Status {
+		case referral.CodeActive:
+			n, ok := referral.ReminderDue(e, c.Code.CreatedAt, c.Code.Uses, c.RemindersSent, c.LastReminderAt, now)
+			if !ok {
+				// Reminded enough (maxReminders was lowered), or not due after all.
+				changed, err = r.s.Store.DeferReminder(ctx, c, c.RemindersSent >= e.MaxReminders)
+				if changed {
+					r.rep.RemindersLater++
+				}
+				break
+			}
+			if _, changed, err = r.s.Store.RecordReminder(ctx, c, n >= e.MaxReminders); changed {
+				r.rep.Reminders++
+				metrics.Add(ctx, metrics.RemindersSent, 1)
+			}
+		case referral.CodeExpired, referral.CodeExhausted:
+			if changed, err = r.s.Store.DeferReminder(ctx, c, true); changed { // never to be shared again
+				r.rep.RemindersLater++
+			}
+		default: // paused, blocked: perhaps later
+			if changed, err = r.s.Store.DeferReminder(ctx, c, false); changed {
+				r.rep.RemindersLater++
+			}
+		}
+		switch {
+		case err != nil:
+			r.fail(ctx, "reminder of "+c.Code.CustomerID, p.ProgramID, err)
+		case !changed:
+			r.rep.Skipped++
+		}
+	}
+	return false
 }
 
 // reward does the scheduler's work on one due reward.

@@ -17,6 +17,7 @@ import (
 	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/devkit/stripemock"
 	"github.com/referral/referrals/shared/api"
+	"github.com/referral/referrals/shared/asks"
 	"github.com/referral/referrals/shared/fulfil"
 	"github.com/referral/referrals/shared/insights"
 	"github.com/referral/referrals/shared/referral"
@@ -39,15 +40,20 @@ type env struct {
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newEnv(t *testing.T) *env {
-	db := dynamotest.Start(t)
+	return newEnvOn(t, dynamotest.Start(t))
+}
+
+// newEnvOn is newEnv over a table the test started (streamtest's, to see what runs write).
+func newEnvOn(t *testing.T, db *dynamotest.DB) *env {
 	e := &env{t: t, now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
 	e.store = store.New(db.Client, db.Table, e.clock)
 	programs := &store.ProgramCache{Store: e.store}
 	e.fulfil = &fulfil.Service{Store: e.store, Programs: programs, Log: quiet}
-	e.sched = &scheduler.Scheduler{Store: e.store, Fulfil: e.fulfil, Contests: &insights.Service{Store: e.store}, Log: quiet}
+	e.sched = &scheduler.Scheduler{Store: e.store, Fulfil: e.fulfil, Asks: &asks.Service{Store: e.store, Programs: programs},
+		Contests: &insights.Service{Store: e.store}, Log: quiet}
 	e.routers = []*api.Router{api.NewPrograms(e.store, quiet), api.NewCustomers(e.store, quiet), api.NewCodes(e.store, programs, quiet),
 		api.NewReferrals(e.store, programs, e.fulfil, quiet), api.NewConversions(e.store, programs, quiet),
-		api.NewRewards(e.store, e.fulfil, quiet), api.NewCouponPools(e.store, quiet)}
+		api.NewRewards(e.store, e.fulfil, quiet), api.NewCouponPools(e.store, quiet), api.NewAsks(e.store, programs, quiet)}
 	return e
 }
 

@@ -13,10 +13,14 @@ import (
 )
 
 // codeItem is a referral code. It copies the advocate's first name so the public code check
-// is one read (the only personal data a stranger with the code may see).
+// is one read (the only personal data a stranger with the code may see). Until its first
+// referral it is listed on GSI3 by when its advocate is next due a reminder (remindersSK);
+// the referral, or the last reminder, moves it out of the due range.
 type codeItem struct {
 	PK                string     `json:"PK"`
 	SK                string     `json:"SK"`
+	GSI3PK            string     `json:"GSI3PK,omitempty"`
+	GSI3SK            string     `json:"GSI3SK,omitempty"`
 	Type              string     `json:"type"`
 	Code              string     `json:"code"`
 	ProgramID         string     `json:"programId"`
@@ -31,6 +35,10 @@ type codeItem struct {
 	// Origin is CodeForAsk when POST /asks created the code: the ask's email introduces it,
 	// so the code's insert sends none of its own.
 	Origin string `json:"origin,omitempty"`
+	// RemindersSent counts the reminders its advocate was sent to share it, the last at
+	// LastReminderAt.
+	RemindersSent  int        `json:"remindersSent,omitempty"`
+	LastReminderAt *time.Time `json:"lastReminderAt,omitempty"`
 }
 
 // CodeForAsk is the origin of a code created by an ask.
@@ -149,8 +157,9 @@ func (s *Store) createCode(ctx context.Context, p *referral.Program, customerID,
 				return CodeRecord{}, false, fmt.Errorf("create code: %w", err)
 			}
 		}
-		it := codeItem{PK: codePK(code), SK: codeSK, Type: TypeCode, Code: code, ProgramID: p.ProgramID,
-			CustomerID: customerID, AdvocateFirstName: referral.FirstName(cust.Name), MaxUses: p.Codes.MaxUses, CreatedAt: now, Origin: origin}
+		it := codeItem{PK: codePK(code), SK: codeSK, GSI3PK: remindersPK(p.ProgramID), GSI3SK: remindersSK(now, code), Type: TypeCode,
+			Code: code, ProgramID: p.ProgramID, CustomerID: customerID, AdvocateFirstName: referral.FirstName(cust.Name),
+			MaxUses: p.Codes.MaxUses, CreatedAt: now, Origin: origin}
 		if p.Codes.ExpiresInDays > 0 {
 			t := now.AddDate(0, 0, p.Codes.ExpiresInDays)
 			it.ExpiresAt = &t

@@ -126,14 +126,46 @@ func TestSuppressionIsKeyedByTheAddressNotStoringIt(t *testing.T) {
 func TestRemindersAreRecordedOnce(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	r := Reminder{CustomerID: "ana", ProgramID: "p1", Number: 1, CreatedAt: time.Now()}
+	due, err := f.s.RemindersDue(ctx, &f.p, time.Now(), 10)
+	if err != nil || len(due) != 1 || due[0].Code.Code != f.code || due[0].RemindersSent != 0 {
+		t.Fatalf("reminders due: %+v %v, want ana's unshared code", due, err)
+	}
 	for i, want := range []bool{true, false} {
-		if created, err := f.s.RecordReminder(ctx, r); err != nil || created != want {
-			t.Fatalf("record %d: created=%v %v, want %v", i+1, created, err, want)
+		r, created, err := f.s.RecordReminder(ctx, due[0], false)
+		if err != nil || created != want || r.Number != 1 || r.Code != f.code {
+			t.Fatalf("record %d: %+v created=%v %v, want %v", i+1, r, created, err, want)
 		}
 	}
-	if _, err := f.s.RecordReminder(ctx, Reminder{CustomerID: "ana", ProgramID: "p1"}); err == nil {
-		t.Error("a reminder number 0 was recorded")
+	due, err = f.s.RemindersDue(ctx, &f.p, time.Now(), 10)
+	if err != nil || len(due) != 1 || due[0].RemindersSent != 1 || due[0].LastReminderAt == nil {
+		t.Fatalf("after one reminder: %+v %v", due, err)
+	}
+	if due, err := f.s.RemindersDue(ctx, &f.p, time.Now().Add(-time.Hour), 10); err != nil || len(due) != 0 {
+		t.Fatalf("reminders due an hour ago, after one now: %+v %v", due, err)
+	}
+	if _, created, err := f.s.RecordReminder(ctx, due[0], true); err != nil || !created {
+		t.Fatalf("the last reminder: %v %v", created, err)
+	}
+	if due, err := f.s.RemindersDue(ctx, &f.p, time.Now().Add(time.Hour), 10); err != nil || len(due) != 0 {
+		t.Fatalf("reminders due after the last: %+v %v", due, err)
+	}
+}
+
+// TestAReferralEndsTheReminders: once a code brings its first referral, its advocate is never
+// due a reminder, and a reminder read before the referral is not recorded.
+func TestAReferralEndsTheReminders(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	due, err := f.s.RemindersDue(ctx, &f.p, time.Now(), 10)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("reminders due: %+v %v", due, err)
+	}
+	f.refer(t, "bo")
+	if got, err := f.s.RemindersDue(ctx, &f.p, time.Now().Add(24*time.Hour), 10); err != nil || len(got) != 0 {
+		t.Fatalf("reminders due after a referral: %+v %v", got, err)
+	}
+	if _, created, err := f.s.RecordReminder(ctx, due[0], false); err != nil || created {
+		t.Fatalf("a reminder read before the referral was recorded: %v %v", created, err)
 	}
 }
 

@@ -123,21 +123,9 @@ func (s *Store) StoredReward(ctx context.Context, id string) (referral.Reward, e
 // most overdue first (access pattern "due work": 1 Query on GSI3). The index is eventually
 // consistent: every change made from what it returns is conditional on the state read.
 func (s *Store) RewardsDue(ctx context.Context, programID, queue string, now time.Time, limit int32) ([]referral.Reward, error) {
-	kc := expression.Key("GSI3PK").Equal(expression.Value(rewardQueuePK(programID, queue))).
-		And(expression.Key("GSI3SK").LessThanEqual(expression.Value(rewardsDueBy(now))))
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-	if err != nil {
-		return nil, fmt.Errorf("rewards due: %w", err)
-	}
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI3),
-		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(),
-		ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(limit)})
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("rewards due in %s of %s: %w", queue, programID, err))
-	}
 	var items []rewardItem
-	if err := unmarshalList(res.Items, &items); err != nil {
-		return nil, fmt.Errorf("rewards due: %w", err)
+	if err := s.dueItems(ctx, rewardQueuePK(programID, queue), now, limit, &items); err != nil {
+		return nil, fmt.Errorf("rewards due in %s of %s: %w", queue, programID, err)
 	}
 	out := make([]referral.Reward, len(items))
 	for i := range items {

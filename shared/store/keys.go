@@ -13,6 +13,7 @@
 //	event             EVENT#<eventId>      EVENT                   -                       -
 //	reward            REWARD#<id>          REWARD                  REWARDS#<customer>      <createdAt>#<id>
 //	ask               ASK#<askId>          ASK                     -                       -
+//	scheduled ask     ASK#<askId>          SCHEDULE                -                       -
 //	ask cooldown      CUSTOMER#<id>        ASKCOOLDOWN#<pid>       -                       -
 //	API key           APIKEY#<sha256>      APIKEY                  -                       -
 //	API key id        KEY#<keyId>          KEY                     -                       -
@@ -37,10 +38,14 @@
 //
 //	referral          GSI3PK PROGRAMREFERRALS#<pid>    GSI3SK <createdAt>#<referee>   (read newest first)
 //	reward            GSI3PK RQ#<pid>#<queue>          GSI3SK <due>#<rewardId>
+//	scheduled ask     GSI3PK ASKSDUE#<pid>             GSI3SK <sendAt>#<askId>        ("~#<askId>" once sent or skipped)
+//	code              GSI3PK REMINDERS#<pid>           GSI3SK <since>#<CODE>          ("~#<CODE>" once shared or reminded enough)
 //
 // A reward's queue is its stored status, or "failed" while its fulfilment failed; its due time
 // is when the scheduler next has work on it (a pending reward's hold end, an unfulfilled
-// reward's expiry; "~" for never), so due work is one Query with GSI3SK <= now.
+// reward's expiry; "~" for never), so due work is one Query with GSI3SK <= now. A code's
+// "since" is when it was created or its advocate last reminded: it is due for a reminder
+// emails.reminderAfterDays later, so one Query with GSI3SK <= now - reminderAfterDays.
 package store
 
 import (
@@ -129,6 +134,27 @@ func reminderSK(programID string, n int) string {
 	return fmt.Sprintf("REMINDER#%s#%03d", programID, n)
 }
 
+// scheduledAskSK is the SK of an ask scheduled for later, in the partition of the ask it
+// becomes (askPK).
+const scheduledAskSK = "SCHEDULE"
+
+func asksDuePK(programID string) string { return "ASKSDUE#" + programID }
+func asksDueSK(sendAt time.Time, askID string) string {
+	return stamp(sendAt) + "#" + askID
+}
+func asksDoneSK(askID string) string { return never + "#" + askID }
+
+// remindersPK lists a program's codes by when their advocates were last reminded (or the
+// code was created).
+func remindersPK(programID string) string { return "REMINDERS#" + programID }
+func remindersSK(since time.Time, code string) string {
+	return stamp(since) + "#" + strings.ToUpper(code)
+}
+func remindersDoneSK(code string) string { return never + "#" + strings.ToUpper(code) }
+
+// dueBy bounds a Query of a due-time partition of GSI3 to the items due at or before t.
+func dueBy(t time.Time) string { return stamp(t) + "#~" }
+
 const (
 	emailCopyPrefix = "EMAILCOPY#"
 	suppressedSK    = "SUPPRESSED"
@@ -188,9 +214,6 @@ func rewardQueueSK(r referral.Reward) string {
 	}
 	return due + "#" + r.RewardID
 }
-
-// rewardsDueBy bounds a queue Query to the rewards due at or before t.
-func rewardsDueBy(t time.Time) string { return stamp(t) + "#~" }
 
 // Coupon pools: the pool's counters, and one item per code, available or used.
 func poolPK(pool string) string          { return "POOL#" + pool }

@@ -186,7 +186,9 @@ func (s *Store) tryAttribute(ctx context.Context, rc ReferralCode, in NewReferra
 	if code.MaxUses > 0 {
 		useCond = useCond.And(expression.Name("uses").LessThan(expression.Value(code.MaxUses)))
 	}
-	useCode := update(codePK(code.Code), codeSK, expression.Add(expression.Name("uses"), expression.Value(1)), &useCond)
+	// The code's first referral also ends its advocate's reminders to share it.
+	useCode := update(codePK(code.Code), codeSK, expression.Add(expression.Name("uses"), expression.Value(1)).
+		Set(expression.Name("GSI3SK"), expression.Value(remindersDoneSK(code.Code))), &useCond)
 
 	refUpd := expression.Set(expression.Name("type"), expression.Value(TypeCustomer)).
 		Set(expression.Name("customerId"), expression.Value(in.Referee.ID)).

@@ -223,7 +223,7 @@ func (s *Store) ListRewardsBy(ctx context.Context, f RewardFilter, page Page) ([
 func (s *Store) queuePage(ctx context.Context, pk string, due bool, now time.Time, start map[string]types.AttributeValue, limit int32) ([]rewardItem, map[string]types.AttributeValue, error) {
 	kc := expression.Key("GSI3PK").Equal(expression.Value(pk))
 	if due {
-		kc = kc.And(expression.Key("GSI3SK").LessThanEqual(expression.Value(rewardsDueBy(now))))
+		kc = kc.And(expression.Key("GSI3SK").LessThanEqual(expression.Value(dueBy(now))))
 	}
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {
@@ -328,9 +328,9 @@ func (s *Store) RewardsTurning(ctx context.Context, programID string, since, now
 		pk := rewardQueuePK(programID, q)
 		kc := expression.Key("GSI3PK").Equal(expression.Value(pk))
 		if q == referral.RewardPending {
-			kc = kc.And(expression.Key("GSI3SK").LessThanEqual(expression.Value(rewardsDueBy(now))))
+			kc = kc.And(expression.Key("GSI3SK").LessThanEqual(expression.Value(dueBy(now))))
 		} else {
-			kc = kc.And(expression.Key("GSI3SK").Between(expression.Value(stamp(since)), expression.Value(rewardsDueBy(now))))
+			kc = kc.And(expression.Key("GSI3SK").Between(expression.Value(stamp(since)), expression.Value(dueBy(now))))
 		}
 		expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 		if err != nil {

@@ -340,6 +340,23 @@ func update(pk, sk string, upd expression.UpdateBuilder, cond *expression.Condit
 		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}
 }
 
+// updateIf runs one transaction Update (from update) as a single UpdateItem: changed is false
+// when its condition failed.
+func (s *Store) updateIf(ctx context.Context, w types.TransactWriteItem) (changed bool, err error) {
+	u := w.Update
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: u.Key,
+		UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues})
+	switch {
+	case err == nil:
+		return true, nil
+	case conditionFailed(err):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
 func putWhen(item any, cond expression.ConditionBuilder) types.TransactWriteItem {
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
