@@ -3,12 +3,17 @@ package devstack
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/devkit/schedules"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
 // TestEndToEndMerchantLoop runs the merchant's loop on the real stack (template.yaml, every
@@ -18,8 +23,11 @@ import (
 // writes the advocate's reward approved; a tick delivers it as a credit on the advocate's
 // Stripe balance (one balance transaction, the reward's id as its Idempotency-Key) and hands
 // the friend's reward the promotion code made at the referral (no second Stripe call); the tick
-// right after changes nothing; a refund reverses the reward, the next tick takes the credit
-// back with the opposite transaction, and the tick after that changes nothing again.
+// right after changes nothing; the webhook endpoint registered for reward events gets
+// reward.created, reward.approved and reward.fulfilled of the advocate's reward, each signed
+// and verified here with the Standard Webhooks library; a refund reverses the reward
+// (reward.reversed), the next tick takes the credit back with the opposite transaction, and
+// the tick after that changes nothing again.
 func TestEndToEndMerchantLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every function")
@@ -38,7 +46,7 @@ func TestEndToEndMerchantLoop(t *testing.T) {
 	s, err := Start(Config{
 		Root: repoRoot, StateDir: t.TempDir(), BinDir: t.TempDir(), Engine: testEngine(t), JarDir: jarDir,
 		APIAddr: "127.0.0.1:0", LambdaAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0",
-		SecretsAddr: "127.0.0.1:0", StripeAddr: "127.0.0.1:0",
+		SecretsAddr: "127.0.0.1:0", StripeAddr: "127.0.0.1:0", SQSAddr: "127.0.0.1:0", WebhookAddr: "127.0.0.1:0",
 		Log: logs, SES: true, Stripe: true, TickEvery: -1, // the test ticks, nothing else does
 	})
 	if err != nil {
@@ -71,6 +79,20 @@ func TestEndToEndMerchantLoop(t *testing.T) {
 		var m map[string]any
 		_ = json.Unmarshal(out, &m)
 		return m
+	}
+
+	webhooks := s.SQSURL != ""
+	switch {
+	case !webhooks && os.Getenv("CI") != "":
+		t.Fatal("no SQS emulator (moto_server): the webhook deliveries cannot be checked")
+	case !webhooks:
+		t.Log("no moto_server: the webhook deliveries are not checked")
+	}
+	var secret string
+	if webhooks {
+		ep := api("POST", "/webhook-endpoints", map[string]any{"url": s.WebhookURL + "/loop", "description": "the merchant's CRM",
+			"events": []string{"reward.created", "reward.approved", "reward.fulfilled", "reward.reversed"}}, 201)
+		secret, _ = ep["secret"].(string)
 	}
 
 	api("PUT", "/programs/loop", map[string]any{"name": "Give $5, get $10", "currency": "USD", "landingUrl": "https://shop.example.com/invite",
@@ -129,6 +151,13 @@ func TestEndToEndMerchantLoop(t *testing.T) {
 		t.Fatalf("%d promotion codes asked of stripe-mock, want the referral's only", n)
 	}
 
+	if webhooks {
+		got := waitForWebhooks(t, s, secret, rewardID, "reward.created", "reward.approved", "reward.fulfilled")
+		if got["reward.fulfilled"]["status"] != "fulfilled" || got["reward.approved"]["status"] != "approved" {
+			t.Fatalf("the rewards the events show: %v", got)
+		}
+	}
+
 	// A refund reverses the conversion; the next tick takes the credit back, once.
 	api("POST", "/conversions/order-1001/reverse", map[string]any{"reason": "refund"}, 200)
 	takeBack := tickScheduler(t, s.APIURL)
@@ -147,6 +176,65 @@ func TestEndToEndMerchantLoop(t *testing.T) {
 	if reward["status"] != "reversed" || rev["status"] != "done" {
 		t.Fatalf("ana's reward after the refund: %v", reward)
 	}
+	if webhooks {
+		waitForWebhooks(t, s, secret, rewardID, "reward.created", "reward.approved", "reward.fulfilled", "reward.reversed")
+	}
+}
+
+// waitForWebhooks waits until the receiver holds exactly one delivery of each event type for
+// the reward, at the test's endpoint, each with a signature the Standard Webhooks library
+// verifies against the endpoint's secret; it returns the reward each event carries, by type.
+// Every event at the endpoint must be one of types.
+func waitForWebhooks(t *testing.T, s *Stack, secret, rewardID string, types ...string) map[string]map[string]any {
+	t.Helper()
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		t.Fatalf("the endpoint's secret %q: %v", secret, err)
+	}
+	var got map[string]map[string]any
+	check := func() (bool, error) {
+		got = map[string]map[string]any{}
+		ids := map[string]bool{}
+		for _, r := range s.Receiver.Requests() {
+			if r.Path != "/loop" || ids[r.WebhookID] {
+				continue // another endpoint's, or a retry of one seen
+			}
+			ids[r.WebhookID] = true
+			h := http.Header{}
+			h.Set("webhook-id", r.WebhookID)
+			h.Set("webhook-timestamp", r.Timestamp)
+			h.Set("webhook-signature", r.Signature)
+			if err := wh.Verify(r.Body, h); err != nil {
+				return false, fmt.Errorf("%s %s: signature: %w", r.Type, r.WebhookID, err)
+			}
+			var ev struct {
+				Type string         `json:"type"`
+				Data map[string]any `json:"data"`
+			}
+			if err := json.Unmarshal(r.Body, &ev); err != nil || !slices.Contains(types, ev.Type) || ev.Type != r.Type {
+				return false, fmt.Errorf("unexpected event %s: %s", r.Type, r.Body)
+			}
+			if ev.Data["rewardId"] != rewardID {
+				continue // the friend's reward
+			}
+			if got[ev.Type] != nil {
+				return false, fmt.Errorf("%s twice, with two webhook-ids", ev.Type)
+			}
+			got[ev.Type] = ev.Data
+		}
+		return len(got) == len(types), nil
+	}
+	var failure error
+	waitFor(t, "webhooks "+strings.Join(types, ", "), 60*time.Second, func() bool {
+		ok, err := check()
+		failure = err
+		return ok || err != nil
+	})
+	if failure != nil {
+		t.Fatal(failure)
+	}
+	t.Logf("webhooks at the endpoint, each verified: %s", strings.Join(types, ", "))
+	return got
 }
 
 // scheduleReport is one tick's answer for the scheduler's run: its counts.
