@@ -51,7 +51,7 @@ func TestEndToEndReferralLoop(t *testing.T) {
 	stateDir := t.TempDir()
 	logs := &syncBuffer{}
 	cfg := Config{
-		Root: repoRoot, StateDir: stateDir, BinDir: t.TempDir(), Engine: testEngine(t), JarDir: jarDir,
+		Root: repoRoot, StateDir: stateDir, BinDir: realFunctions(t, tmpl), SkipBuild: true, Engine: testEngine(t), JarDir: jarDir,
 		APIAddr: "127.0.0.1:0", LambdaAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0", SecretsAddr: "127.0.0.1:0",
 		SQSAddr: "127.0.0.1:0", WebhookAddr: "127.0.0.1:0",
 		Log: logs, SES: true, Persist: true, RetryBase: 500 * time.Millisecond,

@@ -44,7 +44,7 @@ func TestEndToEndMerchantLoop(t *testing.T) {
 	}
 	logs := &syncBuffer{}
 	s, err := Start(Config{
-		Root: repoRoot, StateDir: t.TempDir(), BinDir: t.TempDir(), Engine: testEngine(t), JarDir: jarDir,
+		Root: repoRoot, StateDir: t.TempDir(), BinDir: realFunctions(t, tmpl), SkipBuild: true, Engine: testEngine(t), JarDir: jarDir,
 		APIAddr: "127.0.0.1:0", LambdaAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0",
 		SecretsAddr: "127.0.0.1:0", StripeAddr: "127.0.0.1:0", SQSAddr: "127.0.0.1:0", WebhookAddr: "127.0.0.1:0",
 		Log: logs, SES: true, Stripe: true, TickEvery: -1, // the test ticks, nothing else does

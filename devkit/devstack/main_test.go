@@ -83,9 +83,44 @@ func TestMain(m *testing.M) {
 			}
 		}
 		fixtureBin = dir
+		defer func() {
+			if realBin.dir != "" {
+				os.RemoveAll(realBin.dir)
+			}
+		}()
 		return m.Run()
 	}()
 	os.Exit(code)
+}
+
+// realBin holds every function of template.yaml, built once per test binary for the tests
+// that run the real stack (a build of them all is the costliest step of those tests).
+var realBin struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// realFunctions builds every function of the repository's template.yaml (once per test
+// binary) and returns the folder to give Start as BinDir, with SkipBuild.
+func realFunctions(t *testing.T, tmpl *samtemplate.Resolved) string {
+	t.Helper()
+	realBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "devstack-functions-")
+		if err != nil {
+			realBin.err = err
+			return
+		}
+		realBin.dir = dir
+		broken, _ := lambdaruntime.Build(repoRoot, dir, tmpl.Functions, io.Discard)
+		for name, err := range broken {
+			realBin.err = errors.Join(realBin.err, fmt.Errorf("build %s: %w", name, err))
+		}
+	})
+	if realBin.err != nil {
+		t.Fatal(realBin.err)
+	}
+	return realBin.dir
 }
 
 // syncBuffer collects the stack's log output for assertions.
