@@ -47,7 +47,8 @@ func TestAcknowledgedConversionsSurviveKillDashNine(t *testing.T) {
 		cmd := exec.Command(bin, "-template", repoRoot+"/template.yaml", "-state-dir", state, "-engine", "local",
 			"-api-addr", "127.0.0.1:0", "-lambda-addr", "127.0.0.1:0", "-dynamodb-addr", "127.0.0.1:0",
 			"-secrets-addr", "127.0.0.1:0", "-no-ses", "-ses-addr", sesAddr, "-no-seed", "-no-watch",
-			"-sqs-addr=", "-webhook-addr=") // no webhooks here: no SQS emulator, no receiver
+			"-sqs-addr=", "-webhook-addr=", // no webhooks here: no SQS emulator, no receiver
+			"-no-stripe", "-tick-every=0") // nor Stripe (its default address is a fixed port) or scheduled runs
 		f, err := os.Create(filepath.Join(tmp, log))
 		if err != nil {
 			t.Fatal(err)
