@@ -65,21 +65,7 @@ func TestEndToEndReferralLoop(t *testing.T) {
 	cfg.SESAddr = addr
 	flaky := newFlakySES(t, "http://"+addr, "introducing")
 	cfg.SESEndpoint = flaky.URL
-	s, err := Start(cfg)
-	if err != nil {
-		t.Fatalf("start: %v\n%s", err, logs)
-	}
-	defer func() {
-		_ = s.Close()
-		if t.Failed() || testing.Verbose() {
-			t.Logf("stack log:\n%s", logs)
-		}
-	}()
-	for name := range tmpl.Functions {
-		if err := s.Function(name).Unavailable(); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
+	s := startRealStack(t, cfg, tmpl, logs)
 
 	for _, st := range seedSteps {
 		status, body, err := st.do(s.APIURL)

@@ -43,26 +43,12 @@ func TestEndToEndMerchantLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	s, err := Start(Config{
+	s := startRealStack(t, Config{
 		Root: repoRoot, StateDir: t.TempDir(), BinDir: realFunctions(t, tmpl), SkipBuild: true, Engine: testEngine(t), JarDir: jarDir,
 		APIAddr: "127.0.0.1:0", LambdaAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0",
 		SecretsAddr: "127.0.0.1:0", StripeAddr: "127.0.0.1:0", SQSAddr: "127.0.0.1:0", WebhookAddr: "127.0.0.1:0",
 		Log: logs, SES: true, Stripe: true, TickEvery: -1, // the test ticks, nothing else does
-	})
-	if err != nil {
-		t.Fatalf("start: %v\n%s", err, logs)
-	}
-	defer func() {
-		_ = s.Close()
-		if t.Failed() || testing.Verbose() {
-			t.Logf("stack log:\n%s", logs)
-		}
-	}()
-	for name := range tmpl.Functions {
-		if err := s.Function(name).Unavailable(); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
+	}, tmpl, logs)
 	if s.schedules.Len() == 0 {
 		t.Fatal("no function with a Schedule event: the scheduler is missing from template.yaml")
 	}

@@ -93,6 +93,28 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// startRealStack starts the stack of the repository's template (tmpl), with every function
+// available, and stops it when the test ends, showing its log if the test failed (or -v).
+func startRealStack(t *testing.T, cfg Config, tmpl *samtemplate.Resolved, logs *syncBuffer) *Stack {
+	t.Helper()
+	s, err := Start(cfg)
+	if err != nil {
+		t.Fatalf("start: %v\n%s", err, logs)
+	}
+	t.Cleanup(func() {
+		_ = s.Close()
+		if t.Failed() || testing.Verbose() {
+			t.Logf("stack log:\n%s", logs)
+		}
+	})
+	for name := range tmpl.Functions {
+		if err := s.Function(name).Unavailable(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	return s
+}
+
 // realBin holds every function of template.yaml, built once per test binary for the tests
 // that run the real stack (a build of them all is the costliest step of those tests).
 var realBin struct {
