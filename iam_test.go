@@ -34,6 +34,12 @@ var readOnlyFunctions = map[string]string{
 	"AuthorizerFunction": "runs on every request: it reads keys and the bootstrap secret, nothing else",
 }
 
+// countingGets are functions whose GET routes may write, what, and why; each such grant must
+// be held to its keys by a dynamodb:LeadingKeys condition in the template.
+var countingGets = map[string]map[string]string{
+	"PublicCodesFunction": {"dynamodb:PutItem": "GET /r/{code} counts each visit as one click item (CLICK#<id>) for the stats"},
+}
+
 // policyTemplatesAllowed lists the SAM policy templates and managed policies a function may
 // use instead of statements (none: statements say exactly what is granted, and this test can
 // read them).
@@ -183,7 +189,7 @@ func TestFunctionsHaveLeastPrivilege(t *testing.T) {
 				if g.resource == "" || strings.Contains(g.resource, "*") {
 					t.Errorf("%s on resource %q: name the resource, no wildcards", g.action, g.resource)
 				}
-				if (getOnly || declaredReadOnly) && isWrite(g.action) {
+				if (getOnly || declaredReadOnly) && isWrite(g.action) && countingGets[id][g.action] == "" {
 					t.Errorf("%s only reads (routes %v) but may %s on %s", id, routes, g.action, g.resource)
 				}
 				if g.action == "dynamodb:Scan" || g.action == "dynamodb:DeleteItem" {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/locale"
+	"github.com/referral/referrals/shared/pages"
+	"github.com/referral/referrals/shared/pages/friend"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 )
@@ -90,15 +92,36 @@ func (h *Codes) create(ctx context.Context, req Request) (Response, error) {
 type PublicCodes struct {
 	Store    *store.Store
 	Programs *store.ProgramCache
+	Log      *slog.Logger
 }
+
+// routeShare is the share link: a browser's route, so its errors are pages.
+const routeShare = "GET /r/{code}"
 
 // NewPublicCodes returns the public codes function's router.
 func NewPublicCodes(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
-	h := &PublicCodes{Store: s, Programs: programs}
-	return NewRouter(log,
+	h := &PublicCodes{Store: s, Programs: programs, Log: log}
+	r := NewRouter(log,
 		Route{"GET /codes/{code}", ScopePublic, h.check},
-		Route{"GET /r/{code}", ScopePublic, h.redirect},
+		Route{routeShare, ScopePublic, h.redirect},
+		Route{"GET /assets/{file}", ScopePublic, serveAsset},
 	)
+	r.ErrorPage = func(req Request, err *referral.Error) Response {
+		if req.RouteKey != routeShare {
+			return Response{}
+		}
+		return pages.ErrorPage(req, err)
+	}
+	return r
+}
+
+// serveAsset answers the pages' stylesheet and script.
+func serveAsset(_ context.Context, req Request) (Response, error) {
+	resp := pages.ServeAsset(req.PathParameters["file"])
+	if resp.StatusCode == http.StatusNotFound {
+		return Response{}, referral.ErrNotFound.With("no such asset (the pages link the current versions)", nil)
+	}
+	return resp, nil
 }
 
 // PublicCode is what anyone holding a code may learn about it.
@@ -139,15 +162,32 @@ func (h *PublicCodes) redirect(ctx context.Context, req Request) (Response, erro
 	if err != nil {
 		return Response{}, err
 	}
-	rec, _, err := h.Store.LookupCode(ctx, c, h.Programs)
+	rec, p, err := h.Store.LookupCode(ctx, c, h.Programs)
 	if err != nil {
 		return Response{}, err
 	}
 	if rec.Status != referral.CodeActive {
 		return Response{}, referral.ErrCodeInactive.With("the code is "+rec.Status, nil)
 	}
-	return Response{StatusCode: http.StatusFound, Headers: map[string]string{
-		"Location": rec.ShareURL, "Cache-Control": "no-store"}}, nil
+	q := req.QueryStringParameters
+	page := q["page"] == "1"
+	if !page || q["lang"] == "" { // the page's language switcher is not another visit
+		h.count(ctx, rec.Code, q["ch"])
+	}
+	if !page {
+		return Response{StatusCode: http.StatusFound, Headers: map[string]string{
+			"Location": rec.ShareURL, "Cache-Control": "no-store"}}, nil
+	}
+	lang := pages.Negotiate(q["lang"], req.Headers["accept-language"], "en")
+	return friend.Render(req.RawPath, lang, friend.Of(&p, rec.Code, rec.AdvocateFirstName, lang))
+}
+
+// count records a visit for the stats. A visit that cannot be counted still goes through:
+// the friend matters more than the number.
+func (h *PublicCodes) count(ctx context.Context, code referral.Code, channel string) {
+	if _, err := h.Store.RecordClick(ctx, store.Click{ProgramID: code.ProgramID, Code: code.Code, Channel: channel}); err != nil {
+		h.Log.WarnContext(ctx, "visit not counted", "programId", code.ProgramID, "error", err.Error())
+	}
 }
 
 // Offer describes in English what a friend gets, from the program's referee rules.

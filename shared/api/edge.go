@@ -47,7 +47,8 @@ type Route struct {
 type Router struct {
 	Log *slog.Logger
 	// ErrorPage, when set, answers errors instead of the JSON error body: the HTML pages show
-	// a page in the visitor's language. It gets the error as the API would answer it.
+	// a page in the visitor's language. It gets the error as the API would answer it; a zero
+	// Response (a route that answers JSON) leaves the JSON body.
 	ErrorPage func(req Request, err *referral.Error) Response
 	routes    map[string]Route
 }
@@ -166,7 +167,9 @@ func (r *Router) respond(ctx context.Context, req Request, err error) Response {
 	if de == nil {
 		r.Log.ErrorContext(ctx, "request failed", "route", req.RouteKey, "requestId", req.RequestContext.RequestID, "error", err.Error())
 		if r.ErrorPage != nil {
-			return r.ErrorPage(req, referral.ErrInternal)
+			if page := r.ErrorPage(req, referral.ErrInternal); page.StatusCode != 0 {
+				return page
+			}
 		}
 		return JSON(http.StatusInternalServerError, errorBody{errorDetail{Code: referral.ErrInternal.Code, Message: referral.ErrInternal.Msg}})
 	}
@@ -175,7 +178,9 @@ func (r *Router) respond(ctx context.Context, req Request, err error) Response {
 	}
 	resp := JSON(de.Status, errorBody{errorDetail{Code: de.Code, Message: de.Msg, Field: de.Field, Details: de.Details}})
 	if r.ErrorPage != nil {
-		resp = r.ErrorPage(req, de)
+		if page := r.ErrorPage(req, de); page.StatusCode != 0 {
+			resp = page
+		}
 	}
 	switch {
 	case de.RetryAfter > 0:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -13,6 +14,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/devkit/streamtest"
 	"github.com/referral/referrals/shared/auth"
@@ -502,5 +506,62 @@ func TestInsightsSamplesWithTheStream(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestShareLinkVisitsShowInStatsPerChannel: every visit to a share link, redirect or friend
+// page, reaches the program's stats through the stream (as clicks and per channel), and the
+// click item stores nothing about the visitor.
+func TestShareLinkVisitsShowInStatsPerChannel(t *testing.T) {
+	s := newStreamStack(t)
+	code := s.setup(tieredProgram())
+	visit := func(target string, status int) events.APIGatewayV2HTTPResponse {
+		t.Helper()
+		resp := s.raw("", "GET", target, nil)
+		if resp.StatusCode != status {
+			t.Fatalf("GET %s: %d, want %d\n%s", target, resp.StatusCode, status, resp.Body)
+		}
+		return resp
+	}
+	page := visit("/r/"+code+"?ch=whatsapp&page=1", 200)
+	if !strings.Contains(page.Body, "Ana") || !strings.Contains(page.Body, code) || page.Headers["Content-Security-Policy"] == "" {
+		t.Errorf("friend page:\n%s", page.Body)
+	}
+	visit("/r/"+code+"?page=1&ch=whatsapp&lang=th", 200) // the page's language switch: not a visit
+	visit("/r/"+code+"?ch=LINE", 302)
+	visit("/r/"+strings.ToLower(code), 302)
+	visit("/r/"+code+"?ch=made-up-channel", 302)
+	visit("/r/NOPE-2026?ch=whatsapp", 404) // no code: nothing counted
+	s.must(201, "POST", "/referrals", map[string]any{"code": code, "referee": map[string]any{"id": "bo"}})
+	s.drain(2)
+
+	st := s.must(200, "GET", "/programs/p1/stats", nil)
+	for path, want := range map[string]float64{"clicks": 4, "clicksByChannel.whatsapp": 1, "clicksByChannel.line": 1,
+		"clicksByChannel.direct": 1, "clicksByChannel.other": 1, "referrals": 1, "referralsPerClick": 0.25} {
+		if got := num(st, path); got != want {
+			t.Errorf("stats %s = %v, want %v", path, got, want)
+		}
+	}
+	if by := st["clicksByChannel"].(map[string]any); len(by) != 4 {
+		t.Errorf("clicksByChannel = %v, want only the channels visited", by)
+	}
+
+	items, err := s.table.DB.Client.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.table.DB.Table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clicks := 0
+	for _, it := range items.Items {
+		if tv, ok := it["type"].(*types.AttributeValueMemberS); !ok || tv.Value != store.TypeClick {
+			continue
+		}
+		clicks++
+		names := slices.Sorted(maps.Keys(it))
+		if want := []string{"PK", "SK", "channel", "clickId", "code", "createdAt", "programId", "ttl", "type"}; !slices.Equal(names, want) {
+			t.Errorf("a click item holds %v, want only %v", names, want)
+		}
+	}
+	if clicks != 4 {
+		t.Errorf("%d click items, want 4", clicks)
 	}
 }

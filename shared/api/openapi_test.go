@@ -23,6 +23,7 @@ import (
 	"github.com/pb33f/libopenapi-validator/config"
 	valerrors "github.com/pb33f/libopenapi-validator/errors"
 	"github.com/referral/referrals/shared/auth"
+	"github.com/referral/referrals/shared/pages"
 	"gopkg.in/yaml.v3"
 )
 
@@ -381,7 +382,9 @@ func TestHandlersAnswerWhatOpenAPISays(t *testing.T) {
 	c.call(public, "GET", "/codes/"+strings.ToLower(code), nil, 200)
 	c.call(public, "GET", "/codes/NOPE-2026", nil, 404)
 	c.call(public, "GET", "/r/"+code, nil, 302)
+	c.call(public, "GET", "/r/"+code+"?ch=whatsapp&page=1", nil, 200)
 	c.call(public, "GET", "/r/NOPE-2026", nil, 404)
+	c.call(public, "GET", "/assets/"+pages.Asset("pages.css"), nil, 200)
 
 	// Referrals.
 	bo := map[string]any{"id": "bo", "email": "bo.chen@example.com", "name": "Bo Chen", "locale": "en"}

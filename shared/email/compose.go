@@ -54,11 +54,11 @@ func Compose(f Facts) (Data, string) {
 		d.ShareURL = referral.ShareURL(p.LandingURL, f.Code)
 	}
 	friendWelcome := f.Template == referral.EmailFriendWelcome
-	if r, m, ok := headline(p.RefereeRewards, p); ok {
+	if r, m, ok := locale.Headline(p.RefereeRewards, p); ok {
 		d.FriendReward = locale.Describe(r, lang)
 		d.FriendOffer = locale.FriendOffer(r, m, lang, friendWelcome)
 	}
-	if r, m, ok := headline(p.AdvocateRewards, p); ok {
+	if r, m, ok := locale.Headline(p.AdvocateRewards, p); ok {
 		if locale.IsDonation(r) {
 			d.AdvocateDonation = locale.Donation(r, lang)
 		} else {
@@ -134,44 +134,6 @@ func Shop(landing string) string {
 		return landing
 	}
 	return u.Scheme + "://" + u.Host + "/"
-}
-
-// headline is the reward a side of the program is known by, with the milestone that pays it:
-// of the fixed, tiered and percent rules, the one paid at the earliest milestone (a tiered
-// rule by its first tier; a percent rule only as a discount). Threshold bonuses are not a
-// headline: they come later, and the thank-you names them.
-func headline(rules []referral.Rule, p *referral.Program) (locale.Reward, string, bool) {
-	best := -1
-	for i, r := range rules {
-		switch {
-		case r.Type == referral.RuleFixed, r.Type == referral.RuleTiered && len(r.Tiers) > 0,
-			r.Type == referral.RulePercent && r.Kind == "discount":
-		default:
-			continue
-		}
-		if best < 0 || p.MilestoneIndex(r.Milestone) < p.MilestoneIndex(rules[best].Milestone) {
-			best = i
-		}
-	}
-	if best < 0 {
-		return locale.Reward{}, "", false
-	}
-	r := rules[best]
-	lr := locale.Reward{Kind: r.Kind, Currency: p.Currency, Description: r.Description, Charity: r.Charity}
-	amount := r.Amount
-	switch r.Type {
-	case referral.RuleTiered:
-		amount = r.Tiers[0].Amount
-	case referral.RulePercent:
-		lr.Percent = r.Percent
-	}
-	if amount > 0 {
-		lr.Value = &amount
-	}
-	if r.MinAmount > 0 {
-		lr.MinOrder = &r.MinAmount
-	}
-	return lr, r.Milestone, true
 }
 
 // rewardPhrase is what locale needs of a ledger reward.

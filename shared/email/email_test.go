@@ -385,7 +385,7 @@ func TestAsksNameTheMilestoneThatPays(t *testing.T) {
 		for _, name := range []string{referral.EmailAskCurrent, referral.EmailAskPromoCode, referral.EmailAskPastClient, referral.EmailReminder} {
 			f := sampleFacts(lang, name)
 			p := &f.Program
-			_, milestone, _ := headline(p.AdvocateRewards, p)
+			_, milestone, _ := locale.Headline(p.AdvocateRewards, p)
 			m := rendered(t, lang, name, nil)
 			if want := locale.When(milestone, lang); !strings.Contains(m.Text, want) {
 				t.Errorf("%s/%s does not say %q:\n%s", lang, name, want, m.Text)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/referral/referrals/shared/locale"
 	"github.com/referral/referrals/shared/referral"
 )
 
@@ -34,7 +35,7 @@ func (pv *Previewer) previewFacts(p referral.Program, template, lang string, c r
 	// rule pays (its first milestone), as the ledger would have them.
 	var rewards []referral.Reward
 	for _, r := range p.AdvocateRewards {
-		lr, milestone, ok := headline([]referral.Rule{r}, &p)
+		lr, milestone, ok := locale.Headline([]referral.Rule{r}, &p)
 		if !ok || (len(rewards) > 0 && milestone != rewards[0].Milestone) {
 			continue
 		}

@@ -20,6 +20,8 @@ const (
 	counterReferrals       = "referrals"
 	counterReversed        = "reversedConversions"
 	counterRevenue         = "revenue"
+	counterClicks          = "clicks"
+	channelPrefix          = "ch#" // share-link visits per channel: ch#<channel>
 	conversionPrefix       = "conv#"
 	rewardPrefix           = "rw#"
 	noHour                 = "-"
@@ -80,6 +82,9 @@ func Facts(ch store.Change, p *referral.Program) []store.Fact {
 	case cur.Type == store.TypeReferral && ch.Name == "INSERT":
 		f = &store.Fact{ID: "referral#" + cur.ReferralID, ProgramID: cur.ProgramID, Month: MonthOf(cur.CreatedAt),
 			Add: map[string]int64{counterReferrals: 1}}
+	case cur.Type == store.TypeClick && ch.Name == "INSERT":
+		f = &store.Fact{ID: "click#" + cur.ClickID, ProgramID: cur.ProgramID, Month: MonthOf(cur.CreatedAt),
+			Add: map[string]int64{counterClicks: 1, channelPrefix + referral.ClickChannel(cur.Channel): 1}}
 	case cur.Type == store.TypeEvent && ch.Name == "INSERT":
 		f = eventFact(cur, p, 1)
 	case cur.Type == store.TypeEvent && ch.Name == "MODIFY" && old != nil && !old.Reversed && cur.Reversed:

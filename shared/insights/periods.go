@@ -15,6 +15,9 @@
 //   - customers are every customer record of the business (advocates and referees included):
 //     the referral rate is active advocates ÷ customers;
 //   - referred revenue is the sum of the amounts of all recorded, unreversed conversions;
+//   - a click is a visit to a share link (redirect or friend page), counted in the month of the
+//     visit and per channel (?ch=, a fixed set, else "other"; "direct" without one); referrals
+//     per click is referrals ÷ clicks;
 //   - rewards are counted in the month they were created, by their effective status now.
 package insights
 

@@ -24,7 +24,10 @@ type Stats struct {
 	ConversionRate      float64                `json:"conversionRate"` // conversions of the last milestone ÷ referrals
 	RepeatReferrers     int64                  `json:"repeatReferrers"`
 	Customers           int64                  `json:"customers"`
-	ReferralRate        float64                `json:"referralRate"` // active advocates ÷ customers
+	ReferralRate        float64                `json:"referralRate"`      // active advocates ÷ customers
+	Clicks              int64                  `json:"clicks"`            // visits to share links
+	ClicksByChannel     map[string]int64       `json:"clicksByChannel"`   // visits per share channel (?ch=)
+	ReferralsPerClick   float64                `json:"referralsPerClick"` // referrals ÷ clicks
 	ReferredRevenue     referral.Money         `json:"referredRevenue"`
 	Rewards             map[string]RewardTotal `json:"rewards"` // by effective status
 }
@@ -42,7 +45,7 @@ type RewardTotal struct {
 // written so) moves the ones a bucket has not turned yet, so a change shows at once. from
 // and to are echoed ("" = open).
 func Summarize(p *referral.Program, months []store.MonthStats, total store.MonthStats, turning []referral.Reward, from, to string, now time.Time) Stats {
-	st := Stats{ProgramID: p.ProgramID, Conversions: map[string]int64{}, Rewards: map[string]RewardTotal{},
+	st := Stats{ProgramID: p.ProgramID, Conversions: map[string]int64{}, Rewards: map[string]RewardTotal{}, ClicksByChannel: map[string]int64{},
 		ReferredRevenue: referral.Money{Currency: p.Currency}}
 	if from != "" {
 		st.From = &from
@@ -74,8 +77,12 @@ func Summarize(p *referral.Program, months []store.MonthStats, total store.Month
 				st.ReversedConversions += v
 			case counterRevenue:
 				st.ReferredRevenue.Amount += v
+			case counterClicks:
+				st.Clicks += v
 			default:
-				if ms, ok := strings.CutPrefix(name, conversionPrefix); ok {
+				if ch, ok := strings.CutPrefix(name, channelPrefix); ok {
+					st.ClicksByChannel[ch] += v
+				} else if ms, ok := strings.CutPrefix(name, conversionPrefix); ok {
 					st.Conversions[ms] += v
 				} else if status, avail, exp, amount, ok := parseBucket(name); ok {
 					eff := effective(status, avail, exp, now)
@@ -117,6 +124,7 @@ func Summarize(p *referral.Program, months []store.MonthStats, total store.Month
 	st.Customers = total.Counters[counterCustomers]
 	st.ConversionRate = ratio(st.Conversions[LastMilestone(p)], st.Referrals)
 	st.ReferralRate = ratio(st.ActiveAdvocates, st.Customers)
+	st.ReferralsPerClick = ratio(st.Referrals, st.Clicks)
 	return st
 }
 

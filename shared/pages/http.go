@@ -226,13 +226,19 @@ type asset struct {
 // Asset is the versioned file name under /assets/ of the asset name ("pages.css").
 func Asset(name string) string { return assets[name].name }
 
-// ServeAsset answers GET /assets/{file}: a versioned asset, cached for a year, or 404.
+// ServeAsset answers GET /assets/{file}: a versioned asset, cached for a year; the current
+// version under its plain name (pages.css), cached for five minutes (for a page cached
+// before a deploy, and for tools); or 404.
 func ServeAsset(file string) events.APIGatewayV2HTTPResponse {
-	for _, a := range assets {
-		if a.name == file {
+	for plain, a := range assets {
+		if a.name == file || plain == file {
+			cache := "public, max-age=31536000, immutable"
+			if plain == file {
+				cache = "public, max-age=300"
+			}
 			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: a.body, Headers: map[string]string{
 				"Content-Type":                 a.contentType,
-				"Cache-Control":                "public, max-age=31536000, immutable",
+				"Cache-Control":                cache,
 				"X-Content-Type-Options":       "nosniff",
 				"Cross-Origin-Resource-Policy": "same-origin",
 			}}

@@ -105,8 +105,11 @@ func TestAssetsAreVersionedAndCachedForAYear(t *testing.T) {
 			t.Errorf("%s: %d %v", file, resp.StatusCode, resp.Headers)
 		}
 	}
-	if got := pages.ServeAsset("pages.css").Headers["Content-Type"]; got != "text/plain; charset=utf-8" {
-		t.Errorf("the unversioned name answers %q; want the 404 text", got)
+	if resp := pages.ServeAsset("pages.css"); resp.StatusCode != 200 || resp.Headers["Cache-Control"] != "public, max-age=300" {
+		t.Errorf("the plain name answers %d %v; want the current version, cached briefly", resp.StatusCode, resp.Headers)
+	}
+	if resp := pages.ServeAsset("pages.0123456789ab.css"); resp.StatusCode != 404 {
+		t.Errorf("another version answers %d", resp.StatusCode)
 	}
 	if resp := pages.ServeAsset("../pages.go"); resp.StatusCode != 404 {
 		t.Errorf("a path outside the assets answers %d", resp.StatusCode)

@@ -24,13 +24,16 @@ var RewardKinds = []string{"discount", "store_credit", "points", "gift_card", "c
 
 // Program is a referral campaign: its rules, windows, code policy and email settings.
 type Program struct {
-	ProgramID             string       `json:"programId"`
-	Name                  string       `json:"name"`
-	Status                string       `json:"status"`
-	StartsAt              *time.Time   `json:"startsAt"`
-	EndsAt                *time.Time   `json:"endsAt"`
-	Currency              string       `json:"currency"`
-	LandingURL            string       `json:"landingUrl"`
+	ProgramID  string     `json:"programId"`
+	Name       string     `json:"name"`
+	Status     string     `json:"status"`
+	StartsAt   *time.Time `json:"startsAt"`
+	EndsAt     *time.Time `json:"endsAt"`
+	Currency   string     `json:"currency"`
+	LandingURL string     `json:"landingUrl"`
+	// ShopURL is where the hosted friend page's button leads, with ?ref=CODE added (the
+	// landing URL when empty): the shop, when the landing URL is a page of its own.
+	ShopURL               string       `json:"shopUrl"`
 	AttributionWindowDays int          `json:"attributionWindowDays"`
 	NewCustomersOnly      bool         `json:"newCustomersOnly"`
 	HonorReferralsDays    int          `json:"honorReferralsDays"`

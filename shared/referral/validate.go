@@ -46,8 +46,13 @@ func (p *Program) Validate() error {
 	if !isoCurrencies[p.Currency] {
 		return Invalid("currency", "currency must be an active ISO 4217 code in upper case, such as USD")
 	}
-	if err := checkLandingURL(p.LandingURL); err != nil {
+	if err := checkShareURL("landingUrl", p.LandingURL); err != nil {
 		return err
+	}
+	if p.ShopURL != "" {
+		if err := checkShareURL("shopUrl", p.ShopURL); err != nil {
+			return err
+		}
 	}
 	for _, f := range []struct {
 		field string
@@ -313,22 +318,22 @@ func checkText(field, s string, maxLen int, required bool) error {
 	return nil
 }
 
-// checkLandingURL checks that u is an absolute http(s) URL that a share URL can extend with ?ref=.
-func checkLandingURL(u string) error {
-	const field = "landingUrl"
+// checkShareURL checks that the URL in field (landingUrl, shopUrl) is an absolute http(s) URL
+// that can be extended with ?ref=CODE.
+func checkShareURL(field, u string) error {
 	if len(u) > maxURLLength {
-		return Invalid(field, "landingUrl must be at most %d characters", maxURLLength)
+		return Invalid(field, "%s must be at most %d characters", field, maxURLLength)
 	}
 	parsed, err := url.Parse(u)
 	if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" || parsed.Hostname() == "" {
-		return Invalid(field, "landingUrl must be an absolute http or https URL")
+		return Invalid(field, "%s must be an absolute http or https URL", field)
 	}
 	q, err := url.ParseQuery(parsed.RawQuery)
 	if err != nil {
-		return Invalid(field, "landingUrl has a malformed query string")
+		return Invalid(field, "%s has a malformed query string", field)
 	}
 	if q.Has("ref") {
-		return Invalid(field, "landingUrl must not carry a ref parameter: the share URL adds the code")
+		return Invalid(field, "%s must not carry a ref parameter: the code is added to it", field)
 	}
 	return nil
 }

@@ -70,6 +70,7 @@ func TestValidProgramsPass(t *testing.T) {
 		}},
 		{"a code prefix with a dash", func(p *Program) { p.Codes.Prefix = "Acme-" }},
 		{"a landing URL with its own query", func(p *Program) { p.LandingURL = "http://shop.example.com/invite?utm_source=ref" }},
+		{"a shop URL", func(p *Program) { p.ShopURL = "https://shop.example.com/?utm_source=friend" }},
 		{"a program with an end", func(p *Program) { p.EndsAt = ptrTo(p.StartsAt.AddDate(0, 1, 0)) }},
 		{"another currency", func(p *Program) { p.Currency = "MYR" }},
 	}
@@ -113,6 +114,9 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 		{"ftp landing URL", func(p *Program) { p.LandingURL = "ftp://shop.example.com/" }, "landingUrl"},
 		{"landing URL too long", func(p *Program) { p.LandingURL = "https://shop.example.com/" + long(2048) }, "landingUrl"},
 		{"landing URL with a ref", func(p *Program) { p.LandingURL = "https://shop.example.com/?a=1&ref=OLD" }, "landingUrl"},
+		{"relative shop URL", func(p *Program) { p.ShopURL = "/shop" }, "shopUrl"},
+		{"javascript shop URL", func(p *Program) { p.ShopURL = "javascript:alert(1)" }, "shopUrl"},
+		{"shop URL with a ref", func(p *Program) { p.ShopURL = "https://shop.example.com/?ref=OLD" }, "shopUrl"},
 		{"attribution window too long", func(p *Program) { p.AttributionWindowDays = 3651 }, "attributionWindowDays"},
 		{"negative hold", func(p *Program) { p.HoldDays = -1 }, "holdDays"},
 		{"negative reward expiry", func(p *Program) { p.RewardExpiresInDays = -1 }, "rewardExpiresInDays"},

@@ -33,6 +33,7 @@
 //	email copy        PROGRAM#<pid>        EMAILCOPY#<template>#<lang>  -              -
 //	suppressed        SUPPRESSED#<sha256 of the address>  SUPPRESSED   -              -
 //	reminder          CUSTOMER#<id>        REMINDER#<pid>#<n>      -                       -
+//	click             CLICK#<clickId>      CLICK (ttl: 3 days)     -                       -
 //
 // GSI3 keys (lists by program; the index itself comes with the routes that query it):
 //
@@ -98,6 +99,7 @@ const (
 	businessStatsPK = "STATS"
 	totalSK         = "TOTAL"
 	refereeEmailSK  = "REFEREEEMAIL"
+	clickSK         = "CLICK"
 	// never sorts after every stamp: the due time of a reward with nothing due.
 	never      = "~"
 	webhookSK  = "WEBHOOK"
@@ -124,6 +126,7 @@ func apiKeyIDPK(id string) string      { return "KEY#" + id }
 func emailPK(sourceKey string) string  { return "EMAIL#" + sourceKey }
 func contestSK(period string) string   { return "CONTEST#" + period }
 func checkpointPK(shard string) string { return "SHARD#" + shard }
+func clickPK(id string) string         { return "CLICK#" + id }
 func leaderSK(programID, period string) string {
 	return "LEADER#" + programID + "#" + period
 }

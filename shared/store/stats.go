@@ -50,7 +50,7 @@ type Change struct {
 }
 
 // Image is an item as the insights stream consumer sees it: the stats-relevant attributes of the item
-// types it reads (customer, advocate, code, referral, event, reward), by their stored names.
+// types it reads (customer, advocate, code, referral, event, reward, click), by their stored names.
 type Image struct {
 	Type        string          `json:"type"`
 	ProgramID   string          `json:"programId"`
@@ -61,6 +61,8 @@ type Image struct {
 	EventID     string          `json:"eventId"`
 	RewardID    string          `json:"rewardId"`
 	Code        string          `json:"code"`
+	ClickID     string          `json:"clickId"`
+	Channel     string          `json:"channel"` // click: its share channel
 	Milestone   string          `json:"milestone"`
 	Amount      *referral.Money `json:"amount"` // event: the conversion amount
 	Counted     bool            `json:"counted"`
@@ -77,7 +79,7 @@ type Image struct {
 }
 
 // statsSources are the item types whose changes feed the insights.
-var statsSources = []string{TypeCustomer, TypeAdvocate, TypeCode, TypeReferral, TypeEvent, TypeReward}
+var statsSources = []string{TypeCustomer, TypeAdvocate, TypeCode, TypeReferral, TypeEvent, TypeReward, TypeClick}
 
 // DecodeChange reads a stream record. Items of other types decode with only Type set.
 func DecodeChange(rec events.DynamoDBEventRecord) (Change, error) {
