@@ -21,7 +21,7 @@ DYNAMODB_LOCAL := node_modules/amplify-dynamodb-simulator/emulator/DynamoDBLocal
 RIE_MODULE := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 RIE := .local/bin/aws-lambda-rie
 
-.PHONY: dev dev-reset dynamodb-local invoke tick lint test build emails bench fuzz clean
+.PHONY: dev dev-reset dynamodb-local invoke tick lint test build emails screenshots bench fuzz clean
 
 ## dev: the whole stack on this machine (HTTP API :3000, Lambda Invoke API :3001, DynamoDB :8000,
 ## SES viewer :8005); DynamoDB Local when Java 17+ is installed, else the embedded engine
@@ -78,6 +78,7 @@ DB_SUITES := ./shared/store/... ./shared/api/... ./shared/email/... ./shared/ins
 test: lint node_modules/.package-lock.json $(DYNAMODB_LOCAL) $(RIE)
 	$(GO) test -race -count=1 -timeout 10m ./...
 	DYNAMODB_ENGINE=local $(GO) test -count=1 -timeout 10m $(DB_SUITES)
+	@echo "browser tests' screenshots: $(CURDIR)/.local/screenshots"
 
 ## build: every function for Lambda into .aws-sam-like folders under .build/
 build: $(addprefix build-,$(FUNCTIONS))
@@ -91,6 +92,11 @@ function_dir = functions/$(shell echo '$(1)' | tr '[:upper:]' '[:lower:]')
 .SECONDEXPANSION:
 build-%Function: $$(call function_dir,$$*)/main.go
 	mkdir -p "$(ARTIFACTS_DIR)" && $(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" ./$(call function_dir,$*)
+
+## screenshots: the pages people see, from `make dev`'s data (run `make dev` first), in every
+## language, into .local/screenshots (the browser tests of `make test` write theirs there too)
+screenshots:
+	$(GO) run ./devkit/cmd/screenshots -out .local/screenshots
 
 ## emails: render the 8 templates × 5 languages with sample data into .local/emails (HTML + text)
 emails:

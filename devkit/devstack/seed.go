@@ -174,6 +174,8 @@ func (s *Stack) Banner() string {
 	if s.WebhookURL != "" && s.SQSURL != "" {
 		line("    # And %s for the events your systems would get.", s.WebhookURL)
 	}
+	line("    # The page Ana's friends see (each visit counts in GET /programs/demo/stats, per ?ch=):")
+	line("    #   %s/r/ANAFRIEND?page=1&ch=whatsapp", s.APIURL)
 	line("")
 	ses := s.SESURL
 	if ses == "" {

@@ -53,9 +53,26 @@ func StartBrowser(t testing.TB) *Browser {
 		}
 		t.Fatal(err)
 	}
-	profile, err := os.MkdirTemp("", "pagetest-chromium-")
+	b, err := Launch(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// Launch starts the chromium at path (see StartBrowser) for a command such as `make
+// screenshots`; Close stops it. Chromium finds itself with an empty path.
+func Launch(path string) (*Browser, error) {
+	if path == "" {
+		var err error
+		if path, err = chromium(); err != nil {
+			return nil, err
+		}
+	}
+	profile, err := os.MkdirTemp("", "pagetest-chromium-")
+	if err != nil {
+		return nil, err
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
@@ -76,11 +93,44 @@ func StartBrowser(t testing.TB) *Browser {
 		bcancel()
 		acancel()
 		_ = os.RemoveAll(profile)
-		t.Fatalf("start chromium: %v", err)
+		return nil, fmt.Errorf("start chromium: %w", err)
 	}
-	b := &Browser{ctx: bctx, cancel: func() { bcancel(); acancel(); _ = os.RemoveAll(profile) }}
-	t.Cleanup(b.cancel)
-	return b
+	return &Browser{ctx: bctx, cancel: func() { bcancel(); acancel(); _ = os.RemoveAll(profile) }}, nil
+}
+
+// Close stops the browser.
+func (b *Browser) Close() { b.cancel() }
+
+// Shoot writes a PNG of the whole page at url, as a phone (390 px wide) whose browser asks
+// for acceptLanguage sees it, to path (its folder is made).
+func (b *Browser) Shoot(url, acceptLanguage, path string) error {
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	defer cancel()
+	ctx, timeout := context.WithTimeout(ctx, 60*time.Second)
+	defer timeout()
+	err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+			Headers: network.Headers{"Accept-Language": acceptLanguage}})
+		return err
+	}))
+	if err != nil {
+		return err
+	}
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(url))
+	if err != nil {
+		return fmt.Errorf("open %s: %w", url, err)
+	}
+	if resp.Status != 200 {
+		return fmt.Errorf("open %s: status %d", url, resp.Status)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		return fmt.Errorf("screenshot of %s: %w", url, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, png, 0o644)
 }
 
 // Options of a visit.
