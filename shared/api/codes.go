@@ -171,7 +171,8 @@ func (h *PublicCodes) redirect(ctx context.Context, req Request) (Response, erro
 	}
 	q := req.QueryStringParameters
 	page := q["page"] == "1"
-	if !page || q["lang"] == "" { // the page's language switcher is not another visit
+	// The page's language switcher is not another visit, nor is a chat app fetching a preview.
+	if (!page || q["lang"] == "") && referral.IsVisit(req.Headers["user-agent"]) {
 		h.count(ctx, rec.Code, q["ch"])
 	}
 	if !page {

@@ -532,6 +532,11 @@ func TestShareLinkVisitsShowInStatsPerChannel(t *testing.T) {
 	visit("/r/"+strings.ToLower(code), 302)
 	visit("/r/"+code+"?ch=made-up-channel", 302)
 	visit("/r/NOPE-2026?ch=whatsapp", 404) // no code: nothing counted
+	preview := event(routeShare, map[string]string{"code": code}, "GET", "/r/"+code+"?ch=whatsapp", "", "")
+	preview.Headers["user-agent"] = "WhatsApp/2.23.20.0 A" // the chat app fetching the link's preview
+	if resp, err := s.routers[routeShare].Handle(context.Background(), preview); err != nil || resp.StatusCode != 302 {
+		t.Fatalf("preview fetch: %v %v", resp.StatusCode, err)
+	}
 	s.must(201, "POST", "/referrals", map[string]any{"code": code, "referee": map[string]any{"id": "bo"}})
 	s.drain(2)
 

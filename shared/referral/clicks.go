@@ -31,3 +31,23 @@ func ClickChannel(raw string) string {
 		return ChannelOther
 	}
 }
+
+// linkPreviewers are the user-agent marks of the robots that fetch a link when it is pasted
+// into a chat or a post, to show its preview (WhatsApp, Facebook and LINE, Telegram, X, ...),
+// and of search crawlers. Their fetches are not people visiting.
+var linkPreviewers = []string{"whatsapp/", "facebookexternalhit", "facebot", "telegrambot", "twitterbot", "linkedinbot",
+	"slackbot", "slack-imgproxy", "discordbot", "skypeuripreview", "redditbot", "pinterest", "embedly", "vkshare",
+	"googlebot", "bingbot", "applebot", "yandexbot", "duckduckbot", "baiduspider", "petalbot", "iframely",
+	"google-inspectiontool", "headlesschrome/", "crawler", "spider"}
+
+// IsVisit reports whether a request to a share link, by its User-Agent, is a person's visit
+// rather than a link preview or a crawler (the user agent decides only this; it is not kept).
+func IsVisit(userAgent string) bool {
+	ua := strings.ToLower(userAgent)
+	for _, m := range linkPreviewers {
+		if strings.Contains(ua, m) {
+			return false
+		}
+	}
+	return true
+}
