@@ -9,8 +9,6 @@ import (
 
 	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/locale"
-	"github.com/referral/referrals/shared/pages"
-	"github.com/referral/referrals/shared/pages/friend"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
 )
@@ -93,31 +91,44 @@ type PublicCodes struct {
 	Store    *store.Store
 	Programs *store.ProgramCache
 	Log      *slog.Logger
+	Pages    SharePages
+}
+
+// SharePages draws what a browser sees on the share link: the friend's landing page, the error
+// pages and the pages' assets. The public codes function passes the page set's (friend.Share);
+// the other functions built from this package do not link the pages' templates and assets.
+type SharePages struct {
+	// Friend is the landing page of code for the visit req.
+	Friend func(req Request, p *referral.Program, code referral.Code, advocateFirstName string) (Response, error)
+	// Error is the page for err on the share link.
+	Error func(req Request, err *referral.Error) Response
+	// Asset answers a stylesheet or script by name (404 when there is none).
+	Asset func(file string) Response
 }
 
 // routeShare is the share link: a browser's route, so its errors are pages.
 const routeShare = "GET /r/{code}"
 
 // NewPublicCodes returns the public codes function's router.
-func NewPublicCodes(s *store.Store, programs *store.ProgramCache, log *slog.Logger) *Router {
-	h := &PublicCodes{Store: s, Programs: programs, Log: log}
+func NewPublicCodes(s *store.Store, programs *store.ProgramCache, sp SharePages, log *slog.Logger) *Router {
+	h := &PublicCodes{Store: s, Programs: programs, Log: log, Pages: sp}
 	r := NewRouter(log,
 		Route{"GET /codes/{code}", ScopePublic, h.check},
 		Route{routeShare, ScopePublic, h.redirect},
-		Route{"GET /assets/{file}", ScopePublic, serveAsset},
+		Route{"GET /assets/{file}", ScopePublic, h.serveAsset},
 	)
 	r.ErrorPage = func(req Request, err *referral.Error) Response {
 		if req.RouteKey != routeShare {
 			return Response{}
 		}
-		return pages.ErrorPage(req, err)
+		return sp.Error(req, err)
 	}
 	return r
 }
 
 // serveAsset answers the pages' stylesheet and script.
-func serveAsset(_ context.Context, req Request) (Response, error) {
-	resp := pages.ServeAsset(req.PathParameters["file"])
+func (h *PublicCodes) serveAsset(_ context.Context, req Request) (Response, error) {
+	resp := h.Pages.Asset(req.PathParameters["file"])
 	if resp.StatusCode == http.StatusNotFound {
 		return Response{}, referral.ErrNotFound.With("no such asset (the pages link the current versions)", nil)
 	}
@@ -179,8 +190,7 @@ func (h *PublicCodes) redirect(ctx context.Context, req Request) (Response, erro
 		return Response{StatusCode: http.StatusFound, Headers: map[string]string{
 			"Location": rec.ShareURL, "Cache-Control": "no-store"}}, nil
 	}
-	lang := pages.Negotiate(q["lang"], req.Headers["accept-language"], "en")
-	return friend.Render(req.RawPath, lang, friend.Of(&p, rec.Code, rec.AdvocateFirstName, lang))
+	return h.Pages.Friend(req, &p, rec.Code, rec.AdvocateFirstName)
 }
 
 // count records a visit for the stats. A visit that cannot be counted still goes through:

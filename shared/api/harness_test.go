@@ -18,6 +18,8 @@ import (
 	"github.com/referral/referrals/devkit/sestest"
 	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/fulfil"
+	"github.com/referral/referrals/shared/pages"
+	"github.com/referral/referrals/shared/pages/friend"
 	"github.com/referral/referrals/shared/store"
 )
 
@@ -51,7 +53,7 @@ func newStackOn(t testing.TB, db *dynamotest.DB) *stack {
 	st.routers = map[string]*Router{}
 	for _, r := range []*Router{
 		NewPrograms(st.store, quietLog), NewCustomers(st.store, quietLog), NewCodes(st.store, programs, quietLog),
-		NewPublicCodes(st.store, programs, quietLog), NewReferrals(st.store, programs, st.fulfil, quietLog),
+		NewPublicCodes(st.store, programs, testSharePages, quietLog), NewReferrals(st.store, programs, st.fulfil, quietLog),
 		NewConversions(st.store, programs, quietLog), NewRewards(st.store, st.fulfil, quietLog), NewCouponPools(st.store, quietLog),
 		NewKeys(st.store, quietLog),
 		NewAsks(st.store, programs, quietLog), NewUnsubscribe(st.store, sampleSigner, quietLog),
@@ -227,3 +229,6 @@ func bodyString(t testing.TB, body any) string {
 		return string(j)
 	}
 }
+
+// testSharePages are the share link's pages as the public codes function wires them.
+var testSharePages = SharePages{Friend: friend.Serve, Error: pages.ErrorPage, Asset: pages.ServeAsset}

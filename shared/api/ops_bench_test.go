@@ -78,7 +78,7 @@ func (e *perfEnv) container(routeKey string) *Router {
 	case strings.HasSuffix(routeKey, "/codes"):
 		r = NewCodes(e.store, programs, quietLog)
 	case strings.HasPrefix(routeKey, "GET /codes/"), strings.HasPrefix(routeKey, "GET /r/"):
-		r = NewPublicCodes(e.store, programs, quietLog)
+		r = NewPublicCodes(e.store, programs, testSharePages, quietLog)
 	case strings.HasSuffix(routeKey, "/referrals"):
 		r = NewReferrals(e.store, programs, &fulfil.Service{Store: e.store, Programs: programs, Log: quietLog}, quietLog)
 	case strings.HasSuffix(routeKey, "/rewards"):

@@ -54,3 +54,10 @@ func Render(rawPath, lang string, pg Page) (events.APIGatewayV2HTTPResponse, err
 	}
 	return pages.HTML(200, lang, body), nil
 }
+
+// Serve is the friend page of code for the visit req, in the language the visitor asked for
+// (?lang=, else Accept-Language, else English).
+func Serve(req events.APIGatewayV2HTTPRequest, p *referral.Program, code referral.Code, advocateFirstName string) (events.APIGatewayV2HTTPResponse, error) {
+	lang := pages.Negotiate(req.QueryStringParameters["lang"], req.Headers["accept-language"], "en")
+	return Render(req.RawPath, lang, Of(p, code, advocateFirstName, lang))
+}
