@@ -91,18 +91,7 @@ func (a *Authorizer) Decide(ctx context.Context, header string) (Decision, error
 		return Decision{Reason: "the Authorization header is not \"Bearer <key>\""}, nil
 	}
 	if strings.HasPrefix(token, SecretPrefix) {
-		k, found, err := a.Keys.APIKeyByHash(ctx, Hash(token))
-		switch {
-		case err != nil:
-			return Decision{}, fmt.Errorf("look up key: %w", err)
-		case !found:
-			return Decision{Reason: "unknown key"}, nil
-		case k.Revoked():
-			return Decision{KeyID: k.KeyID, Reason: "revoked key"}, nil
-		case k.Scope != ScopeAdmin && k.Scope != ScopeServer:
-			return Decision{KeyID: k.KeyID, Reason: "key with unknown scope " + k.Scope}, nil
-		}
-		return Decision{Scope: k.Scope, KeyID: k.KeyID}, nil
+		return a.issued(ctx, Hash(token))
 	}
 	ok, err := a.Bootstrap.matches(ctx, token)
 	if err != nil {
@@ -119,4 +108,41 @@ func (a *Authorizer) Decide(ctx context.Context, header string) (Decision, error
 func equalSecrets(a, b string) bool {
 	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
 	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+}
+
+// DecideHash is Decide for a key known by its hash (Hash) only: the console keeps the hash of
+// the key a session signed in with and decides again on every request, so revoking the key
+// (or rotating the bootstrap secret) ends the session.
+func (a *Authorizer) DecideHash(ctx context.Context, hash string) (Decision, error) {
+	d, err := a.issued(ctx, hash)
+	if err != nil || d.KeyID != "" {
+		return d, err
+	}
+	if a.Bootstrap == nil || a.Bootstrap.Secrets == nil || a.Bootstrap.SecretID == "" {
+		return d, nil
+	}
+	v, err := a.Bootstrap.secret(ctx)
+	if err != nil {
+		return Decision{}, err
+	}
+	if v != "" && equalSecrets(Hash(v), hash) {
+		return Decision{Scope: ScopeAdmin, KeyID: BootstrapKeyID}, nil
+	}
+	return d, nil
+}
+
+// issued decides about an issued key (one in the table) by its secret's hash.
+func (a *Authorizer) issued(ctx context.Context, hash string) (Decision, error) {
+	k, found, err := a.Keys.APIKeyByHash(ctx, hash)
+	switch {
+	case err != nil:
+		return Decision{}, fmt.Errorf("look up key: %w", err)
+	case !found:
+		return Decision{Reason: "unknown key"}, nil
+	case k.Revoked():
+		return Decision{KeyID: k.KeyID, Reason: "revoked key"}, nil
+	case k.Scope != ScopeAdmin && k.Scope != ScopeServer:
+		return Decision{KeyID: k.KeyID, Reason: "key with unknown scope " + k.Scope}, nil
+	}
+	return Decision{Scope: k.Scope, KeyID: k.KeyID}, nil
 }
