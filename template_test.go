@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -57,6 +58,7 @@ var devOnlyVariables = map[string]string{
 	"UNSUBSCRIBE_SECRET":          "the unsubscribe signing key itself, for tests and sam local invoke; a stack reads UNSUBSCRIBE_SECRET_ARN",
 	"STRIPE_API_URL":              "Stripe's endpoint (stripe-mock under make dev and make invoke), as AWS_ENDPOINT_URL_* are the AWS SDK's; a stack calls Stripe's API",
 	"WEBHOOK_SECRET_KEY":          "the key sealing webhook secrets itself, for tests and sam local invoke; a stack reads WEBHOOK_SECRET_KEY_ARN",
+	"CONSOLE_SESSION_KEY":         "the console's session signing key itself, for make dev and sam local invoke; a stack reads CONSOLE_SESSION_KEY_ARN",
 	"WEBHOOK_ALLOW_LOCAL_TARGETS": "lets webhooks go to http and loopback URLs: the local stack's receiver; a deployed stack sends only to public https URLs",
 }
 
@@ -519,15 +521,37 @@ func TestTemplateRoutesAreTheRoutersRoutes(t *testing.T) {
 	tpl := loadTemplate(t)
 	fset := token.NewFileSet()
 	pkgs := map[string]goPackage{}
-	for _, p := range goList(t, "./functions/...", "./shared/api") {
+	for _, p := range goList(t, "./functions/...", "./shared/api", "./shared/pages/...") {
 		pkgs[p.ImportPath] = p
 	}
 	routes := routerRoutes(t, fset, buildFiles(t, fset, pkgs[module+"/shared/api"]))
+	// A page set's router (console.New) is read the same way from its package.
+	var sets []string
+	for p := range pkgs {
+		if strings.HasPrefix(p, module+"/shared/pages/") {
+			sets = append(sets, p)
+		}
+	}
+	sort.Strings(sets)
 	for _, id := range sortedIDs(tpl.Functions()) {
 		dir := samtemplate.FunctionDir(id)
-		ctors := apiConstructorsCalled(buildFiles(t, fset, pkgs[module+"/"+filepath.ToSlash(dir)]))
+		files := buildFiles(t, fset, pkgs[module+"/"+filepath.ToSlash(dir)])
+		ctors := apiConstructorsCalled(files)
 		var served []string
+		for _, set := range sets {
+			for _, c := range constructorsCalled(files, set) {
+				rs := routerRoutes(t, fset, buildFiles(t, fset, pkgs[set]))[c]
+				if len(rs) == 0 {
+					t.Errorf("%s: found no Route{Key: \"METHOD /path\", ...} literals in %s.%s", id, path.Base(set), c)
+				}
+				served = append(served, rs...)
+				ctors = append(ctors, path.Base(set)+"."+c)
+			}
+		}
 		for _, c := range ctors {
+			if strings.Contains(c, ".") {
+				continue // a page set's, counted above
+			}
 			rs, ok := routes[c]
 			if !ok {
 				t.Errorf("%s: %s calls api.%s, which shared/api does not define", id, dir, c)
@@ -566,12 +590,17 @@ func buildFiles(t *testing.T, fset *token.FileSet, p goPackage) []*ast.File {
 
 // apiConstructorsCalled lists the api.NewX functions a function's main package calls.
 func apiConstructorsCalled(files []*ast.File) []string {
+	return constructorsCalled(files, module+"/shared/api")
+}
+
+// constructorsCalled lists the New* functions of the package importPath that files call.
+func constructorsCalled(files []*ast.File, importPath string) []string {
 	var out []string
 	for _, f := range files {
 		apiName := ""
 		for _, im := range f.Imports {
-			if path, _ := strconv.Unquote(im.Path.Value); path == module+"/shared/api" {
-				apiName = "api"
+			if p, _ := strconv.Unquote(im.Path.Value); p == importPath {
+				apiName = path.Base(importPath)
 				if im.Name != nil {
 					apiName = im.Name.Name
 				}
@@ -636,7 +665,16 @@ func routerRoutes(t *testing.T, fset *token.FileSet, files []*ast.File) map[stri
 			if !ok || len(lit.Elts) == 0 {
 				return true
 			}
-			if id, ok := lit.Type.(*ast.Ident); !ok || id.Name != "Route" {
+			switch ty := lit.Type.(type) {
+			case *ast.Ident: // Route{...} in shared/api
+				if ty.Name != "Route" {
+					return true
+				}
+			case *ast.SelectorExpr: // api.Route{...} in a page set
+				if ty.Sel.Name != "Route" {
+					return true
+				}
+			default:
 				return true
 			}
 			key := lit.Elts[0]

@@ -1,0 +1,44 @@
+// Command console serves the owner's console (GET /console and its pages): sign-in with an
+// admin key, programs, dashboards and reward queues, every action through the API's own
+// handlers in-process.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/referral/referrals/shared/auth"
+	"github.com/referral/referrals/shared/fulfil"
+	"github.com/referral/referrals/shared/pages/console"
+	"github.com/referral/referrals/shared/platform"
+	"github.com/referral/referrals/shared/store"
+)
+
+func main() {
+	ctx := context.Background()
+	env, err := platform.Load(ctx)
+	if err != nil {
+		log.Fatalf("console: %v", err)
+	}
+	sm := secretsmanager.NewFromConfig(env.AWS)
+	key, err := platform.SecretValue(ctx, sm, "console session key", os.Getenv("CONSOLE_SESSION_KEY"), platform.Getenv("CONSOLE_SESSION_KEY_ARN"))
+	if err != nil {
+		log.Fatalf("console: %v", err)
+	}
+	s := store.New(env.DynamoDB, env.Table, nil)
+	programs := &store.ProgramCache{Store: s, TTL: platform.ProgramCacheTTL}
+	svc := &fulfil.Service{Store: s, Programs: programs, Log: env.Log,
+		Stripe: fulfil.NewStripeAccount(sm, platform.Getenv("STRIPE_SECRET_ARN"))}
+	r, err := console.New(console.Config{
+		Auth:       &auth.Authorizer{Keys: s, Bootstrap: auth.NewBootstrap(sm, platform.Getenv("ADMIN_KEY_SECRET_ARN")), Log: env.Log},
+		SessionKey: []byte(key),
+		API:        console.APIRouters(s, programs, svc, env.Log),
+		Log:        env.Log,
+	})
+	if err != nil {
+		log.Fatalf("console: %v", err)
+	}
+	platform.Start("console", r.Handle)
+}

@@ -1,0 +1,440 @@
+package console_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/referral/referrals/devkit/httpapi"
+	"github.com/referral/referrals/devkit/pagetest"
+	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/devkit/streamtest"
+	"github.com/referral/referrals/shared/api"
+	"github.com/referral/referrals/shared/auth"
+	"github.com/referral/referrals/shared/fulfil"
+	"github.com/referral/referrals/shared/insights"
+	"github.com/referral/referrals/shared/pages"
+	"github.com/referral/referrals/shared/pages/console"
+	"github.com/referral/referrals/shared/store"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// rig is the console over a table whose writes feed the stats function, with the API's
+// routers for the test to act as the merchant's backend.
+type rig struct {
+	t        *testing.T
+	table    *streamtest.Table
+	store    *store.Store
+	routers  map[string]*api.Router
+	stats    *insights.Consumer
+	patterns []string
+	srv      *httptest.Server
+	console  *api.Router
+	key      string // an admin key's secret
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	tb := streamtest.Start(t)
+	s := store.New(tb.DB.Client, tb.DB.Table, nil)
+	programs := &store.ProgramCache{Store: s}
+	svc := &fulfil.Service{Store: s, Programs: programs, Log: quiet}
+	all := []*api.Router{api.NewPrograms(s, quiet), api.NewInsights(s, programs, quiet), api.NewRewards(s, svc, quiet),
+		api.NewConversions(s, programs, quiet), api.NewCustomers(s, quiet), api.NewCodes(s, programs, quiet),
+		api.NewReferrals(s, programs, svc, quiet), api.NewKeys(s, quiet)}
+	r := &rig{t: t, table: tb, store: s, routers: map[string]*api.Router{},
+		stats: &insights.Consumer{Store: s, Programs: &store.ProgramCache{Store: s}, Log: quiet}, patterns: statsFilters(t)}
+	for _, router := range all {
+		for _, rt := range router.Routes() {
+			r.routers[rt.Key] = router
+		}
+	}
+	sessionKey := make([]byte, 32)
+	_, _ = rand.Read(sessionKey)
+	c, err := console.New(console.Config{Auth: &auth.Authorizer{Keys: s, Log: quiet}, SessionKey: sessionKey, API: all, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handlers := map[string]httpapi.Handler{
+		"GET /assets/{file}": func(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			return pages.ServeAsset(req.PathParameters["file"]), nil
+		},
+	}
+	for _, rt := range c.Routes() {
+		handlers[rt.Key] = c.Handle
+	}
+	r.srv, r.console = pagetest.Serve(t, handlers), c
+	_, key := r.api("POST /keys", nil, map[string]any{"scope": "admin", "name": "console test"}, 201)
+	r.key = key["secret"].(string)
+	return r
+}
+
+// statsFilters are the stats function's stream filter patterns in template.yaml.
+func statsFilters(t *testing.T) []string {
+	tpl, err := samtemplate.Load(samtemplate.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range tpl.Functions()["InsightsStreamFunction"].Events() {
+		fc, _ := e.Properties["FilterCriteria"].(map[string]any)
+		fs, _ := fc["Filters"].([]any)
+		for _, f := range fs {
+			m, _ := f.(map[string]any)
+			p, _ := m["Pattern"].(string)
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no stream filters for InsightsStreamFunction")
+	}
+	return out
+}
+
+// api calls an API route as an admin key would and wants status.
+func (r *rig) api(routeKey string, params map[string]string, body any, status int) (events.APIGatewayV2HTTPResponse, map[string]any) {
+	r.t.Helper()
+	method, path, _ := strings.Cut(routeKey, " ")
+	for k, v := range params {
+		path = strings.ReplaceAll(path, "{"+k+"}", v)
+	}
+	req := events.APIGatewayV2HTTPRequest{RouteKey: routeKey, RawPath: path, PathParameters: params, Headers: map[string]string{}}
+	if body != nil {
+		b, _ := json.Marshal(body)
+		req.Body, req.Headers["content-type"] = string(b), "application/json"
+	}
+	req.RequestContext.HTTP.Method = method
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: map[string]any{"scope": "admin", "keyId": "test"}}
+	resp, err := r.routers[routeKey].Handle(context.Background(), req)
+	if err != nil || resp.StatusCode != status {
+		r.t.Fatalf("%s: %d %v, want %d: %s", routeKey, resp.StatusCode, err, status, resp.Body)
+	}
+	var out map[string]any
+	_ = json.Unmarshal([]byte(resp.Body), &out)
+	return resp, out
+}
+
+// drain delivers the stream so far to the stats function, filtered as its event source is.
+func (r *rig) drain() {
+	r.t.Helper()
+	batches, err := streamtest.Batches(r.table.Take(), 100, r.patterns)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for _, b := range batches {
+		resp, err := r.stats.Handle(context.Background(), streamtest.WindowEvent("shard-0", b))
+		if err != nil || len(resp.BatchItemFailures) > 0 {
+			r.t.Fatalf("stats: %v %v", err, resp.BatchItemFailures)
+		}
+	}
+}
+
+// checkPage holds every console page to the same bar: the CSP header, no inline script, no
+// policy report, and no serious or critical axe-core violation.
+func checkPage(t *testing.T, p *pagetest.Page, what string) {
+	t.Helper()
+	if p.Headers["content-security-policy"] != pages.CSP || !strings.Contains(p.Headers["content-security-policy"], "script-src 'self'") ||
+		!strings.Contains(p.Headers["content-security-policy"], "frame-ancestors 'none'") {
+		t.Errorf("%s: CSP %q", what, p.Headers["content-security-policy"])
+	}
+	for _, h := range []string{"x-content-type-options", "x-frame-options", "referrer-policy"} {
+		if p.Headers[h] == "" {
+			t.Errorf("%s: no %s header", what, h)
+		}
+	}
+	if n := pagetest.Eval[int](t, p, `[...document.scripts].filter(s => !s.src || s.textContent.trim() !== "").length +
+		document.querySelectorAll("[onclick],[onload],[onerror],[onsubmit],[onchange],[oninput],[style]").length +
+		[...document.querySelectorAll("a[href]")].filter(a => a.href.startsWith("javascript:")).length`); n != 0 {
+		t.Errorf("%s: %d inline scripts, handlers or styles", what, n)
+	}
+	if v := p.CSPViolations(); len(v) > 0 {
+		t.Errorf("%s: the policy refused %v", what, v)
+	}
+	for _, v := range p.Axe(t) {
+		t.Errorf("%s: %s", what, v)
+	}
+}
+
+var wide = pagetest.Options{Width: 1280, Height: 900}
+
+// The owner's whole round in a real browser: sign in, create a program (a bad value first:
+// the API's message shows next to its input), see a conversion made through the API on the
+// dashboard, approve a reward held for review, export the payout queue as CSV, sign out.
+func TestConsoleInABrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts chromium")
+	}
+	r := newRig(t)
+	b := pagetest.StartBrowser(t)
+
+	p := b.Open(t, r.srv.URL+"/console", wide)
+	if p.Status != 200 || !strings.Contains(p.Text(t), "Sign in") {
+		t.Fatalf("sign-in page: %d %q", p.Status, p.Text(t))
+	}
+	checkPage(t, p, "sign-in")
+	p.Fill(t, "#key", "rk_live_not-a-key")
+	p.Click(t, "form button[type=submit]")
+	if p.Status != 401 || !strings.Contains(pagetest.Eval[string](t, p, `document.querySelector("#key-error").textContent`), "not a valid admin key") {
+		t.Fatalf("wrong key: %d %q", p.Status, p.Text(t))
+	}
+	p.Fill(t, "#key", r.key)
+	p.Click(t, "form button[type=submit]")
+	if p.Status != 200 || !strings.Contains(p.Text(t), "No programs yet") {
+		t.Fatalf("after sign-in: %d %q", p.Status, p.Text(t))
+	}
+	checkPage(t, p, "programs (empty)")
+	var session string
+	for _, c := range p.Cookies(t) {
+		if c.Name == console.SessionCookie {
+			session = c.Value
+			if !c.HTTPOnly || !c.Secure || c.SameSite != "Strict" || c.Path != "/console" || c.Expires <= 0 {
+				t.Errorf("session cookie flags: httpOnly %v secure %v sameSite %q path %q expires %v", c.HTTPOnly, c.Secure, c.SameSite, c.Path, c.Expires)
+			}
+		}
+	}
+	if session == "" {
+		t.Fatal("no session cookie after sign-in")
+	}
+
+	// Create a program; the API refuses the currency first.
+	p.Click(t, `a[href$="console/programs/new"]`)
+	checkPage(t, p, "new program")
+	p.Fill(t, "#programId", "acme")
+	p.Fill(t, "#name", "Acme Coffee")
+	p.Fill(t, "#currency", "dollars")
+	p.Fill(t, "#landingUrl", "https://acme.example.com/join")
+	p.Fill(t, "#holdDays", "0")
+	p.Fill(t, "#settings", `{"milestones": ["purchase"],
+		"advocateRewards": [{"milestone": "purchase", "type": "fixed", "amount": 1000, "kind": "store_credit"}],
+		"limits": {"maxConversionsPerAdvocatePerDay": 1}}`)
+	p.Click(t, "form.form button[type=submit]")
+	if p.Status != 400 {
+		t.Fatalf("bad currency: %d %q", p.Status, p.Text(t))
+	}
+	if msg := pagetest.Eval[string](t, p, `document.querySelector("#currency-error").textContent`); msg == "" ||
+		pagetest.Eval[string](t, p, `document.querySelector("#currency").getAttribute("aria-invalid")`) != "true" ||
+		pagetest.Eval[string](t, p, `document.querySelector("#name").value`) != "Acme Coffee" {
+		t.Errorf("the currency's message is not beside it (or the form lost its values): %q", p.Text(t))
+	}
+	checkPage(t, p, "program form with an error")
+	p.Fill(t, "#currency", "USD")
+	p.Click(t, "form.form button[type=submit]")
+	if p.Status != 200 || !strings.Contains(p.Text(t), "The program was saved") || !strings.Contains(p.Text(t), "Acme Coffee") {
+		t.Fatalf("create: %d %q", p.Status, p.Text(t))
+	}
+	checkPage(t, p, "programs")
+
+	// The merchant's backend: Ana refers Bo and Cy; both buy today. Cy's reward is the
+	// second of the day, over the program's daily limit: held for review.
+	r.api("PUT /customers/{customerId}", map[string]string{"customerId": "ana"}, map[string]any{"email": "ana@example.com", "name": "Ana Lima"}, 201)
+	_, code := r.api("POST /programs/{programId}/codes", map[string]string{"programId": "acme"}, map[string]any{"customerId": "ana"}, 201)
+	for i, friend := range []string{"bo", "cy"} {
+		r.api("POST /referrals", nil, map[string]any{"code": code["code"], "referee": map[string]any{"id": friend, "email": friend + "@example.com", "name": friend}}, 201)
+		r.api("POST /conversions", nil, map[string]any{"eventId": "order-" + friend, "refereeId": friend, "milestone": "purchase",
+			"amount": map[string]any{"amount": 4200 + i*100, "currency": "USD"}}, 201)
+	}
+	r.drain()
+
+	p.Click(t, `a[href$="console/programs/acme"]`)
+	text := p.Text(t)
+	if p.Status != 200 || !strings.Contains(text, "Referrals per month") {
+		t.Fatalf("dashboard: %d %q", p.Status, text)
+	}
+	checkPage(t, p, "dashboard")
+	figures := pagetest.Eval[string](t, p, `[...document.querySelectorAll(".stats li")].map(li => li.textContent.trim()).join("|")`)
+	if figures != "2 Referrals|2 Conversions|$85 Referred revenue|1 Active advocates" {
+		t.Errorf("dashboard figures: %q", figures)
+	}
+	if n := pagetest.Eval[int](t, p, `document.querySelectorAll("figure svg[role=img] rect").length`); n < 6 {
+		t.Errorf("the charts draw %d bars", n)
+	}
+	if alt := pagetest.Eval[string](t, p, `document.querySelectorAll("figure svg")[1].getAttribute("aria-label")`); !strings.Contains(alt, ": 2.") {
+		t.Errorf("conversions per month chart says %q", alt)
+	}
+	p.Screenshot(t, screenshotPath(t, "console-dashboard.png"))
+
+	// The review queue: approve Cy's advocate reward.
+	p.Click(t, `a[href*="rewards?status=review"]`)
+	checkPage(t, p, "review queue")
+	if n := pagetest.Eval[int](t, p, `document.querySelectorAll("tbody tr").length`); n != 1 {
+		t.Fatalf("review queue has %d rewards: %q", n, p.Text(t))
+	}
+	p.Click(t, `form[action$="/approve"] button`)
+	if p.Status != 200 || !strings.Contains(p.Text(t), "The reward was approved") || !strings.Contains(p.Text(t), "This queue is empty") {
+		t.Fatalf("approve: %d %q", p.Status, p.Text(t))
+	}
+
+	// The payout queue holds both rewards now; its CSV has them.
+	p.Click(t, `nav[aria-label="Reward queues"] a[href="?status=approved"]`)
+	checkPage(t, p, "payout queue")
+	href := pagetest.Eval[string](t, p, `document.querySelector("a[download]").href`)
+	rows := fetchCSV(t, href, session)
+	if len(rows) != 3 || rows[0][0] != "rewardId" {
+		t.Fatalf("CSV: %v", rows)
+	}
+	status := -1
+	for i, h := range rows[0] {
+		if h == "status" {
+			status = i
+		}
+	}
+	for _, row := range rows[1:] {
+		if status < 0 || row[status] != "approved" || row[1] != "acme" {
+			t.Errorf("CSV row %v (header %v)", row, rows[0])
+		}
+	}
+
+	// Sign out: the cookie is gone and the console asks for a key again.
+	p.Click(t, `form[action$="sign-out"] button`)
+	if !strings.Contains(p.Text(t), "Admin API key") {
+		t.Errorf("after sign-out: %q", p.Text(t))
+	}
+	for _, c := range p.Cookies(t) {
+		if c.Name == console.SessionCookie {
+			t.Errorf("the session cookie outlived sign-out")
+		}
+	}
+}
+
+// fetchCSV downloads the CSV at href with the session cookie, as the browser's download does.
+func fetchCSV(t *testing.T, href, session string) [][]string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", href, nil)
+	req.AddCookie(&http.Cookie{Name: console.SessionCookie, Value: session})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") ||
+		!strings.HasPrefix(resp.Header.Get("Content-Disposition"), `attachment; filename="rewards-approved`) {
+		t.Fatalf("CSV download: %d %v", resp.StatusCode, resp.Header)
+	}
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// screenshotPath is where a screenshot goes: $SCREENSHOTS (make screenshots), else the
+// test's temporary folder.
+func screenshotPath(t *testing.T, name string) string {
+	if dir := os.Getenv("SCREENSHOTS"); dir != "" {
+		return filepath.Join(dir, name)
+	}
+	return filepath.Join(t.TempDir(), name)
+}
+
+// A form posted without the session's CSRF token, or with another's, is refused with a page
+// that says so, and nothing changes; so is one without a session, and a cross-site one.
+func TestForgedFormsAreRefused(t *testing.T) {
+	r := newRig(t)
+	r.api("PUT /programs/{programId}", map[string]string{"programId": "acme"}, map[string]any{"name": "Acme", "currency": "USD", "landingUrl": "https://acme.example.com/",
+		"milestones": []string{"purchase"}, "advocateRewards": []any{map[string]any{"milestone": "purchase", "type": "fixed", "amount": 1000, "kind": "store_credit"}}}, 201)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(path string, form string, cookie string, headers map[string]string) *http.Response {
+		req, _ := http.NewRequest("POST", r.srv.URL+path, strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: console.SessionCookie, Value: cookie})
+		}
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	resp := post("/console/sign-in", "key="+r.key, "", nil)
+	var session string
+	for _, c := range resp.Cookies() {
+		if c.Name == console.SessionCookie {
+			session = c.Value
+		}
+	}
+	if resp.StatusCode != 303 || session == "" {
+		t.Fatalf("sign-in: %d %v", resp.StatusCode, resp.Header)
+	}
+	// A second session's token is not this session's.
+	other := post("/console/sign-in", "key="+r.key, "", nil).Cookies()[0].Value
+	otherToken := csrfOf(t, r, other)
+	for name, tc := range map[string]struct {
+		form, cookie string
+		headers      map[string]string
+	}{
+		"no token":            {"status=paused", session, nil},
+		"a wrong token":       {"status=paused&csrf=abc", session, nil},
+		"another's token":     {"status=paused&csrf=" + otherToken, session, nil},
+		"no session":          {"status=paused&csrf=" + csrfOf(t, r, session), "", nil},
+		"a cross-site post":   {"status=paused&csrf=" + csrfOf(t, r, session), session, map[string]string{"Sec-Fetch-Site": "cross-site"}},
+		"another origin":      {"status=paused&csrf=" + csrfOf(t, r, session), session, map[string]string{"Origin": "https://evil.example"}},
+		"a tampered cookie":   {"status=paused&csrf=" + csrfOf(t, r, session), session[:len(session)-2] + "xx", nil},
+		"a sign-in elsewhere": {"key=" + r.key, "", map[string]string{"Sec-Fetch-Site": "cross-site"}},
+	} {
+		path := "/console/programs/acme/status"
+		if strings.HasPrefix(tc.form, "key=") {
+			path = "/console/sign-in"
+		}
+		resp := post(path, tc.form, tc.cookie, tc.headers)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 403 || !strings.Contains(string(body), "nothing was changed") && !strings.Contains(string(body), "Nothing was changed") &&
+			!strings.Contains(string(body), "did not come from") {
+			t.Errorf("%s: %d %s", name, resp.StatusCode, body)
+		}
+		if resp.Header.Get("Content-Security-Policy") != pages.CSP {
+			t.Errorf("%s: CSP %q", name, resp.Header.Get("Content-Security-Policy"))
+		}
+	}
+	_, p := r.api("GET /programs/{programId}", map[string]string{"programId": "acme"}, nil, 200)
+	if p["status"] != "active" {
+		t.Errorf("a refused form changed the program: %v", p["status"])
+	}
+	// The real token works, and revoking the key ends the session.
+	if resp := post("/console/programs/acme/status", "status=paused&csrf="+csrfOf(t, r, session), session, nil); resp.StatusCode != 303 {
+		t.Errorf("the session's own form: %d", resp.StatusCode)
+	}
+	if _, p := r.api("GET /programs/{programId}", map[string]string{"programId": "acme"}, nil, 200); p["status"] != "paused" {
+		t.Errorf("pause did not pause: %v", p["status"])
+	}
+	_, keys := r.api("POST /keys", nil, map[string]any{"scope": "admin", "name": "short-lived"}, 201)
+	resp = post("/console/sign-in", "key="+keys["secret"].(string), "", nil)
+	short := resp.Cookies()[0].Value
+	r.api("DELETE /keys/{keyId}", map[string]string{"keyId": keys["keyId"].(string)}, nil, 204)
+	if resp := post("/console/programs/acme/status", "status=active&csrf="+csrfOf(t, r, short), short, nil); resp.StatusCode != 403 {
+		t.Errorf("a revoked key's session still posts: %d", resp.StatusCode)
+	}
+}
+
+// csrfOf reads the CSRF token of a session from its programs page.
+func csrfOf(t *testing.T, r *rig, session string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", r.srv.URL+"/console", nil)
+	req.AddCookie(&http.Cookie{Name: console.SessionCookie, Value: session})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	_, rest, ok := strings.Cut(string(body), `name="csrf" value="`)
+	if !ok {
+		return ""
+	}
+	token, _, _ := strings.Cut(rest, `"`)
+	return token
+}
