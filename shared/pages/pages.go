@@ -16,6 +16,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 
@@ -45,8 +46,9 @@ var Frame = NewSet("pages", files)
 
 // Set is a page set: its compiled templates and words, rendered in the frame's layout.
 type Set struct {
-	name string
-	fsys fs.FS // compiled/<page>.html, compiled/<lang>.html, templates/<lang>.txt
+	name  string
+	fsys  fs.FS    // compiled/<page>.html, compiled/<lang>.html, templates/<lang>.txt
+	langs []string // the languages it is written in; nil: all of locale.Languages
 
 	mu    sync.Mutex
 	html  map[string]render.Set // by lang + "/" + page
@@ -57,6 +59,30 @@ type Set struct {
 // templates/*.txt).
 func NewSet(name string, fsys fs.FS) *Set {
 	return &Set{name: name, fsys: fsys, html: map[string]render.Set{}, texts: map[string]render.Set{}}
+}
+
+// Only makes the set one written in langs only (the first is the one it falls back to): the
+// owner's console is in English first. It returns s.
+func (s *Set) Only(langs ...string) *Set {
+	s.langs = langs
+	return s
+}
+
+// Languages are the languages the set is written in.
+func (s *Set) Languages() []string {
+	if len(s.langs) > 0 {
+		return s.langs
+	}
+	return locale.Languages
+}
+
+// lang is lang if the set is written in it, else the set's first language.
+func (s *Set) lang(lang string) string {
+	lang = locale.Lang(lang)
+	if slices.Contains(s.Languages(), lang) {
+		return lang
+	}
+	return s.Languages()[0]
 }
 
 // Name is the set's name, as errors say it.
@@ -129,7 +155,7 @@ func (s *Set) Text(lang, name string, data map[string]any) (string, error) {
 }
 
 func (s *Set) htmlSet(lang, page string) (render.Set, error) {
-	lang = locale.Lang(lang)
+	lang = s.lang(lang)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t, ok := s.html[lang+"/"+page]; ok {
@@ -189,7 +215,7 @@ var (
 )
 
 func (s *Set) textSet(lang string) (render.Set, error) {
-	lang = locale.Lang(lang)
+	lang = s.lang(lang)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t, ok := s.texts[lang]; ok {
