@@ -219,3 +219,35 @@ func TestBearerToken(t *testing.T) {
 		}
 	}
 }
+
+// A key known by its hash (a console session's) decides as the key itself: an issued key
+// until it is revoked, the bootstrap key until the secret changes, anything else not at all.
+func TestDecideHashFollowsTheKey(t *testing.T) {
+	sm := &fakeSecrets{value: "Xq7pLr2mN9vB4tY8wZ3kH6jD1fG5sA0c"}
+	a, s := newAuthorizer(t, &Bootstrap{Secrets: sm, SecretID: secretARN})
+	ctx := context.Background()
+	secret, _ := NewSecret()
+	k, err := s.CreateAPIKey(ctx, Hash(secret), ScopeAdmin, "console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := a.DecideHash(ctx, Hash(secret)); err != nil || d.Scope != ScopeAdmin || d.KeyID != k.KeyID {
+		t.Fatalf("issued key: %+v %v", d, err)
+	}
+	if d, err := a.DecideHash(ctx, Hash(sm.value)); err != nil || d.Scope != ScopeAdmin || d.KeyID != BootstrapKeyID {
+		t.Fatalf("bootstrap key: %+v %v", d, err)
+	}
+	if d, err := a.DecideHash(ctx, Hash("something else")); err != nil || d.Scope != "" {
+		t.Fatalf("unknown hash: %+v %v", d, err)
+	}
+	if _, err := s.RevokeAPIKey(ctx, k.KeyID); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := a.DecideHash(ctx, Hash(secret)); err != nil || d.Scope != "" || d.Reason != "revoked key" {
+		t.Fatalf("revoked key: %+v %v", d, err)
+	}
+	noBootstrap, _ := newAuthorizer(t, nil)
+	if d, err := noBootstrap.DecideHash(ctx, Hash(sm.value)); err != nil || d.Scope != "" {
+		t.Fatalf("without a bootstrap secret: %+v %v", d, err)
+	}
+}

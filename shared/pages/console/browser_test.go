@@ -235,6 +235,33 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	checkPage(t, p, "programs")
 
+	// Edit it: the form holds the program as the API has it; a rule the API refuses is
+	// reported beside the JSON editor, naming its path.
+	p.Click(t, `a[href$="console/programs/acme/edit"]`)
+	checkPage(t, p, "edit program")
+	if got := pagetest.Eval[string](t, p, `document.querySelector("#name").value + "|" + document.querySelector("#holdDays").value + "|" +
+		JSON.parse(document.querySelector("#settings").value).limits.maxConversionsPerAdvocatePerDay`); got != "Acme Coffee|0|1" {
+		t.Errorf("the edit form shows %q", got)
+	}
+	settings := pagetest.Eval[string](t, p, `document.querySelector("#settings").value`)
+	p.Fill(t, "#settings", strings.Replace(settings, `"amount": 1000`, `"amount": -5`, 1))
+	p.Click(t, "form.form button[type=submit]")
+	if msg := pagetest.Eval[string](t, p, `document.querySelector("#settings-error").textContent`); p.Status != 400 || !strings.Contains(msg, "advocateRewards[0]") {
+		t.Errorf("a bad rule: %d %q", p.Status, msg)
+	}
+	p.Fill(t, "#settings", settings)
+	p.Click(t, "form.form button[type=submit]")
+	if p.Status != 200 || !strings.Contains(p.Text(t), "The program was saved") {
+		t.Fatalf("save: %d %q", p.Status, p.Text(t))
+	}
+
+	// A program that does not exist: the API's answer as a page.
+	missing := b.Open(t, r.srv.URL+"/console/programs/nope", wide)
+	if missing.Status != 404 || !strings.Contains(missing.Text(t), "could not be shown") {
+		t.Errorf("a missing program: %d %q", missing.Status, missing.Text(t))
+	}
+	checkPage(t, missing, "notice")
+
 	// The merchant's backend: Ana refers Bo and Cy; both buy today. Cy's reward is the
 	// second of the day, over the program's daily limit: held for review.
 	r.api("PUT /customers/{customerId}", map[string]string{"customerId": "ana"}, map[string]any{"email": "ana@example.com", "name": "Ana Lima"}, 201)

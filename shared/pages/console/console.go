@@ -35,7 +35,7 @@ import (
 var files embed.FS
 
 // Set is the console's page set.
-var Set = pages.NewSet("console", files)
+var Set = pages.NewSet("console", files).Only("en")
 
 // Pages are the console's page templates (templates/<page>.html).
 var Pages = []string{"signin", "programs", "program", "dashboard", "rewards", "notice"}
