@@ -217,7 +217,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	p.Fill(t, "#holdDays", "0")
 	p.Fill(t, "#settings", `{"milestones": ["purchase"],
 		"advocateRewards": [{"milestone": "purchase", "type": "fixed", "amount": 1000, "kind": "store_credit"}],
-		"limits": {"maxConversionsPerAdvocatePerDay": 1}}`)
+		"limits": {"maxConversionsPerAdvocatePerDay": 1},
+		"contest": {"prizes": [{"rank": 1, "kind": "store_credit", "amount": 5000}]}}`)
 	p.Click(t, "form.form button[type=submit]")
 	if p.Status != 400 {
 		t.Fatalf("bad currency: %d %q", p.Status, p.Text(t))
@@ -320,6 +321,42 @@ func TestConsoleInABrowser(t *testing.T) {
 		if status < 0 || row[status] != "approved" || row[1] != "acme" {
 			t.Errorf("CSV row %v (header %v)", row, rows[0])
 		}
+	}
+
+	// This month's contest: Ana leads; the month has not ended, so the API refuses to close it.
+	p.Click(t, `a[href$="console/programs/acme"]`)
+	p.Click(t, `a[href$="console/programs/acme/contests"]`)
+	checkPage(t, p, "contest")
+	if got := pagetest.Eval[string](t, p, `[...document.querySelectorAll("tbody tr > *")].map(c => c.textContent.trim()).join(" ")`); got != "1 Ana ana 2" {
+		t.Errorf("leaderboard row %q", got)
+	}
+	p.Click(t, `form[action$="/close"] button`)
+	if p.Status < 400 || !strings.Contains(p.Text(t), "The contest was not closed") {
+		t.Errorf("closing a running month: %d %q", p.Status, p.Text(t))
+	}
+
+	// API keys: a server key is issued (its secret shown once, and it works), then revoked.
+	p.Click(t, `a[href$="console/keys"]`)
+	checkPage(t, p, "keys")
+	p.Fill(t, "#key-name", "Shop backend")
+	p.Click(t, `form[action$="console/keys"] button`)
+	secret := pagetest.Eval[string](t, p, `document.querySelector("#secret").value`)
+	keyID := pagetest.Eval[string](t, p, `document.querySelector(".issued code").textContent`)
+	if p.Status != 201 || !strings.HasPrefix(secret, auth.SecretPrefix) || keyID == "" {
+		t.Fatalf("issue a key: %d %q", p.Status, p.Text(t))
+	}
+	checkPage(t, p, "key issued")
+	authz := &auth.Authorizer{Keys: r.store, Log: quiet}
+	if d, err := authz.Decide(context.Background(), "Bearer "+secret); err != nil || d.Scope != auth.ScopeServer {
+		t.Errorf("the issued key: %+v %v", d, err)
+	}
+	p.Fill(t, "#key-id", keyID)
+	p.Click(t, `form[action$="keys/revoke"] button`)
+	if !strings.Contains(p.Text(t), "The key was revoked") || strings.Contains(p.Text(t), secret) {
+		t.Errorf("revoke: %d %q", p.Status, p.Text(t))
+	}
+	if d, _ := authz.Decide(context.Background(), "Bearer "+secret); d.Scope != "" {
+		t.Errorf("the revoked key still decides %+v", d)
 	}
 
 	// Sign out: the cookie is gone and the console asks for a key again.

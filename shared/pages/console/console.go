@@ -38,7 +38,7 @@ var files embed.FS
 var Set = pages.NewSet("console", files).Only("en")
 
 // Pages are the console's page templates (templates/<page>.html).
-var Pages = []string{"signin", "programs", "program", "dashboard", "rewards", "notice"}
+var Pages = []string{"signin", "programs", "program", "dashboard", "rewards", "contests", "keys", "notice"}
 
 // Config is what the console needs.
 type Config struct {
@@ -97,6 +97,11 @@ func New(cfg Config) (*api.Router, error) {
 		api.Route{Key: "POST /console/rewards/{rewardId}/approve", Scope: pub, Serve: c.post(c.approve)},
 		api.Route{Key: "POST /console/rewards/{rewardId}/fulfil", Scope: pub, Serve: c.post(c.fulfil)},
 		api.Route{Key: "POST /console/conversions/{eventId}/reverse", Scope: pub, Serve: c.post(c.reverse)},
+		api.Route{Key: "GET /console/programs/{programId}/contests", Scope: pub, Serve: c.get(c.contests)},
+		api.Route{Key: "POST /console/programs/{programId}/contests/{period}/close", Scope: pub, Serve: c.post(c.closeContest)},
+		api.Route{Key: "GET /console/keys", Scope: pub, Serve: c.get(c.keys)},
+		api.Route{Key: "POST /console/keys", Scope: pub, Serve: c.post(c.issueKey)},
+		api.Route{Key: "POST /console/keys/revoke", Scope: pub, Serve: c.post(c.revokeKey)},
 	)
 	r.ErrorPage = pages.ErrorPage
 	return r, nil
@@ -106,7 +111,7 @@ func New(cfg Config) (*api.Router, error) {
 // programs cache, and the fulfilment service the rewards handler delivers through).
 func APIRouters(s *store.Store, programs *store.ProgramCache, svc api.Fulfiller, log *slog.Logger) []*api.Router {
 	return []*api.Router{api.NewPrograms(s, log), api.NewInsights(s, programs, log), api.NewRewards(s, svc, log),
-		api.NewConversions(s, programs, log)}
+		api.NewConversions(s, programs, log), api.NewKeys(s, log)}
 }
 
 // calledRoutes are the API routes the console calls (the function's IAM policy grants what
@@ -115,7 +120,8 @@ var calledRoutes = []string{
 	"GET /programs", "GET /programs/{programId}", "PUT /programs/{programId}",
 	"GET /programs/{programId}/stats", "GET /programs/{programId}/leaderboard",
 	"GET /rewards", "POST /rewards/{rewardId}/approve", "POST /rewards/{rewardId}/fulfill",
-	"POST /conversions/{eventId}/reverse",
+	"POST /conversions/{eventId}/reverse", "POST /programs/{programId}/contests/{period}/close",
+	"POST /keys", "DELETE /keys/{keyId}",
 }
 
 // visit is a signed-in request.

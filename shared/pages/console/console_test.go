@@ -37,6 +37,14 @@ func samples(lang, page string) (pages.View, map[string]any) {
 				"Items": []any{map[string]any{"X": "1", "Y": "2", "W": "3", "H": "4", "LX": "1", "TY": "2", "VX": "3", "Label": "Ana <3", "Value": "2"}}},
 			map[string]any{"Title": "E", "Kind": "bars", "Empty": true},
 		}
+	case "contests":
+		d["ID"], d["Name"], d["Period"], d["Month"], d["Previous"], d["Following"] = "p-1", "Acme", "2026-11", "November 2026", "?period=2026-10", "?period=2026-12"
+		d["Entries"] = []any{map[string]any{"Rank": 1, "Name": "Ana <b>", "Customer": "ana", "Conversions": 3}}
+		d["Prizes"] = []any{map[string]any{"Rank": 1, "What": "$50 gift_card"}}
+	case "keys":
+		d["Issued"], d["Secret"], d["IssuedID"], d["IssuedScope"], d["IssuedName"] = true, "rk_live_x", "key_1", "server", "Shop <backend>"
+		d["NameError"], d["ScopeError"], d["KeyIDError"], d["Name"], d["KeyID"] = "too long", "bad scope", "no such key", "n", "k"
+		d["Scopes"] = []any{map[string]any{"Value": "server", "Label": "server"}, map[string]any{"Value": "admin", "Label": "admin"}}
 	case "rewards":
 		d["Heading"], d["Status"], d["Back"], d["Export"] = "Review queue", "review", "status=review", "rewards/export?status=review"
 		d["Tabs"] = []any{map[string]any{"Title": "Review queue", "URL": "?status=review", "Current": true}}
