@@ -9,7 +9,9 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/referral/referrals/shared/auth"
+	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/fulfil"
 	"github.com/referral/referrals/shared/pages/console"
 	"github.com/referral/referrals/shared/platform"
@@ -27,6 +29,10 @@ func main() {
 	if err != nil {
 		log.Fatalf("console: %v", err)
 	}
+	from := platform.Getenv("SENDER_EMAIL")
+	if from == "" {
+		log.Fatalf("console: SENDER_EMAIL is not set")
+	}
 	s := store.New(env.DynamoDB, env.Table, nil)
 	programs := &store.ProgramCache{Store: s, TTL: platform.ProgramCacheTTL}
 	svc := &fulfil.Service{Store: s, Programs: programs, Log: env.Log,
@@ -34,8 +40,11 @@ func main() {
 	r, err := console.New(console.Config{
 		Auth:       &auth.Authorizer{Keys: s, Bootstrap: auth.NewBootstrap(sm, platform.Getenv("ADMIN_KEY_SECRET_ARN")), Log: env.Log},
 		SessionKey: []byte(key),
-		API:        console.APIRouters(s, programs, svc, env.Log),
-		Log:        env.Log,
+		API: console.Handlers{Store: s, Programs: programs, Fulfil: svc, Log: env.Log,
+			Emails: &email.Previewer{Sender: &email.SES{Client: sesv2.NewFromConfig(env.AWS), From: from,
+				ConfigurationSet: platform.Getenv("CONFIGURATION_SET_NAME")}},
+			PublicURL: platform.Getenv("PUBLIC_API_URL")}.Routers(),
+		Log: env.Log,
 	})
 	if err != nil {
 		log.Fatalf("console: %v", err)

@@ -12,15 +12,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/referral/referrals/devkit/httpapi"
 	"github.com/referral/referrals/devkit/pagetest"
 	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/devkit/sestest"
 	"github.com/referral/referrals/devkit/streamtest"
 	"github.com/referral/referrals/shared/api"
 	"github.com/referral/referrals/shared/auth"
+	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/fulfil"
 	"github.com/referral/referrals/shared/insights"
 	"github.com/referral/referrals/shared/pages"
@@ -41,6 +44,7 @@ type rig struct {
 	patterns []string
 	srv      *httptest.Server
 	console  *api.Router
+	ses      *lazySES
 	key      string // an admin key's secret
 }
 
@@ -50,10 +54,10 @@ func newRig(t *testing.T) *rig {
 	s := store.New(tb.DB.Client, tb.DB.Table, nil)
 	programs := &store.ProgramCache{Store: s}
 	svc := &fulfil.Service{Store: s, Programs: programs, Log: quiet}
-	all := []*api.Router{api.NewPrograms(s, quiet), api.NewInsights(s, programs, quiet), api.NewRewards(s, svc, quiet),
-		api.NewConversions(s, programs, quiet), api.NewCustomers(s, quiet), api.NewCodes(s, programs, quiet),
-		api.NewReferrals(s, programs, svc, quiet), api.NewKeys(s, quiet)}
-	r := &rig{t: t, table: tb, store: s, routers: map[string]*api.Router{},
+	ses := &lazySES{t: t}
+	called := console.Handlers{Store: s, Programs: programs, Fulfil: svc, Emails: &email.Previewer{Sender: ses}, Log: quiet}.Routers()
+	all := append(called, api.NewCustomers(s, quiet), api.NewCodes(s, programs, quiet), api.NewReferrals(s, programs, svc, quiet))
+	r := &rig{t: t, table: tb, store: s, routers: map[string]*api.Router{}, ses: ses,
 		stats: &insights.Consumer{Store: s, Programs: &store.ProgramCache{Store: s}, Log: quiet}, patterns: statsFilters(t)}
 	for _, router := range all {
 		for _, rt := range router.Routes() {
@@ -62,7 +66,7 @@ func newRig(t *testing.T) *rig {
 	}
 	sessionKey := make([]byte, 32)
 	_, _ = rand.Read(sessionKey)
-	c, err := console.New(console.Config{Auth: &auth.Authorizer{Keys: s, Log: quiet}, SessionKey: sessionKey, API: all, Log: quiet})
+	c, err := console.New(console.Config{Auth: &auth.Authorizer{Keys: s, Log: quiet}, SessionKey: sessionKey, API: called, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +82,23 @@ func newRig(t *testing.T) *rig {
 	_, key := r.api("POST /keys", nil, map[string]any{"scope": "admin", "name": "console test"}, 201)
 	r.key = key["secret"].(string)
 	return r
+}
+
+// lazySES sends through the real SES emulator (aws-ses-v2-local), started on the first email
+// of the test.
+type lazySES struct {
+	t    testing.TB
+	once sync.Once
+	srv  *sestest.Server
+	ses  *email.SES
+}
+
+func (l *lazySES) Send(ctx context.Context, o email.Outgoing) (string, error) {
+	l.once.Do(func() {
+		l.srv = sestest.Start(l.t)
+		l.ses = &email.SES{Client: l.srv.Client, From: "referrals@example.com"}
+	})
+	return l.ses.Send(ctx, o)
 }
 
 // statsFilters are the stats function's stream filter patterns in template.yaml.
@@ -333,6 +354,38 @@ func TestConsoleInABrowser(t *testing.T) {
 	p.Click(t, `form[action$="/close"] button`)
 	if p.Status < 400 || !strings.Contains(p.Text(t), "The contest was not closed") {
 		t.Errorf("closing a running month: %d %q", p.Status, p.Text(t))
+	}
+
+	// Emails: the Thai friend-welcome as the API previews it, its HTML under the preview
+	// route's own policy, and a test send (a bad address first).
+	p.Click(t, ".brand a")
+	p.Click(t, `a[href$="console/programs/acme"]`)
+	p.Click(t, `a[href$="console/programs/acme/emails"]`)
+	checkPage(t, p, "emails")
+	pagetest.Eval[bool](t, p, `(document.querySelector("#template").value = "friend-welcome", document.querySelector("#lang").value = "th", true)`)
+	p.Click(t, "form.pick button")
+	checkPage(t, p, "emails (th)")
+	if subject := pagetest.Eval[string](t, p, `document.querySelector(".subject").textContent`); p.Status != 200 || subject == "" ||
+		!strings.Contains(p.Text(t), "friend-welcome in th") {
+		t.Errorf("preview: %d %q", p.Status, p.Text(t))
+	}
+	preview := b.Open(t, pagetest.Eval[string](t, p, `document.querySelector("a[target=_blank]").href`), wide)
+	if preview.Status != 200 || !strings.HasPrefix(preview.Headers["content-security-policy"], "default-src 'none'; style-src 'unsafe-inline'") ||
+		!strings.Contains(preview.Text(t), "นภัส") {
+		t.Errorf("HTML preview: %d %v %q", preview.Status, preview.Headers, preview.Text(t))
+	}
+	p.Fill(t, "#to", "not an address")
+	p.Click(t, `form[action$="test-send"] button`)
+	if msg := pagetest.Eval[string](t, p, `document.querySelector("#to-error") ? document.querySelector("#to-error").textContent : ""`); p.Status != 400 || msg == "" {
+		t.Errorf("a bad test address: %d %q", p.Status, p.Text(t))
+	}
+	p.Fill(t, "#to", "owner@example.com")
+	p.Click(t, `form[action$="test-send"] button`)
+	if p.Status != 200 || !strings.Contains(p.Text(t), "The test email was sent to owner@example.com") {
+		t.Errorf("test send: %d %q", p.Status, p.Text(t))
+	}
+	if sent := r.ses.srv.Emails(t); len(sent) != 1 || !strings.Contains(sent[0].Subject, "[TEST]") || sent[0].Destination.To[0] != "owner@example.com" {
+		t.Errorf("SES received %+v", sent)
 	}
 
 	// API keys: a server key is issued (its secret shown once, and it works), then revoked.

@@ -38,7 +38,7 @@ var files embed.FS
 var Set = pages.NewSet("console", files).Only("en")
 
 // Pages are the console's page templates (templates/<page>.html).
-var Pages = []string{"signin", "programs", "program", "dashboard", "rewards", "contests", "keys", "notice"}
+var Pages = []string{"signin", "programs", "program", "dashboard", "rewards", "contests", "keys", "emails", "notice"}
 
 // Config is what the console needs.
 type Config struct {
@@ -102,16 +102,32 @@ func New(cfg Config) (*api.Router, error) {
 		api.Route{Key: "GET /console/keys", Scope: pub, Serve: c.get(c.keys)},
 		api.Route{Key: "POST /console/keys", Scope: pub, Serve: c.post(c.issueKey)},
 		api.Route{Key: "POST /console/keys/revoke", Scope: pub, Serve: c.post(c.revokeKey)},
+		api.Route{Key: "GET /console/programs/{programId}/emails", Scope: pub, Serve: c.get(c.emails)},
+		api.Route{Key: "GET /console/programs/{programId}/emails/preview", Scope: pub, Serve: c.get(c.emailPreview)},
+		api.Route{Key: "POST /console/programs/{programId}/emails/test-send", Scope: pub, Serve: c.post(c.testSend)},
 	)
 	r.ErrorPage = pages.ErrorPage
 	return r, nil
 }
 
-// APIRouters are the API's routers the console calls, over the function's store (its
-// programs cache, and the fulfilment service the rewards handler delivers through).
-func APIRouters(s *store.Store, programs *store.ProgramCache, svc api.Fulfiller, log *slog.Logger) []*api.Router {
-	return []*api.Router{api.NewPrograms(s, log), api.NewInsights(s, programs, log), api.NewRewards(s, svc, log),
-		api.NewConversions(s, programs, log), api.NewKeys(s, log)}
+// Handlers is what the API's routers that the console calls are built over: the function's
+// store and programs cache, the fulfilment service the rewards handler delivers through, the
+// email previewer (previews and test sends), and the API's public URL ("" for the domain a
+// request came to).
+type Handlers struct {
+	Store     *store.Store
+	Programs  *store.ProgramCache
+	Fulfil    api.Fulfiller
+	Emails    api.EmailPreviewer
+	PublicURL string
+	Log       *slog.Logger
+}
+
+// Routers are the API's routers the console calls.
+func (h Handlers) Routers() []*api.Router {
+	return []*api.Router{api.NewPrograms(h.Store, h.Log), api.NewInsights(h.Store, h.Programs, h.Log),
+		api.NewRewards(h.Store, h.Fulfil, h.Log), api.NewConversions(h.Store, h.Programs, h.Log), api.NewKeys(h.Store, h.Log),
+		api.NewEmailCopy(h.Store, h.Emails, h.PublicURL, h.Log)}
 }
 
 // calledRoutes are the API routes the console calls (the function's IAM policy grants what
@@ -122,6 +138,7 @@ var calledRoutes = []string{
 	"GET /rewards", "POST /rewards/{rewardId}/approve", "POST /rewards/{rewardId}/fulfill",
 	"POST /conversions/{eventId}/reverse", "POST /programs/{programId}/contests/{period}/close",
 	"POST /keys", "DELETE /keys/{keyId}",
+	"GET /programs/{programId}/emails/{template}/{lang}/preview", "POST /programs/{programId}/emails/{template}/{lang}/test-send",
 }
 
 // visit is a signed-in request.

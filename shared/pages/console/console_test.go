@@ -45,6 +45,11 @@ func samples(lang, page string) (pages.View, map[string]any) {
 		d["Issued"], d["Secret"], d["IssuedID"], d["IssuedScope"], d["IssuedName"] = true, "rk_live_x", "key_1", "server", "Shop <backend>"
 		d["NameError"], d["ScopeError"], d["KeyIDError"], d["Name"], d["KeyID"] = "too long", "bad scope", "no such key", "n", "k"
 		d["Scopes"] = []any{map[string]any{"Value": "server", "Label": "server"}, map[string]any{"Value": "admin", "Label": "admin"}}
+	case "emails":
+		d["ID"], d["Template"], d["EmailLang"], d["Subject"], d["Text"], d["HTMLURL"] = "p-1", "ask-current", "th", "สวัสดี <b>", "Hi\n<there>", "emails/preview?template=ask-current&lang=th"
+		d["Templates"] = []any{map[string]any{"Value": "ask-current", "Selected": true}}
+		d["Languages"] = []any{map[string]any{"Value": "th", "Name": "Thai", "Selected": true}}
+		d["To"], d["ToError"], d["Sent"] = "a@b", "bad address", "Sent."
 	case "rewards":
 		d["Heading"], d["Status"], d["Back"], d["Export"] = "Review queue", "review", "status=review", "rewards/export?status=review"
 		d["Tabs"] = []any{map[string]any{"Title": "Review queue", "URL": "?status=review", "Current": true}}
