@@ -10,12 +10,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/referral/referrals/shared/auth"
 	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/fulfil"
 	"github.com/referral/referrals/shared/pages/console"
 	"github.com/referral/referrals/shared/platform"
 	"github.com/referral/referrals/shared/store"
+	"github.com/referral/referrals/shared/webhook"
 )
 
 func main() {
@@ -33,6 +35,10 @@ func main() {
 	if from == "" {
 		log.Fatalf("console: SENDER_EMAIL is not set")
 	}
+	sealer, err := webhook.LoadSealer(ctx, sm, platform.Getenv("WEBHOOK_SECRET_KEY_ARN"))
+	if err != nil {
+		log.Fatalf("console: %v", err)
+	}
 	s := store.New(env.DynamoDB, env.Table, nil)
 	programs := &store.ProgramCache{Store: s, TTL: platform.ProgramCacheTTL}
 	svc := &fulfil.Service{Store: s, Programs: programs, Log: env.Log,
@@ -43,7 +49,9 @@ func main() {
 		API: console.Handlers{Store: s, Programs: programs, Fulfil: svc, Log: env.Log,
 			Emails: &email.Previewer{Sender: &email.SES{Client: sesv2.NewFromConfig(env.AWS), From: from,
 				ConfigurationSet: platform.Getenv("CONFIGURATION_SET_NAME")}},
-			PublicURL: platform.Getenv("PUBLIC_API_URL")}.Routers(),
+			PublicURL: platform.Getenv("PUBLIC_API_URL"),
+			Sealer:    sealer, Guard: webhook.GuardFromEnv(),
+			Queue: &webhook.SQS{Client: sqs.NewFromConfig(env.AWS), URL: platform.Getenv("WEBHOOK_QUEUE_URL")}}.Routers(),
 		Log: env.Log,
 	})
 	if err != nil {

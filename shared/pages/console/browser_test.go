@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/referral/referrals/devkit/httpapi"
@@ -29,6 +30,7 @@ import (
 	"github.com/referral/referrals/shared/pages"
 	"github.com/referral/referrals/shared/pages/console"
 	"github.com/referral/referrals/shared/store"
+	"github.com/referral/referrals/shared/webhook"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -55,7 +57,12 @@ func newRig(t *testing.T) *rig {
 	programs := &store.ProgramCache{Store: s}
 	svc := &fulfil.Service{Store: s, Programs: programs, Log: quiet}
 	ses := &lazySES{t: t}
-	called := console.Handlers{Store: s, Programs: programs, Fulfil: svc, Emails: &email.Previewer{Sender: ses}, Log: quiet}.Routers()
+	sealer, err := webhook.NewSealer(webhook.SampleSealKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	called := console.Handlers{Store: s, Programs: programs, Fulfil: svc, Emails: &email.Previewer{Sender: ses}, Log: quiet,
+		Sealer: sealer, Guard: &webhook.Guard{Local: true}, Queue: &recordingQueue{}}.Routers()
 	all := append(called, api.NewCustomers(s, quiet), api.NewCodes(s, programs, quiet), api.NewReferrals(s, programs, svc, quiet))
 	r := &rig{t: t, table: tb, store: s, routers: map[string]*api.Router{}, ses: ses,
 		stats: &insights.Consumer{Store: s, Programs: &store.ProgramCache{Store: s}, Log: quiet}, patterns: statsFilters(t)}
@@ -66,7 +73,8 @@ func newRig(t *testing.T) *rig {
 	}
 	sessionKey := make([]byte, 32)
 	_, _ = rand.Read(sessionKey)
-	c, err := console.New(console.Config{Auth: &auth.Authorizer{Keys: s, Log: quiet}, SessionKey: sessionKey, API: called, Log: quiet})
+	var c *api.Router
+	c, err = console.New(console.Config{Auth: &auth.Authorizer{Keys: s, Log: quiet}, SessionKey: sessionKey, API: called, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +107,20 @@ func (l *lazySES) Send(ctx context.Context, o email.Outgoing) (string, error) {
 		l.ses = &email.SES{Client: l.srv.Client, From: "referrals@example.com"}
 	})
 	return l.ses.Send(ctx, o)
+}
+
+// recordingQueue keeps what the webhook routes queue for the delivery function (the queue
+// itself is SQS, tested in shared/webhook).
+type recordingQueue struct {
+	mu   sync.Mutex
+	sent []webhook.Message
+}
+
+func (q *recordingQueue) Send(_ context.Context, m webhook.Message, _ time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sent = append(q.sent, m)
+	return nil
 }
 
 // statsFilters are the stats function's stream filter patterns in template.yaml.
@@ -386,6 +408,39 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	if sent := r.ses.srv.Emails(t); len(sent) != 1 || !strings.Contains(sent[0].Subject, "[TEST]") || sent[0].Destination.To[0] != "owner@example.com" {
 		t.Errorf("SES received %+v", sent)
+	}
+
+	// Webhooks: a bad URL first (the API's message beside it), then an endpoint whose signing
+	// secret shows once; its delivery log; a rotation (a new secret); deletion.
+	p.Click(t, `a[href$="console/webhooks"]`)
+	checkPage(t, p, "webhooks")
+	p.Fill(t, "#url", "ftp://hooks.example.com/x")
+	p.Click(t, `form[action$="console/webhooks"] button`)
+	if msg := pagetest.Eval[string](t, p, `document.querySelector("#url-error") ? document.querySelector("#url-error").textContent : ""`); p.Status != 400 || msg == "" {
+		t.Errorf("a bad webhook URL: %d %q", p.Status, p.Text(t))
+	}
+	p.Fill(t, "#url", "http://127.0.0.1:9/hooks")
+	pagetest.Eval[bool](t, p, `(document.querySelector("input[value='reward.created']").checked = true)`)
+	p.Fill(t, "#description", "CRM sync")
+	p.Click(t, `form[action$="console/webhooks"] button`)
+	whsec := pagetest.Eval[string](t, p, `document.querySelector("#secret").value`)
+	if p.Status != 201 || !strings.HasPrefix(whsec, "whsec_") || !strings.Contains(p.Text(t), "CRM sync") {
+		t.Fatalf("register a webhook: %d %q", p.Status, p.Text(t))
+	}
+	checkPage(t, p, "webhook registered")
+	p.Click(t, `a[href$="/deliveries"]`)
+	checkPage(t, p, "deliveries")
+	if !strings.Contains(p.Text(t), "No deliveries yet") {
+		t.Errorf("deliveries: %q", p.Text(t))
+	}
+	p.Click(t, `a[href$="console/webhooks"]`)
+	p.Click(t, `form[action$="/rotate"] button`)
+	if rotated := pagetest.Eval[string](t, p, `document.querySelector("#secret").value`); p.Status != 200 || rotated == whsec || !strings.HasPrefix(rotated, "whsec_") {
+		t.Errorf("rotate: %d %q", p.Status, p.Text(t))
+	}
+	p.Click(t, `form[action$="/delete"] button`)
+	if !strings.Contains(p.Text(t), "The endpoint was deleted") || !strings.Contains(p.Text(t), "No webhook endpoints yet") {
+		t.Errorf("delete: %d %q", p.Status, p.Text(t))
 	}
 
 	// API keys: a server key is issued (its secret shown once, and it works), then revoked.

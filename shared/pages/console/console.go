@@ -29,6 +29,7 @@ import (
 	"github.com/referral/referrals/shared/pages"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
+	"github.com/referral/referrals/shared/webhook"
 )
 
 //go:embed compiled templates/*.txt
@@ -38,7 +39,7 @@ var files embed.FS
 var Set = pages.NewSet("console", files).Only("en")
 
 // Pages are the console's page templates (templates/<page>.html).
-var Pages = []string{"signin", "programs", "program", "dashboard", "rewards", "contests", "keys", "emails", "notice"}
+var Pages = []string{"signin", "programs", "program", "dashboard", "rewards", "contests", "keys", "emails", "webhooks", "deliveries", "notice"}
 
 // Config is what the console needs.
 type Config struct {
@@ -105,6 +106,12 @@ func New(cfg Config) (*api.Router, error) {
 		api.Route{Key: "GET /console/programs/{programId}/emails", Scope: pub, Serve: c.get(c.emails)},
 		api.Route{Key: "GET /console/programs/{programId}/emails/preview", Scope: pub, Serve: c.get(c.emailPreview)},
 		api.Route{Key: "POST /console/programs/{programId}/emails/test-send", Scope: pub, Serve: c.post(c.testSend)},
+		api.Route{Key: "GET /console/webhooks", Scope: pub, Serve: c.get(c.webhooks)},
+		api.Route{Key: "POST /console/webhooks", Scope: pub, Serve: c.post(c.createWebhook)},
+		api.Route{Key: "POST /console/webhooks/{endpointId}/rotate", Scope: pub, Serve: c.post(c.rotateWebhook)},
+		api.Route{Key: "POST /console/webhooks/{endpointId}/delete", Scope: pub, Serve: c.post(c.deleteWebhook)},
+		api.Route{Key: "GET /console/webhooks/{endpointId}/deliveries", Scope: pub, Serve: c.get(c.deliveries)},
+		api.Route{Key: "POST /console/webhook-deliveries/{deliveryId}/redeliver", Scope: pub, Serve: c.post(c.redeliver)},
 	)
 	r.ErrorPage = pages.ErrorPage
 	return r, nil
@@ -112,22 +119,27 @@ func New(cfg Config) (*api.Router, error) {
 
 // Handlers is what the API's routers that the console calls are built over: the function's
 // store and programs cache, the fulfilment service the rewards handler delivers through, the
-// email previewer (previews and test sends), and the API's public URL ("" for the domain a
-// request came to).
+// email previewer (previews and test sends), the API's public URL ("" for the domain a
+// request came to), and the webhooks' parts.
 type Handlers struct {
 	Store     *store.Store
 	Programs  *store.ProgramCache
 	Fulfil    api.Fulfiller
 	Emails    api.EmailPreviewer
 	PublicURL string
-	Log       *slog.Logger
+	// Sealer, Guard and Queue are the webhook endpoints' (sealing their secrets, checking
+	// their URLs, queueing redeliveries).
+	Sealer *webhook.Sealer
+	Guard  *webhook.Guard
+	Queue  webhook.Queue
+	Log    *slog.Logger
 }
 
 // Routers are the API's routers the console calls.
 func (h Handlers) Routers() []*api.Router {
 	return []*api.Router{api.NewPrograms(h.Store, h.Log), api.NewInsights(h.Store, h.Programs, h.Log),
 		api.NewRewards(h.Store, h.Fulfil, h.Log), api.NewConversions(h.Store, h.Programs, h.Log), api.NewKeys(h.Store, h.Log),
-		api.NewEmailCopy(h.Store, h.Emails, h.PublicURL, h.Log)}
+		api.NewEmailCopy(h.Store, h.Emails, h.PublicURL, h.Log), api.NewWebhooks(h.Store, h.Sealer, h.Guard, h.Queue, h.Log)}
 }
 
 // calledRoutes are the API routes the console calls (the function's IAM policy grants what
@@ -139,6 +151,9 @@ var calledRoutes = []string{
 	"POST /conversions/{eventId}/reverse", "POST /programs/{programId}/contests/{period}/close",
 	"POST /keys", "DELETE /keys/{keyId}",
 	"GET /programs/{programId}/emails/{template}/{lang}/preview", "POST /programs/{programId}/emails/{template}/{lang}/test-send",
+	"GET /webhook-endpoints", "POST /webhook-endpoints", "DELETE /webhook-endpoints/{endpointId}",
+	"POST /webhook-endpoints/{endpointId}/rotate-secret", "GET /webhook-endpoints/{endpointId}/deliveries",
+	"POST /webhook-deliveries/{deliveryId}/redeliver",
 }
 
 // visit is a signed-in request.

@@ -50,6 +50,15 @@ func samples(lang, page string) (pages.View, map[string]any) {
 		d["Templates"] = []any{map[string]any{"Value": "ask-current", "Selected": true}}
 		d["Languages"] = []any{map[string]any{"Value": "th", "Name": "Thai", "Selected": true}}
 		d["To"], d["ToError"], d["Sent"] = "a@b", "bad address", "Sent."
+	case "webhooks":
+		d["Endpoints"] = []any{map[string]any{"ID": "we_1", "URL": "https://hooks.example.com/?a=1&b=<2>", "Description": "CRM <sync>", "Events": "reward.created", "Rotating": true}}
+		d["Events"] = []any{map[string]any{"Value": "reward.created", "Checked": true}}
+		d["Secret"], d["SecretFor"], d["URL"], d["Description"] = "whsec_x", "https://hooks.example.com/ (we_1)", "ftp://x", "d"
+		d["URLError"], d["EventsError"], d["DescriptionError"] = "must be https", "choose one", "too long"
+	case "deliveries":
+		d["ID"] = "we_1"
+		d["Deliveries"] = []any{map[string]any{"ID": "whd_1", "Event": "reward.created", "EventID": "evt_1", "Status": "failed", "Attempts": 3,
+			"Last": "HTTP 500 in 20 ms", "Created": "2026-11-20 12:00", "Good": false, "Bad": true}}
 	case "rewards":
 		d["Heading"], d["Status"], d["Back"], d["Export"] = "Review queue", "review", "status=review", "rewards/export?status=review"
 		d["Tabs"] = []any{map[string]any{"Title": "Review queue", "URL": "?status=review", "Current": true}}

@@ -48,7 +48,8 @@ func (c *Console) programs(ctx context.Context, req api.Request, v *visit) (api.
 var doneMessages = map[string]string{
 	"saved": "The program was saved.", "paused": "The program was paused.", "active": "The program was resumed.",
 	"approved": "The reward was approved.", "reversed": "The conversion was reversed; its rewards were withdrawn.",
-	"fulfilled": "The reward was marked fulfilled.", "revoked": "The key was revoked: requests with it fail from now on (within five minutes where the gateway cached it).",
+	"fulfilled": "The reward was marked fulfilled.", "deleted": "The endpoint was deleted: it receives no more events.",
+	"redelivered": "The delivery was queued again (same event, same webhook-id).", "revoked": "The key was revoked: requests with it fail from now on (within five minutes where the gateway cached it).",
 }
 
 // formFields are the program fields the form has inputs for, in its order; the others are in
