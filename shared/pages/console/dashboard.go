@@ -1,9 +1,12 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,7 +27,7 @@ func (c *Console) dashboard(ctx context.Context, req api.Request, v *visit) (api
 	var p referral.Program
 	ae, err := c.callJSON(ctx, v, "GET /programs/{programId}", params, nil, nil, &p)
 	if err == nil && ae == nil {
-		var all insights.Stats
+		var all stats
 		if ae, err = c.callJSON(ctx, v, "GET /programs/{programId}/stats", params, nil, nil, &all); err == nil && ae == nil {
 			return c.drawDashboard(ctx, v, p, all)
 		}
@@ -35,7 +38,14 @@ func (c *Console) dashboard(ctx context.Context, req api.Request, v *visit) (api
 	return c.notice(ae.Status, v.root, v, "The dashboard could not be shown", fieldMessage(ae))
 }
 
-func (c *Console) drawDashboard(ctx context.Context, v *visit, p referral.Program, all insights.Stats) (api.Response, error) {
+// stats are the API's stats with the share links' visits per channel (clicksByChannel) where
+// the stats count them.
+type stats struct {
+	insights.Stats
+	ClicksByChannel map[string]int64 `json:"clicksByChannel"`
+}
+
+func (c *Console) drawDashboard(ctx context.Context, v *visit, p referral.Program, all stats) (api.Response, error) {
 	params := map[string]string{"programId": p.ProgramID}
 	money := func(n int64) string { return locale.FormatMoney(n, p.Currency, "en") }
 	count := func(n int64) string { return locale.FormatNumber(n, "en") }
@@ -86,6 +96,14 @@ func (c *Console) drawDashboard(ctx context.Context, v *visit, p referral.Progra
 		leaders, leaderCounts = append(leaders, fmt.Sprintf("%d. %s", e.Rank, e.DisplayName)), append(leaderCounts, int64(e.Conversions))
 	}
 
+	channels := slices.SortedFunc(maps.Keys(all.ClicksByChannel), func(a, b string) int {
+		return cmp.Or(cmp.Compare(all.ClicksByChannel[b], all.ClicksByChannel[a]), cmp.Compare(a, b))
+	})
+	clicks := make([]int64, 0, len(channels))
+	for _, ch := range channels {
+		clicks = append(clicks, all.ClicksByChannel[ch])
+	}
+
 	charts := []any{
 		columns("Referrals per month", labels, refs, count),
 		columns("Conversions per month ("+milestoneName(last)+")", labels, convs, count),
@@ -93,6 +111,7 @@ func (c *Console) drawDashboard(ctx context.Context, v *visit, p referral.Progra
 		bars("Funnel", funnelLabels, funnel, count),
 		bars("Rewards by status", statusLabels, statusCounts, count),
 		bars("Top advocates this month ("+board.Period+")", leaders, leaderCounts, count),
+		bars("Clicks per channel", channels, clicks, count),
 	}
 	figures := []any{
 		map[string]any{"Label": "Referrals", "Value": count(all.Referrals)},
