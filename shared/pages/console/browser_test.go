@@ -299,6 +299,27 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("save: %d %q", p.Status, p.Text(t))
 	}
 
+	// A forged pause (the form's token replaced) is refused with a page, and the program stays
+	// active; the real form pauses it, and resumes it.
+	pagetest.Eval[bool](t, p, `(document.querySelector('form[action$="/status"] input[name=csrf]').value = "forged", true)`)
+	p.Click(t, `form[action$="/status"] button`)
+	if p.Status != 403 || !strings.Contains(p.Text(t), "This form was refused") {
+		t.Errorf("a forged form: %d %q", p.Status, p.Text(t))
+	}
+	checkPage(t, p, "refused form")
+	if _, prog := r.api("GET /programs/{programId}", map[string]string{"programId": "acme"}, nil, 200); prog["status"] != "active" {
+		t.Errorf("the forged form changed the program: %v", prog["status"])
+	}
+	p.Click(t, ".brand a")
+	p.Click(t, `form[action$="/status"] button`)
+	if p.Status != 200 || !strings.Contains(p.Text(t), "The program was paused") {
+		t.Errorf("pause: %d %q", p.Status, p.Text(t))
+	}
+	p.Click(t, `form[action$="/status"] button`)
+	if p.Status != 200 || !strings.Contains(p.Text(t), "The program was resumed") {
+		t.Errorf("resume: %d %q", p.Status, p.Text(t))
+	}
+
 	// A program that does not exist: the API's answer as a page.
 	missing := b.Open(t, r.srv.URL+"/console/programs/nope", wide)
 	if missing.Status != 404 || !strings.Contains(missing.Text(t), "could not be shown") {
