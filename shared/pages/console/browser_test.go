@@ -387,6 +387,14 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 	}
 
+	// Pay one out: fulfilled with a reference, it leaves the payout queue.
+	p.Fill(t, `form[action$="/fulfil"] input[name=reference]`, "GIFT-0001")
+	p.Click(t, `form[action$="/fulfil"] button`)
+	if p.Status != 200 || !strings.Contains(p.Text(t), "The reward was marked fulfilled") ||
+		pagetest.Eval[int](t, p, `document.querySelectorAll("tbody tr").length`) != 1 {
+		t.Errorf("fulfil: %d %q", p.Status, p.Text(t))
+	}
+
 	// This month's contest: Ana leads; the month has not ended, so the API refuses to close it.
 	p.Click(t, `a[href$="console/programs/acme"]`)
 	p.Click(t, `a[href$="console/programs/acme/contests"]`)
