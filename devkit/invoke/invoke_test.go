@@ -68,6 +68,8 @@ var samples = map[string]string{
 	"WebhooksFunction":        "webhooks-create-private-url.json",
 	"WebhookStreamFunction":   "webhookstream-referral-insert.json",
 	"WebhookDeliveryFunction": "webhookdelivery-attempt.json",
+	// An HTML page: a refused sign-in (the console's own test runs the others).
+	"ConsoleFunction": "console-sign-in-refused.json",
 }
 
 // TestInvokeAnswersWhatTheFixturesExpect runs `make invoke`'s code for every function of the
@@ -152,6 +154,11 @@ func TestInvokeAnswersWhatTheFixturesExpect(t *testing.T) {
 				ctx, _ := out["context"].(map[string]any)
 				if out["isAuthorized"] != true || ctx["scope"] != "admin" {
 					t.Errorf("authorizer answered %s, want the admin scope for the bootstrap key", res.Payload)
+				}
+				return
+			case "ConsoleFunction":
+				if body, _ := out["body"].(string); out["statusCode"] != float64(401) || !strings.Contains(body, "not a valid admin key") {
+					t.Errorf("console answered %s, want 401 with the sign-in page saying why", res.Payload)
 				}
 				return
 			case "EmailFunction", "InsightsStreamFunction", "WebhookStreamFunction", "WebhookDeliveryFunction":
