@@ -26,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/referral/referrals/devkit/lambdaruntime"
 )
 
 // Version is the Stripe API version the mock's OpenAPI description is, which it holds
@@ -123,6 +125,7 @@ func (m *Mock) startMock() error {
 		return err
 	}
 	cmd.Stderr = cmd.Stdout
+	lambdaruntime.SetProcAttrs(cmd) // it dies with the process that started it, even a kill -9'd make dev
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start stripe-mock: %w", err)
 	}
