@@ -10,7 +10,7 @@ import (
 	"github.com/referral/referrals/devkit/samtemplate"
 )
 
-// Least privilege, tested (SPEC §7): every function's permissions are read from template.yaml
+// Least privilege, tested: every function's permissions are read from template.yaml
 // and held to the rules below. A new permission that breaks one needs a reason here, in review.
 
 // destructiveAllowed lists the functions that may Scan or DeleteItem, and why.

@@ -704,7 +704,7 @@ func routerRoutes(t *testing.T, fset *token.FileSet, files []*ast.File) map[stri
 	return out
 }
 
-// TestEveryFunctionKeepsItsLogsAndAlarmsOnErrors: SPEC §7 operations — each function's log
+// TestEveryFunctionKeepsItsLogsAndAlarmsOnErrors: operations — each function's log
 // group has the stack's retention, and an alarm on its errors notifies the alarm topic, as do
 // the stream consumers' on-failure queue alarms.
 func TestEveryFunctionKeepsItsLogsAndAlarmsOnErrors(t *testing.T) {

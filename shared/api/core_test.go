@@ -159,7 +159,7 @@ func TestEachMilestoneOfAReferreeIsRewardedOnce(t *testing.T) {
 	}
 }
 
-// TestErrorCodes drives every error code of SPEC §2 and §3 for the core routes.
+// TestErrorCodes drives every error code the OpenAPI file lists for the core routes.
 func TestErrorCodes(t *testing.T) {
 	s := newStack(t)
 	code := s.setup(tieredProgram())

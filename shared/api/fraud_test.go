@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// The fraud controls of SPEC §2, each through the HTTP handlers with a server key, as the
+// The fraud controls (self-referral, one advocate per referee, new customers only, velocity
+// review), each through the HTTP handlers with a server key, as the
 // merchant's backend would meet them.
 
 func TestSelfReferralIsCaughtByIdAndNormalizedEmail(t *testing.T) {

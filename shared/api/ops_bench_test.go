@@ -185,7 +185,7 @@ type opCase struct {
 	name  string  // "conversion"
 	route string  // route key
 	state string  // cold (fresh container) or warm (it served this kind of request before)
-	goal  float64 // the round-trip goal (SPEC §7, issue 7) on the usual path; 0 = none for this row
+	goal  float64 // the round-trip goal on the usual path (docs/PERFORMANCE.md); 0 = none for this row
 	note  string
 	run   func(e *perfEnv) opResult
 }

@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// specProgram is the program of SPEC §3, as an admin would PUT it.
+// specProgram is a complete program (tiers, threshold, referee reward, fraud settings), as an
+// admin would PUT it.
 const specProgram = `{
   "name": "Give $10, get $10",
   "status": "active",
@@ -41,7 +42,7 @@ func validProgram(t *testing.T) *Program {
 	dec.DisallowUnknownFields()
 	var p Program
 	if err := dec.Decode(&p); err != nil {
-		t.Fatalf("decode the SPEC program: %v", err)
+		t.Fatalf("decode the example program: %v", err)
 	}
 	return &p
 }
@@ -51,7 +52,7 @@ func TestValidProgramsPass(t *testing.T) {
 		name   string
 		change func(p *Program)
 	}{
-		{"the SPEC example", func(p *Program) {}},
+		{"the example program", func(p *Program) {}},
 		{"a multi-step program with a percent rule", func(p *Program) {
 			p.Milestones = []string{"signup", "demo", "training", "purchase"}
 			p.AdvocateRewards = []Rule{
