@@ -74,9 +74,5 @@ func (p *Process) Stop() {
 	if p == nil {
 		return
 	}
-	_ = p.cmd.Process.Kill()
-	select {
-	case <-p.exited:
-	case <-time.After(5 * time.Second):
-	}
+	lambdaruntime.StopChild(p.cmd, p.exited)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/referral/referrals/devkit/lambdaruntime"
 )
 
 // Server is a running aws-ses-v2-local.
@@ -141,11 +142,7 @@ func start(node, script string) (*Server, error) {
 }
 
 func (s *Server) stop() {
-	_ = s.cmd.Process.Kill() // only the process this package started, by its handle
-	select {
-	case <-s.exited:
-	case <-time.After(5 * time.Second):
-	}
+	lambdaruntime.StopChild(s.cmd, s.exited)
 }
 
 func freePort() (int, error) {

@@ -88,11 +88,7 @@ func (p *Process) Stop() {
 	if p == nil {
 		return
 	}
-	_ = p.cmd.Process.Kill()
-	select {
-	case <-p.exited:
-	case <-time.After(5 * time.Second):
-	}
+	lambdaruntime.StopChild(p.cmd, p.exited)
 }
 
 // NewClient is an SQS client for the endpoint at url with dummy credentials.
