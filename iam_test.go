@@ -24,9 +24,6 @@ var destructiveAllowed = map[string]map[string]string{
 	"SchedulerFunction": {
 		"dynamodb:DeleteItem": "drawing a coupon code deletes its available item (only if it exists) in the transaction that puts it back as used and records the reward fulfilled",
 	},
-	"ConsoleFunction": {
-		"dynamodb:DeleteItem": "the console fulfils rewards through the rewards handler: drawing a coupon code deletes its available item in the transaction that records the reward fulfilled",
-	},
 	"EmailCopyFunction": {
 		"dynamodb:DeleteItem": "DELETE /programs/{programId}/emails/{template}/{lang} removes that one copy item, so the template's own words apply again",
 	},

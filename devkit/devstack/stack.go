@@ -257,7 +257,7 @@ func Start(cfg Config) (s *Stack, err error) {
 		broken, sources = lambdaruntime.Build(cfg.Root, cfg.BinDir, tmpl.Functions, sink.Writer("build"))
 	}
 	opts := lambdaruntime.Options{DynamoURL: s.DynamoURL, SESURL: s.SESURL, SecretsURL: s.SecretURL, SQSURL: s.SQSURL,
-		Env: maps.Clone(localWebhookTargets), Overrides: cfg.Env, BinDir: cfg.BinDir, MaxInstances: cfg.MaxInstances}
+		LambdaURL: s.LambdaURL, Env: maps.Clone(localWebhookTargets), Overrides: cfg.Env, BinDir: cfg.BinDir, MaxInstances: cfg.MaxInstances}
 	if s.StripeURL != "" {
 		// Stripe's endpoint, as AWS_ENDPOINT_URL_* are AWS's: the key comes from the template's
 		// secret, through the Secrets Manager stand-in, as in a deployed stack.

@@ -40,6 +40,7 @@ type Options struct {
 	SESURL       string
 	SecretsURL   string
 	SQSURL       string
+	LambdaURL    string                       // the stack's Invoke API, for functions that invoke another
 	Env          map[string]string            // local settings for every function (the local stack's own)
 	Overrides    map[string]map[string]string // SAM --env-vars format: "Parameters" for all, or per function
 	BinDir       string
@@ -307,6 +308,9 @@ func Environment(def *samtemplate.FunctionDef, opts Options, taskRoot string) []
 	}
 	if opts.SQSURL != "" {
 		vars["AWS_ENDPOINT_URL_SQS"] = opts.SQSURL
+	}
+	if opts.LambdaURL != "" {
+		vars["AWS_ENDPOINT_URL_LAMBDA"] = opts.LambdaURL
 	}
 	for k, v := range opts.Env {
 		vars[k] = v

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"reflect"
@@ -67,6 +68,15 @@ func (r *Router) Routes() []Route {
 	out := make([]Route, 0, len(r.routes))
 	for _, rt := range r.routes {
 		out = append(out, rt)
+	}
+	return out
+}
+
+// Without returns a router of r's routes but keys, for a function that has another serve them.
+func (r *Router) Without(keys ...string) *Router {
+	out := &Router{Log: r.Log, ErrorPage: r.ErrorPage, routes: maps.Clone(r.routes)}
+	for _, k := range keys {
+		delete(out.routes, k)
 	}
 	return out
 }

@@ -56,7 +56,6 @@ var Published = map[string][]string{
 	"conversions": {ContentionRetries},                                   // read: how hot the hottest advocate is
 	"rewards":     {DeliveriesFailed, CouponPoolEmpty},                   // alarmed
 	"scheduler":   {DeliveriesFailed, CouponPoolEmpty, SchedulerBacklog}, // alarmed
-	"console":     {DeliveriesFailed, CouponPoolEmpty},                   // alarmed: the console fulfils through the rewards handler
 }
 
 // Namespace is the CloudWatch namespace of every metric.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -61,8 +62,9 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	called := console.Handlers{Store: s, Programs: programs, Fulfil: svc, Emails: &email.Previewer{Sender: ses}, Log: quiet,
-		Sealer: sealer, Guard: &webhook.Guard{Local: true}, Queue: &recordingQueue{}}.Routers()
+	previewer, guard, queue := &email.Previewer{Sender: ses}, &webhook.Guard{Local: true}, &recordingQueue{}
+	called := console.Handlers{Store: s, Programs: programs, Fulfil: svc, Emails: previewer, Log: quiet,
+		Sealer: sealer, Guard: guard, Queue: queue}.Routers()
 	all := append(called, api.NewCustomers(s, quiet), api.NewCodes(s, programs, quiet), api.NewReferrals(s, programs, svc, quiet))
 	r := &rig{t: t, table: tb, store: s, routers: map[string]*api.Router{}, ses: ses,
 		stats: &insights.Consumer{Store: s, Programs: &store.ProgramCache{Store: s}, Log: quiet}, patterns: statsFilters(t)}
@@ -74,7 +76,20 @@ func newRig(t *testing.T) *rig {
 	sessionKey := make([]byte, 32)
 	_, _ = rand.Read(sessionKey)
 	var c *api.Router
-	c, err = console.New(console.Config{Auth: &auth.Authorizer{Keys: s, Log: quiet}, SessionKey: sessionKey, API: called, Log: quiet})
+	// The console as its function wires it: the table's routes in-process, the others sent to
+	// the API functions that serve them (here their routers, through the JSON an invocation
+	// carries).
+	remote, err := console.Remotes(functions{
+		"RewardsFunction":   api.NewRewards(s, svc, quiet),
+		"EmailCopyFunction": api.NewEmailCopy(s, previewer, "", quiet),
+		"WebhooksFunction":  api.NewWebhooks(s, sealer, guard, queue, quiet),
+	}, map[string]string{console.RewardsFunction: "RewardsFunction", console.EmailCopyFunction: "EmailCopyFunction",
+		console.WebhooksFunction: "WebhooksFunction"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err = console.New(console.Config{Auth: &auth.Authorizer{Keys: s, Log: quiet}, SessionKey: sessionKey,
+		API: console.Local(s, programs, quiet), Remote: remote, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +105,26 @@ func newRig(t *testing.T) *rig {
 	_, key := r.api("POST /keys", nil, map[string]any{"scope": "admin", "name": "console test"}, 201)
 	r.key = key["secret"].(string)
 	return r
+}
+
+// functions are API functions by name, each its router, invoked with the JSON of the event as
+// Lambda carries it (console.Invoker).
+type functions map[string]*api.Router
+
+func (f functions) Invoke(ctx context.Context, name string, payload []byte) ([]byte, error) {
+	r := f[name]
+	if r == nil {
+		return nil, fmt.Errorf("ResourceNotFoundException: Function not found: %s", name)
+	}
+	var req api.Request
+	if err := json.Unmarshal(payload, &req); err != nil {
+		return nil, err
+	}
+	resp, err := r.Handle(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(resp)
 }
 
 // lazySES sends through the real SES emulator (aws-ses-v2-local), started on the first email

@@ -6,7 +6,10 @@
 // Every action is the API's own: the console builds the API request a client would send and
 // hands it to the same routers in-process (api.NewPrograms(...).Handle and the others) with
 // the session's admin scope, so a form shows the API's validation messages, next to the input
-// of the field they name, and no rule is written twice.
+// of the field they name, and no rule is written twice. The routes whose handlers need a
+// provider's client (Stripe for fulfilments, SES for email previews and test sends) go, as the
+// same request, to the API function that serves them (Remote): the console function does not
+// link those clients, which keeps its binary within the size goal.
 //
 // The console is written in English; its words are in its page templates.
 package console
@@ -49,15 +52,18 @@ type Config struct {
 	SessionKey []byte
 	// API are the API's routers whose routes the console calls in-process.
 	API []*api.Router
-	Log *slog.Logger
-	Now func() time.Time // nil: time.Now
+	// Remote are the API routes the console sends to the API function that serves them, by
+	// route key; they take precedence over API's.
+	Remote map[string]Remote
+	Log    *slog.Logger
+	Now    func() time.Time // nil: time.Now
 }
 
 // Console serves the console's pages.
 type Console struct {
 	auth     *auth.Authorizer
 	sessions sessions
-	api      map[string]*api.Router // by route key
+	api      map[string]handler // by route key
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -68,14 +74,17 @@ func New(cfg Config) (*api.Router, error) {
 	if len(cfg.SessionKey) < 32 {
 		return nil, fmt.Errorf("console: the session key has %d bytes; it needs at least 32", len(cfg.SessionKey))
 	}
-	c := &Console{auth: cfg.Auth, sessions: sessions{key: cfg.SessionKey}, api: map[string]*api.Router{}, log: cfg.Log, now: cfg.Now}
+	c := &Console{auth: cfg.Auth, sessions: sessions{key: cfg.SessionKey}, api: map[string]handler{}, log: cfg.Log, now: cfg.Now}
 	if c.now == nil {
 		c.now = time.Now
 	}
 	for _, r := range cfg.API {
 		for _, rt := range r.Routes() {
-			c.api[rt.Key] = r
+			c.api[rt.Key] = r.Handle
 		}
+	}
+	for key, r := range cfg.Remote {
+		c.api[key] = r.Handle
 	}
 	for _, key := range calledRoutes {
 		if c.api[key] == nil {
@@ -135,11 +144,52 @@ type Handlers struct {
 	Log    *slog.Logger
 }
 
-// Routers are the API's routers the console calls.
+// Routers are the API's routers the console calls, all in-process.
 func (h Handlers) Routers() []*api.Router {
 	return []*api.Router{api.NewPrograms(h.Store, h.Log), api.NewInsights(h.Store, h.Programs, h.Log),
 		api.NewRewards(h.Store, h.Fulfil, h.Log), api.NewConversions(h.Store, h.Programs, h.Log), api.NewKeys(h.Store, h.Log),
 		api.NewEmailCopy(h.Store, h.Emails, h.PublicURL, h.Log), api.NewWebhooks(h.Store, h.Sealer, h.Guard, h.Queue, h.Log)}
+}
+
+// Local are the routers of the API routes the console function serves in-process: those whose
+// handlers need only the table. Remotes serves the others.
+func Local(s *store.Store, programs *store.ProgramCache, log *slog.Logger) []*api.Router {
+	return []*api.Router{api.NewPrograms(s, log), api.NewInsights(s, programs, log),
+		api.NewConversions(s, programs, log), api.NewKeys(s, log),
+		api.NewRewards(s, nil, log).Without(remoteRoutes[RewardsFunction]...)}
+}
+
+// The API functions whose routes the console sends to them (Remotes).
+const (
+	RewardsFunction   = "rewards"   // Stripe and coupon deliveries
+	EmailCopyFunction = "emailcopy" // SES test sends, and previews with the sender's settings
+	WebhooksFunction  = "webhooks"  // the key sealing the endpoints' secrets, the delivery queue
+)
+
+// remoteRoutes are the API routes the console calls whose handlers need a provider's client
+// or a secret beyond the table, by the function that serves them.
+var remoteRoutes = map[string][]string{
+	RewardsFunction: {"POST /rewards/{rewardId}/fulfill"},
+	EmailCopyFunction: {"GET /programs/{programId}/emails/{template}/{lang}/preview",
+		"POST /programs/{programId}/emails/{template}/{lang}/test-send"},
+	WebhooksFunction: {"GET /webhook-endpoints", "POST /webhook-endpoints", "DELETE /webhook-endpoints/{endpointId}",
+		"POST /webhook-endpoints/{endpointId}/rotate-secret", "GET /webhook-endpoints/{endpointId}/deliveries",
+		"POST /webhook-deliveries/{deliveryId}/redeliver"},
+}
+
+// Remotes are the routes of remoteRoutes, each sent to its API function: functions names
+// them (their names or ARNs) by RewardsFunction, EmailCopyFunction and WebhooksFunction.
+func Remotes(inv Invoker, functions map[string]string) (map[string]Remote, error) {
+	out := map[string]Remote{}
+	for fn, keys := range remoteRoutes {
+		if functions[fn] == "" {
+			return nil, fmt.Errorf("console: no function named for the %s routes", fn)
+		}
+		for _, k := range keys {
+			out[k] = Remote{Invoker: inv, Function: functions[fn]}
+		}
+	}
+	return out, nil
 }
 
 // calledRoutes are the API routes the console calls (the function's IAM policy grants what
@@ -165,6 +215,7 @@ type visit struct {
 }
 
 type (
+	handler     func(ctx context.Context, req api.Request) (api.Response, error)
 	getHandler  func(ctx context.Context, req api.Request, v *visit) (api.Response, error)
 	postHandler func(ctx context.Context, req api.Request, v *visit, form url.Values) (api.Response, error)
 )
@@ -349,7 +400,7 @@ type apiError struct {
 // serves routeKey. A 4xx answer is returned as *apiError for the page to show; a 5xx one as
 // the error the API would have answered.
 func (c *Console) call(ctx context.Context, v *visit, routeKey string, params, query map[string]string, body any, accept string) (api.Response, *apiError, error) {
-	router := c.api[routeKey]
+	handle := c.api[routeKey]
 	method, path, _ := strings.Cut(routeKey, " ")
 	for k, x := range params {
 		path = strings.ReplaceAll(path, "{"+k+"}", url.PathEscape(x))
@@ -369,7 +420,7 @@ func (c *Console) call(ctx context.Context, v *visit, routeKey string, params, q
 	req.RequestContext.HTTP.Method, req.RequestContext.HTTP.Path = method, path
 	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 		Lambda: map[string]any{auth.ContextScope: auth.ScopeAdmin, auth.ContextKeyID: v.keyID}}
-	resp, err := router.Handle(ctx, req)
+	resp, err := handle(ctx, req)
 	if err != nil {
 		return api.Response{}, nil, err
 	}
