@@ -55,10 +55,7 @@ var runtimeVariables = map[string]bool{"_HANDLER": true, "_X_AMZN_TRACE_ID": tru
 // deliberately never set by the template. platform.Getenv is for deployed configuration, so
 // reading one of these through it fails.
 var devOnlyVariables = map[string]string{
-	"UNSUBSCRIBE_SECRET":          "the unsubscribe signing key itself, for tests and sam local invoke; a stack reads UNSUBSCRIBE_SECRET_ARN",
 	"STRIPE_API_URL":              "Stripe's endpoint (stripe-mock under make dev and make invoke), as AWS_ENDPOINT_URL_* are the AWS SDK's; a stack calls Stripe's API",
-	"WEBHOOK_SECRET_KEY":          "the key sealing webhook secrets itself, for tests and sam local invoke; a stack reads WEBHOOK_SECRET_KEY_ARN",
-	"CONSOLE_SESSION_KEY":         "the console's session signing key itself, for make dev and sam local invoke; a stack reads CONSOLE_SESSION_KEY_ARN",
 	"WEBHOOK_ALLOW_LOCAL_TARGETS": "lets webhooks go to http and loopback URLs: the local stack's receiver; a deployed stack sends only to public https URLs",
 }
 

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/referral/referrals/devkit/samplesecrets"
 	"io"
 	"maps"
 	"net"
@@ -227,7 +228,7 @@ func Start(cfg Config) (s *Stack, err error) {
 	if err := s.startDynamo(ctx); err != nil {
 		return s, err
 	}
-	configured := maps.Clone(cfg.Secrets)
+	configured := withSampleSecrets(tmpl, maps.Clone(cfg.Secrets))
 	if cfg.Stripe {
 		if err := s.startStripe(); err != nil {
 			return s, err
@@ -379,6 +380,23 @@ func (s *Stack) startStripe() error {
 // stripeSecrets gives every secret of the template whose logical ID mentions Stripe the
 // stripe-mock test key, unless configured says otherwise: the functions read it from the
 // Secrets Manager stand-in as a deployed stack reads the merchant's key.
+// withSampleSecrets gives the template's secrets that sign the sample events (unsubscribe
+// links, sealed webhook secrets) their public sample values (samplesecrets), unless configured
+// says otherwise: the samples then replay against the stack, as `make invoke` and `sam local
+// invoke` pointed at its secrets endpoint do, and the functions read them from Secrets Manager
+// as in a stack.
+func withSampleSecrets(tmpl *samtemplate.Resolved, configured map[string]string) map[string]string {
+	if configured == nil {
+		configured = map[string]string{}
+	}
+	for id, v := range samplesecrets.ByLogicalID {
+		if _, ok := configured[id]; !ok && tmpl.Secrets[id] != nil {
+			configured[id] = v
+		}
+	}
+	return configured
+}
+
 func stripeSecrets(tmpl *samtemplate.Resolved, configured map[string]string) map[string]string {
 	if configured == nil {
 		configured = map[string]string{}

@@ -261,3 +261,70 @@ func replay(t *testing.T, s *devstack.Stack, fx *fixtures, state string) {
 	}
 	time.Sleep(10 * time.Millisecond)
 }
+
+// TestInvokeReplaysSamplesSignedWithTheSampleSecrets: a sample event signed with a public
+// sample secret (the one-click unsubscribe link) verifies under `make invoke`, whose function
+// reads the secret from the stack's Secrets Manager stand-in by the template's ARN, as a
+// deployed function does: no variable carries the secret itself.
+func TestInvokeReplaysSamplesSignedWithTheSampleSecrets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a function")
+	}
+	rie, err := filepath.Abs(filepath.Join(root, ".local", "bin", "aws-lambda-rie"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(rie); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v: run make test (it installs aws-lambda-rie)", err)
+		}
+		t.Skipf("%v: run `make .local/bin/aws-lambda-rie`", err)
+	}
+	var fx fixtures
+	b, err := os.ReadFile(filepath.Join(samtemplate.EventsDir(), "fixtures.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	engine := devstack.EngineEmbedded
+	if dynamotest.Engine() == dynamotest.Local {
+		engine = devstack.EngineLocal
+	}
+	binDir := t.TempDir()
+	s, err := devstack.Start(devstack.Config{Root: root, StateDir: t.TempDir(), BinDir: binDir, Engine: engine,
+		APIAddr: "127.0.0.1:0", LambdaAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0", SecretsAddr: "127.0.0.1:0",
+		Log: io.Discard, TTLSweep: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	replay(t, s, &fx, "customers")
+	for sample, want := range map[string]struct {
+		status int
+		words  string
+	}{
+		"unsubscribe-one-click.json": {200, "unsubscribed"},
+		"unsubscribe-forged.json":    {403, "forbidden"},
+	} {
+		event, err := os.ReadFile(filepath.Join(samtemplate.EventsDir(), sample))
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs := &strings.Builder{}
+		res, err := invoke.Run(context.Background(), invoke.Options{Root: root, Function: "UnsubscribeFunction", Event: event, RIE: rie,
+			BinDir: filepath.Join(binDir, "invoke"), DynamoURL: s.DynamoURL, SESURL: "http://127.0.0.1:1", SecretsURL: s.SecretURL,
+			APIURL: s.APIURL, Log: logs})
+		if err != nil || res.FunctionError != "" {
+			t.Fatalf("%s: %v %s\n%s", sample, err, res.Payload, logs)
+		}
+		var out struct {
+			StatusCode int    `json:"statusCode"`
+			Body       string `json:"body"`
+		}
+		if err := json.Unmarshal(res.Payload, &out); err != nil || out.StatusCode != want.status || !strings.Contains(strings.ToLower(out.Body), want.words) {
+			t.Errorf("%s: %d, want %d with %q: %.300s", sample, out.StatusCode, want.status, want.words, out.Body)
+		}
+	}
+}

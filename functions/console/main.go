@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"log"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/referral/referrals/shared/auth"
@@ -24,7 +23,7 @@ func main() {
 		log.Fatalf("console: %v", err)
 	}
 	sm := secretsmanager.NewFromConfig(env.AWS)
-	key, err := platform.SecretValue(ctx, sm, "console session key", os.Getenv("CONSOLE_SESSION_KEY"), platform.Getenv("CONSOLE_SESSION_KEY_ARN"))
+	key, err := platform.SecretValue(ctx, sm, "console session key", platform.Getenv("CONSOLE_SESSION_KEY_ARN"))
 	if err != nil {
 		log.Fatalf("console: %v", err)
 	}

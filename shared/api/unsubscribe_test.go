@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/referral/referrals/devkit/samplesecrets"
 	"net/url"
 	"strings"
 	"testing"
@@ -10,7 +11,7 @@ import (
 
 // sampleSigner signs unsubscribe links in tests and in the sample events of events/.
 var sampleSigner = func() *unsubscribe.Signer {
-	s, err := unsubscribe.New(unsubscribe.SampleSecret)
+	s, err := unsubscribe.New(samplesecrets.Unsubscribe)
 	if err != nil {
 		panic(err)
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/referral/referrals/devkit/samplesecrets"
 	"net/netip"
 	"strings"
 	"sync"
@@ -14,10 +15,10 @@ import (
 	"github.com/referral/referrals/shared/webhook"
 )
 
-// sampleSealer seals the webhook secrets of the tests (webhook.SampleSealKey, as the sample
+// sampleSealer seals the webhook secrets of the tests (samplesecrets.WebhookSealKey, as the sample
 // events assume).
 var sampleSealer = func() *webhook.Sealer {
-	s, err := webhook.NewSealer(webhook.SampleSealKey)
+	s, err := webhook.NewSealer(samplesecrets.WebhookSealKey)
 	if err != nil {
 		panic(err)
 	}

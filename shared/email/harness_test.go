@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/referral/referrals/devkit/samplesecrets"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -77,7 +78,7 @@ func newEnv(t *testing.T) *env {
 	e.table.SetClock(e.clock.now)
 	e.store = store.New(e.table.Client, e.table.Table, e.clock.now)
 	var err error
-	if e.signer, err = unsubscribe.New(unsubscribe.SampleSecret); err != nil {
+	if e.signer, err = unsubscribe.New(samplesecrets.Unsubscribe); err != nil {
 		t.Fatal(err)
 	}
 	programs := &store.ProgramCache{Store: e.store}

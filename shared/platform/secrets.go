@@ -16,14 +16,10 @@ type SecretsManager interface {
 
 var _ SecretsManager = (*secretsmanager.Client)(nil)
 
-// SecretValue reads a secret a function needs, once per container (call it in main): override
-// when it is not empty (the value of a development variable holding the secret itself, for
-// tests and functions started by hand; the caller reads it with os.Getenv, since template.yaml
-// never sets it), else the Secrets Manager secret arn. name says which secret in errors.
-func SecretValue(ctx context.Context, sm SecretsManager, name, override, arn string) (string, error) {
-	if override != "" {
-		return override, nil
-	}
+// SecretValue reads the Secrets Manager secret arn, which a function needs, once per container
+// (call it in main). name says which secret in errors. Locally, AWS_ENDPOINT_URL_SECRETS_MANAGER
+// points the client at the dev stack's stand-in, which serves the template's secrets.
+func SecretValue(ctx context.Context, sm SecretsManager, name, arn string) (string, error) {
 	if arn == "" {
 		return "", errors.New(name + ": its secret's ARN is not set")
 	}

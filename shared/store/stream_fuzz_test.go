@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/referral/referrals/devkit/samplesecrets"
 	"io"
 	"log/slog"
 	"os"
@@ -64,7 +65,7 @@ func FuzzStreamRecordDecoders(f *testing.F) {
 	if _, _, err := s.PutCustomer(ctx, "ana", store.CustomerUpdate{Email: "ana@example.com", Name: "Ana", Locale: "en", Segment: referral.SegmentCurrent}); err != nil {
 		f.Fatal(err)
 	}
-	signer, err := unsubscribe.New(unsubscribe.SampleSecret)
+	signer, err := unsubscribe.New(samplesecrets.Unsubscribe)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -11,16 +11,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/referral/referrals/shared/platform"
 )
-
-// SampleSecret signs the unsubscribe links of the sample events in events/ and of the tests.
-// It is public, so never deployed; set UNSUBSCRIBE_SECRET to it to replay those samples
-// against a function started by hand.
-const SampleSecret = "sample-unsubscribe-secret-for-tests-and-sam-local-only"
 
 // MinSecretLen is the shortest secret accepted (bytes).
 const MinSecretLen = 32
@@ -69,17 +63,10 @@ func (s *Signer) URL(baseURL, customerID string) string {
 	return strings.TrimRight(baseURL, "/") + "/unsubscribe?" + q.Encode()
 }
 
-// OverrideVar is an environment variable that, when set, holds the secret itself. It is for
-// tests and functions started by hand without an AWS account; template.yaml never sets it (a
-// deployed stack reads the secret named by the ARN), which is why it is read here with
-// os.Getenv rather than through platform.Getenv, whose names the template must set.
-const OverrideVar = "UNSUBSCRIBE_SECRET"
-
-// Load returns a signer for the secret: the OverrideVar value when set, else the Secrets
-// Manager secret arn read through sm. Call it once per container (in main) and keep the
-// signer: the secret is then fetched once per cold start.
+// Load returns a signer for the Secrets Manager secret arn read through sm. Call it once per
+// container (in main) and keep the signer: the secret is then fetched once per cold start.
 func Load(ctx context.Context, sm platform.SecretsManager, arn string) (*Signer, error) {
-	secret, err := platform.SecretValue(ctx, sm, "unsubscribe secret (UNSUBSCRIBE_SECRET_ARN)", os.Getenv(OverrideVar), arn)
+	secret, err := platform.SecretValue(ctx, sm, "unsubscribe secret (UNSUBSCRIBE_SECRET_ARN)", arn)
 	if err != nil {
 		return nil, err
 	}

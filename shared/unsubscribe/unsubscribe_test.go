@@ -3,6 +3,7 @@ package unsubscribe
 import (
 	"context"
 	"errors"
+	"github.com/referral/referrals/devkit/samplesecrets"
 	"net/url"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ import (
 )
 
 func TestTokensAreValidOnlyForTheirCustomerAndSecret(t *testing.T) {
-	s, err := New(SampleSecret)
+	s, err := New(samplesecrets.Unsubscribe)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func flip(s string) string {
 }
 
 func TestURLCarriesTheCustomerAndTokenEscaped(t *testing.T) {
-	s, _ := New(SampleSecret)
+	s, _ := New(samplesecrets.Unsubscribe)
 	raw := s.URL("https://api.example.com/", "ana+vip@example.com")
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -92,8 +93,7 @@ func (f *fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSe
 	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(f.value)}, nil
 }
 
-func TestLoadReadsTheSecretOrTheOverride(t *testing.T) {
-	t.Setenv(OverrideVar, "")
+func TestLoadReadsTheSecret(t *testing.T) {
 	sm := &fakeSecrets{value: strings.Repeat("k", 64)}
 	s, err := Load(context.Background(), sm, "arn:aws:secretsmanager:us-east-1:1:secret:unsub")
 	if err != nil || sm.calls != 1 || sm.asked != "arn:aws:secretsmanager:us-east-1:1:secret:unsub" {
@@ -107,17 +107,6 @@ func TestLoadReadsTheSecretOrTheOverride(t *testing.T) {
 		t.Error("a failed read gave a signer")
 	}
 	if _, err := Load(context.Background(), sm, ""); err == nil {
-		t.Error("no ARN and no override gave a signer")
-	}
-
-	t.Setenv(OverrideVar, SampleSecret)
-	sm.calls = 0
-	s, err = Load(context.Background(), sm, "")
-	if err != nil || sm.calls != 0 {
-		t.Fatalf("override: %v (calls %d)", err, sm.calls)
-	}
-	sample, _ := New(SampleSecret)
-	if s.Token("ana") != sample.Token("ana") {
-		t.Error("the override is not the secret")
+		t.Error("no ARN gave a signer")
 	}
 }

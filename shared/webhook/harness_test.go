@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"github.com/referral/referrals/devkit/samplesecrets"
 	"io"
 	"log/slog"
 	"net/http"
@@ -82,7 +83,7 @@ func newEnv(t *testing.T) *env {
 	e.table.SetClock(e.clock.now)
 	e.store = store.New(e.table.Client, e.table.Table, e.clock.now)
 	var err error
-	if e.sealer, err = webhook.NewSealer(webhook.SampleSealKey); err != nil {
+	if e.sealer, err = webhook.NewSealer(samplesecrets.WebhookSealKey); err != nil {
 		t.Fatal(err)
 	}
 	url, arn := e.sqs.Queue(t, "webhook-deliveries", map[string]string{"VisibilityTimeout": "5"})

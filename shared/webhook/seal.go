@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/referral/referrals/shared/platform"
@@ -30,11 +29,6 @@ const sealVersion = "v1."
 
 // MinSealKeyLen is the shortest master key accepted (bytes).
 const MinSealKeyLen = 32
-
-// SampleSealKey seals the secrets of the tests and sample events. It is public, so never
-// deployed; set WEBHOOK_SECRET_KEY to it to replay those samples against a function started by
-// hand.
-const SampleSealKey = "sample-webhook-secret-key-for-tests-and-sam-local-only"
 
 // NewSealer returns a sealer keyed by master (at least MinSealKeyLen bytes).
 func NewSealer(master string) (*Sealer, error) {
@@ -87,15 +81,10 @@ func (s *Sealer) Open(endpointID, sealed string) (string, error) {
 	return string(plain), nil
 }
 
-// SealKeyVar is an environment variable that, when set, holds the master key itself: for tests
-// and functions started by hand without an AWS account. template.yaml never sets it (a stack
-// reads the secret named by WEBHOOK_SECRET_KEY_ARN), so it is read with os.Getenv.
-const SealKeyVar = "WEBHOOK_SECRET_KEY"
-
-// LoadSealer returns the sealer of the master key: SealKeyVar when set, else the Secrets
-// Manager secret arn. Call it once per container (in main).
+// LoadSealer returns the sealer of the master key, the Secrets Manager secret arn. Call it once
+// per container (in main).
 func LoadSealer(ctx context.Context, sm platform.SecretsManager, arn string) (*Sealer, error) {
-	key, err := platform.SecretValue(ctx, sm, "webhook secret key (WEBHOOK_SECRET_KEY_ARN)", os.Getenv(SealKeyVar), arn)
+	key, err := platform.SecretValue(ctx, sm, "webhook secret key (WEBHOOK_SECRET_KEY_ARN)", arn)
 	if err != nil {
 		return nil, err
 	}

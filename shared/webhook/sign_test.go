@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"errors"
+	"github.com/referral/referrals/devkit/samplesecrets"
 	"net/http"
 	"strings"
 	"testing"
@@ -102,7 +103,7 @@ func TestDuringARotationBothSecretsVerify(t *testing.T) {
 }
 
 func TestSealedSecretsOpenOnlyForTheirEndpointAndKey(t *testing.T) {
-	s, err := webhook.NewSealer(webhook.SampleSealKey)
+	s, err := webhook.NewSealer(samplesecrets.WebhookSealKey)
 	if err != nil {
 		t.Fatal(err)
 	}

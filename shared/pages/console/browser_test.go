@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/referral/referrals/devkit/samplesecrets"
 	"io"
 	"log/slog"
 	"net/http"
@@ -58,7 +59,7 @@ func newRig(t *testing.T) *rig {
 	programs := &store.ProgramCache{Store: s}
 	svc := &fulfil.Service{Store: s, Programs: programs, Log: quiet}
 	ses := &lazySES{t: t}
-	sealer, err := webhook.NewSealer(webhook.SampleSealKey)
+	sealer, err := webhook.NewSealer(samplesecrets.WebhookSealKey)
 	if err != nil {
 		t.Fatal(err)
 	}
