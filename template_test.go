@@ -55,8 +55,7 @@ var runtimeVariables = map[string]bool{"_HANDLER": true, "_X_AMZN_TRACE_ID": tru
 // deliberately never set by the template. platform.Getenv is for deployed configuration, so
 // reading one of these through it fails.
 var devOnlyVariables = map[string]string{
-	"STRIPE_API_URL":              "Stripe's endpoint (stripe-mock under make dev and make invoke), as AWS_ENDPOINT_URL_* are the AWS SDK's; a stack calls Stripe's API",
-	"WEBHOOK_ALLOW_LOCAL_TARGETS": "lets webhooks go to http and loopback URLs: the local stack's receiver; a deployed stack sends only to public https URLs",
+	"STRIPE_API_URL": "Stripe's endpoint (stripe-mock under make dev and make invoke), as AWS_ENDPOINT_URL_* are the AWS SDK's; a stack calls Stripe's API",
 }
 
 func loadTemplate(t *testing.T) *samtemplate.Template {

@@ -181,7 +181,7 @@ type Stack struct {
 func Start(cfg Config) (s *Stack, err error) {
 	cfg.defaults()
 	sink := devlog.New(cfg.Log)
-	tmpl, err := samtemplate.Resolve(cfg.Template, cfg.Parameters)
+	tmpl, err := samtemplate.Resolve(cfg.Template, withReceiverNetwork(cfg.Parameters))
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +258,7 @@ func Start(cfg Config) (s *Stack, err error) {
 		broken, sources = lambdaruntime.Build(cfg.Root, cfg.BinDir, tmpl.Functions, sink.Writer("build"))
 	}
 	opts := lambdaruntime.Options{DynamoURL: s.DynamoURL, SESURL: s.SESURL, SecretsURL: s.SecretURL, SQSURL: s.SQSURL,
-		LambdaURL: s.LambdaURL, Env: maps.Clone(localWebhookTargets), Overrides: cfg.Env, BinDir: cfg.BinDir, MaxInstances: cfg.MaxInstances}
+		LambdaURL: s.LambdaURL, Env: map[string]string{}, Overrides: cfg.Env, BinDir: cfg.BinDir, MaxInstances: cfg.MaxInstances}
 	if s.StripeURL != "" {
 		// Stripe's endpoint, as AWS_ENDPOINT_URL_* are AWS's: the key comes from the template's
 		// secret, through the Secrets Manager stand-in, as in a deployed stack.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,9 +20,21 @@ import (
 	"github.com/referral/referrals/shared/referral"
 )
 
-// localWebhookTargets is the setting that lets the webhook functions send to http and loopback
-// URLs (the receiver below); only the local stack sets it.
-var localWebhookTargets = map[string]string{"WEBHOOK_ALLOW_LOCAL_TARGETS": "1"}
+// withReceiverNetwork sets the template's WebhookPrivateTargets parameter to loopback, unless
+// params sets it: the stack's receiver (below) listens on 127.0.0.1, a private network as a
+// business's own receiver would be on one, so the webhook functions may send to it (over
+// http) as a stack deployed with that parameter would.
+func withReceiverNetwork(params map[string]string) map[string]string {
+	if _, ok := params["WebhookPrivateTargets"]; ok {
+		return params
+	}
+	out := maps.Clone(params)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out["WebhookPrivateTargets"] = "127.0.0.0/8,::1/128"
+	return out
+}
 
 // startSQS runs the SQS emulator with the template's queues, when the config asks for it. A
 // machine without moto_server runs the stack without it, and says what that costs.

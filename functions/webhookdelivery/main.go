@@ -23,11 +23,15 @@ func main() {
 	if err != nil {
 		log.Fatalf("webhookdelivery: %v", err)
 	}
+	guard, err := webhook.NewGuard(platform.Getenv("WEBHOOK_PRIVATE_TARGETS"))
+	if err != nil {
+		log.Fatalf("webhookdelivery: %v", err)
+	}
 	h := &webhook.Deliverer{
 		Store:  store.New(env.DynamoDB, env.Table, nil),
 		Queue:  &webhook.SQS{Client: sqs.NewFromConfig(env.AWS), URL: platform.Getenv("WEBHOOK_QUEUE_URL")},
 		Sealer: sealer,
-		Client: webhook.GuardFromEnv().NewClient(webhook.RequestTimeout, nil),
+		Client: guard.NewClient(webhook.RequestTimeout, nil),
 		Log:    env.Log,
 	}
 	platform.Start("webhookdelivery", h.Handle)

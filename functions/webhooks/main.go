@@ -24,7 +24,11 @@ func main() {
 	if err != nil {
 		log.Fatalf("webhooks: %v", err)
 	}
+	guard, err := webhook.NewGuard(platform.Getenv("WEBHOOK_PRIVATE_TARGETS"))
+	if err != nil {
+		log.Fatalf("webhooks: %v", err)
+	}
 	queue := &webhook.SQS{Client: sqs.NewFromConfig(env.AWS), URL: platform.Getenv("WEBHOOK_QUEUE_URL")}
-	h := api.NewWebhooks(store.New(env.DynamoDB, env.Table, nil), sealer, webhook.GuardFromEnv(), queue, env.Log)
+	h := api.NewWebhooks(store.New(env.DynamoDB, env.Table, nil), sealer, guard, queue, env.Log)
 	platform.Start("webhooks", h.Handle)
 }

@@ -56,7 +56,7 @@ func (h *Webhooks) create(ctx context.Context, req Request) (Response, error) {
 		return Response{}, err
 	}
 	v := referral.WebhookEndpointInput{URL: in.URL, Events: in.Events, Description: in.Description}
-	if err := v.Validate(h.Guard.Local); err != nil {
+	if err := v.Validate(h.Guard.AllowsHTTP()); err != nil {
 		return Response{}, err
 	}
 	if err := h.Guard.CheckURL(ctx, v.URL); err != nil {

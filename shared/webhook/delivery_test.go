@@ -55,7 +55,7 @@ func TestAReceiverFailingThreeTimesGetsOneDeliveryWithFourAttempts(t *testing.T)
 		}
 		return http.StatusOK
 	})
-	e.deliver.Client = (&webhook.Guard{Local: true}).NewClient(5*time.Second, rcv.tlsConfig())
+	e.deliver.Client = (&webhook.Guard{Private: devNetworks}).NewClient(5*time.Second, rcv.tlsConfig())
 	id, secret := e.endpoint(rcv.srv.URL+"/hooks", referral.EventReferralCreated)
 	code := e.setup()
 	e.must(201, "POST", "/referrals", map[string]any{"code": code, "referee": map[string]any{"id": "bo", "email": "bo.chen@example.com", "name": "Bo Chen"}})
@@ -123,7 +123,7 @@ func TestAReceiverFailingThreeTimesGetsOneDeliveryWithFourAttempts(t *testing.T)
 func TestTheLifeOfAReferralIsSentAsSignedEvents(t *testing.T) {
 	e := newEnv(t)
 	rcv := newReceiver(t, func(int) int { return http.StatusNoContent })
-	e.deliver.Client = (&webhook.Guard{Local: true}).NewClient(5*time.Second, rcv.tlsConfig())
+	e.deliver.Client = (&webhook.Guard{Private: devNetworks}).NewClient(5*time.Second, rcv.tlsConfig())
 	_, secret := e.endpoint(rcv.srv.URL+"/all", referral.WebhookEventTypes...)
 	_, onlyApproved := e.endpoint(rcv.srv.URL+"/approved", referral.EventRewardApproved)
 	code := e.setup()
@@ -243,7 +243,7 @@ func checkData(t *testing.T, p payload) {
 func TestAGoneReceiverAndADeletedEndpointFailAtOnce(t *testing.T) {
 	e := newEnv(t)
 	rcv := newReceiver(t, func(int) int { return http.StatusGone })
-	e.deliver.Client = (&webhook.Guard{Local: true}).NewClient(5*time.Second, rcv.tlsConfig())
+	e.deliver.Client = (&webhook.Guard{Private: devNetworks}).NewClient(5*time.Second, rcv.tlsConfig())
 	gone, _ := e.endpoint(rcv.srv.URL+"/gone", referral.EventReferralCreated)
 	deleted, _ := e.endpoint(rcv.srv.URL+"/deleted", referral.EventReferralCreated)
 	code := e.setup()
@@ -293,7 +293,7 @@ func eventOf(t *testing.T, e *env, endpointID string) string {
 func TestDeliveryMessagesAreIdempotent(t *testing.T) {
 	e := newEnv(t)
 	rcv := newReceiver(t, func(int) int { return http.StatusServiceUnavailable })
-	e.deliver.Client = (&webhook.Guard{Local: true}).NewClient(5*time.Second, rcv.tlsConfig())
+	e.deliver.Client = (&webhook.Guard{Private: devNetworks}).NewClient(5*time.Second, rcv.tlsConfig())
 	e.deliver.Schedule = []time.Duration{time.Hour}
 	ep, _ := e.endpoint(rcv.srv.URL+"/busy", referral.EventReferralCreated)
 	code := e.setup()

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -25,10 +24,12 @@ import (
 // checked again at connect time (net.Dialer.Control), so a name that resolves to something
 // else later (DNS rebinding) gets nowhere.
 type Guard struct {
-	// Local allows http URLs and loopback, private and carrier-grade NAT addresses: the local
-	// stack, whose receiver listens on 127.0.0.1. Link-local, metadata, multicast and
-	// unspecified addresses stay refused even then.
-	Local bool
+	// Private are the networks besides public addresses that events may go to: a business's
+	// receivers on private addresses (the template's WebhookPrivateTargets, none by default;
+	// make dev lists loopback for its receiver). Addresses in them are allowed, and URLs whose
+	// host is in them may use http. Metadata, link-local, multicast and unspecified addresses
+	// stay refused even when listed.
+	Private []netip.Prefix
 	// Resolver resolves hostnames at registration; nil is the system resolver.
 	Resolver Resolver
 }
@@ -40,14 +41,47 @@ type Resolver interface {
 
 var _ Resolver = (*net.Resolver)(nil)
 
-// LocalTargetsVar is the development setting that makes a guard Local. Only the local stack sets
-// it; template.yaml never does (and its test says so), so it is read with os.Getenv.
-const LocalTargetsVar = "WEBHOOK_ALLOW_LOCAL_TARGETS"
+// NewGuard is the guard of a function, with the private networks of privateTargets (the
+// template's WebhookPrivateTargets: comma-separated CIDR blocks, "" for none).
+func NewGuard(privateTargets string) (*Guard, error) {
+	p, err := ParsePrivateTargets(privateTargets)
+	if err != nil {
+		return nil, err
+	}
+	return &Guard{Private: p}, nil
+}
 
-// GuardFromEnv is the guard of a function: deployed (https, public addresses) unless
-// LocalTargetsVar is "1".
-func GuardFromEnv() *Guard {
-	return &Guard{Local: os.Getenv(LocalTargetsVar) == "1"}
+// ParsePrivateTargets reads a comma-separated list of CIDR blocks (10.20.0.0/16, fd00:1::/64).
+func ParsePrivateTargets(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("WebhookPrivateTargets: %q is not a CIDR block like 10.20.0.0/16", s)
+		}
+		if p != p.Masked() {
+			return nil, fmt.Errorf("WebhookPrivateTargets: %q has bits set past its length; write %s", s, p.Masked())
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// AllowsHTTP says whether an endpoint URL may use http: only to the private networks.
+func (g *Guard) AllowsHTTP() bool { return len(g.Private) > 0 }
+
+// private says whether addr is in one of the private networks.
+func (g *Guard) private(addr netip.Addr) bool {
+	for _, p := range g.Private {
+		if p.Contains(addr.Unmap()) {
+			return true
+		}
+	}
+	return false
 }
 
 // resolveTimeout bounds the DNS lookup of a registration.
@@ -57,7 +91,7 @@ const resolveTimeout = 5 * time.Second
 // and, after resolving its host, every address it resolves to. A refusal is a
 // webhook_url_not_allowed error on the field "url" that says why.
 func (g *Guard) CheckURL(ctx context.Context, raw string) error {
-	if err := referral.ValidWebhookURL("url", raw, g.Local); err != nil {
+	if err := referral.ValidWebhookURL("url", raw, g.AllowsHTTP()); err != nil {
 		return err
 	}
 	u, _ := url.Parse(raw) // parsed by ValidWebhookURL
@@ -67,14 +101,20 @@ func (g *Guard) CheckURL(ctx context.Context, raw string) error {
 		e.Field = "url"
 		return e
 	}
+	overHTTP := func(a netip.Addr) error {
+		if u.Scheme == "http" && !g.private(a) {
+			return refuse("%s is not in the stack's private networks; events to it go only over https", a.Unmap())
+		}
+		return nil
+	}
 	if addr, err := netip.ParseAddr(host); err == nil {
 		if reason := g.blocked(addr); reason != "" {
 			return refuse("%s is %s address; events go only to public addresses", addr, reason)
 		}
-		return nil
+		return overHTTP(addr)
 	}
 	name := strings.ToLower(strings.TrimSuffix(host, "."))
-	if !g.Local && (name == "localhost" || strings.HasSuffix(name, ".localhost")) {
+	if !g.private(netip.MustParseAddr("127.0.0.1")) && (name == "localhost" || strings.HasSuffix(name, ".localhost")) {
 		return refuse("%s is this machine (a loopback name); events go only to public hosts", host)
 	}
 	r := g.Resolver
@@ -90,6 +130,9 @@ func (g *Guard) CheckURL(ctx context.Context, raw string) error {
 	for _, a := range addrs {
 		if reason := g.blocked(a); reason != "" {
 			return refuse("%s resolves to %s, %s address; events go only to public addresses", host, a.Unmap(), reason)
+		}
+		if err := overHTTP(a); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -181,7 +224,7 @@ func (g *Guard) blocked(addr netip.Addr) string {
 	case addr.IsMulticast(), addr.IsLinkLocalMulticast(), addr.IsInterfaceLocalMulticast():
 		return "a multicast"
 	}
-	if g.Local && (addr.IsLoopback() || addr.IsPrivate() || cgnat.Contains(addr)) {
+	if g.private(addr) {
 		return ""
 	}
 	switch {

@@ -99,27 +99,61 @@ func checkRefusal(t *testing.T, err error, code, msg string) {
 	}
 }
 
-// TestTheLocalStackMayUseHTTPAndLoopback: the dev setting opens loopback and private targets
-// (the local receiver), never metadata or link-local ones.
-func TestTheLocalStackMayUseHTTPAndLoopback(t *testing.T) {
-	local := &webhook.Guard{Local: true, Resolver: testDNS}
-	for _, c := range []struct{ url, code, msg string }{
-		{url: "http://127.0.0.1:8620/hooks"},
-		{url: "http://internal.example.com:8620/"},
-		{url: "https://10.0.0.1/"},
-		{url: "http://169.254.169.254/latest/meta-data/", code: "webhook_url_not_allowed", msg: "cloud metadata"},
-		{url: "http://169.254.10.10/", code: "webhook_url_not_allowed", msg: "link-local"},
-		{url: "http://0.0.0.0:8620/", code: "webhook_url_not_allowed", msg: "unspecified"},
+// devNetworks are the private networks of the tests' receivers (loopback), as make dev lists
+// them for its own.
+var devNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// TestListedPrivateNetworksMayBeUsed: the stack's private networks (WebhookPrivateTargets) open
+// those addresses, over http too, and nothing else: other private addresses stay refused, http
+// to public hosts too, and metadata or link-local addresses even when a listed block holds them.
+func TestListedPrivateNetworksMayBeUsed(t *testing.T) {
+	g, err := webhook.NewGuard(" 127.0.0.0/8, 10.0.0.0/8 ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Resolver = testDNS
+	everything, err := webhook.NewGuard("0.0.0.0/0,::/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	everything.Resolver = testDNS
+	for _, c := range []struct {
+		guard          *webhook.Guard
+		url, code, msg string
+	}{
+		{guard: g, url: "http://127.0.0.1:8620/hooks"},
+		{guard: g, url: "http://internal.example.com:8620/"},
+		{guard: g, url: "https://10.0.0.1/"},
+		{guard: g, url: "https://hooks.example.com/referrals"},
+		{guard: g, url: "http://hooks.example.com/referrals", code: "webhook_url_not_allowed", msg: "not in the stack's private networks; events to it go only over https"},
+		{guard: g, url: "https://192.168.0.10/", code: "webhook_url_not_allowed", msg: "192.168.0.10 is a private address"},
+		{guard: g, url: "https://ula.example.com/", code: "webhook_url_not_allowed", msg: "resolves to fd12:3456::1, a private address"},
+		{guard: everything, url: "http://169.254.169.254/latest/meta-data/", code: "webhook_url_not_allowed", msg: "cloud metadata"},
+		{guard: everything, url: "http://169.254.10.10/", code: "webhook_url_not_allowed", msg: "link-local"},
+		{guard: everything, url: "http://0.0.0.0:8620/", code: "webhook_url_not_allowed", msg: "unspecified"},
 	} {
-		t.Run(c.url, func(t *testing.T) { checkRefusal(t, local.CheckURL(context.Background(), c.url), c.code, c.msg) })
+		t.Run(c.url, func(t *testing.T) { checkRefusal(t, c.guard.CheckURL(context.Background(), c.url), c.code, c.msg) })
 	}
-	t.Setenv(webhook.LocalTargetsVar, "1")
-	if !webhook.GuardFromEnv().Local {
-		t.Errorf("%s=1 does not make the guard local", webhook.LocalTargetsVar)
+	deployed, err := webhook.NewGuard("")
+	if err != nil || deployed.AllowsHTTP() || len(deployed.Private) != 0 {
+		t.Fatalf("no private networks: %+v %v", deployed, err)
 	}
-	t.Setenv(webhook.LocalTargetsVar, "")
-	if webhook.GuardFromEnv().Local {
-		t.Error("without the setting the guard is local")
+	deployed.Resolver = testDNS
+	checkRefusal(t, deployed.CheckURL(context.Background(), "http://127.0.0.1:8620/hooks"), "invalid_request", "https")
+}
+
+func TestPrivateTargetsAreValidatedCIDRBlocks(t *testing.T) {
+	if p, err := webhook.ParsePrivateTargets("10.20.0.0/16, fd00:1::/64,,"); err != nil || len(p) != 2 {
+		t.Errorf("two blocks: %v %v", p, err)
+	}
+	for in, msg := range map[string]string{
+		"10.20.0.1/16":  `"10.20.0.1/16" has bits set past its length; write 10.20.0.0/16`,
+		"10.20.0.0":     `"10.20.0.0" is not a CIDR block`,
+		"intranet.corp": `"intranet.corp" is not a CIDR block`,
+	} {
+		if _, err := webhook.ParsePrivateTargets(in); err == nil || !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), "WebhookPrivateTargets") {
+			t.Errorf("%q: %v, want an error saying %s", in, err, msg)
+		}
 	}
 }
 
@@ -152,7 +186,7 @@ func TestConnectionsAreCheckedWhenTheyAreMade(t *testing.T) {
 	if hits.Load() != 0 {
 		t.Fatalf("the receiver on loopback was reached %d times", hits.Load())
 	}
-	local := (&webhook.Guard{Local: true}).NewClient(2*time.Second, tlsConfig)
+	local := (&webhook.Guard{Private: devNetworks}).NewClient(2*time.Second, tlsConfig)
 	if res := webhook.Post(context.Background(), local, srv.URL+"/hooks", webhook.Headers{ID: "msg_x", Timestamp: "1", Signature: "v1,x"}, []byte(`{}`)); res.StatusCode != 204 || res.Error != "" {
 		t.Errorf("local client: %d %q, want 204", res.StatusCode, res.Error)
 	}
@@ -176,7 +210,7 @@ func TestRedirectsAreNotFollowedAndSlowReceiversTimeOut(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 	})
-	client := (&webhook.Guard{Local: true}).NewClient(300*time.Millisecond, tlsConfig)
+	client := (&webhook.Guard{Private: devNetworks}).NewClient(300*time.Millisecond, tlsConfig)
 	h := webhook.Headers{ID: "msg_x", Timestamp: "1", Signature: "v1,x"}
 	res := webhook.Post(context.Background(), client, srv.URL+"/moved", h, []byte(`{}`))
 	if res.StatusCode != 302 || !strings.Contains(res.Error, "redirects are not followed") || target.Load() != 0 {

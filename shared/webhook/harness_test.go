@@ -98,7 +98,7 @@ func newEnv(t *testing.T) *env {
 		api.NewRewards(e.store, fulfilment, log),
 		api.NewInsights(e.store, programs, log),
 		// The local stack's guard: the test receiver listens on 127.0.0.1.
-		api.NewWebhooks(e.store, e.sealer, &webhook.Guard{Local: true, Resolver: testDNS}, e.queue, log),
+		api.NewWebhooks(e.store, e.sealer, &webhook.Guard{Private: devNetworks, Resolver: testDNS}, e.queue, log),
 	} {
 		for _, rt := range r.Routes() {
 			e.routers[rt.Key] = r

@@ -62,7 +62,7 @@ func TestTheStreamFunctionSamples(t *testing.T) {
 func TestTheDeliveryFunctionSample(t *testing.T) {
 	e := newEnv(t)
 	rcv := newReceiver(t, func(int) int { return http.StatusOK })
-	e.deliver.Client = (&webhook.Guard{Local: true}).NewClient(5*time.Second, rcv.tlsConfig())
+	e.deliver.Client = (&webhook.Guard{Private: devNetworks}).NewClient(5*time.Second, rcv.tlsConfig())
 	ep, secret := e.endpoint(rcv.srv.URL+"/in", referral.EventReferralCreated)
 	var ev events.SQSEvent
 	if err := samtemplate.DecodeEvent("webhookdelivery-attempt.json", &ev); err != nil {

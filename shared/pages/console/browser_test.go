@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,7 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	previewer, guard, queue := &email.Previewer{Sender: ses}, &webhook.Guard{Local: true}, &recordingQueue{}
+	previewer, guard, queue := &email.Previewer{Sender: ses}, &webhook.Guard{Private: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, &recordingQueue{}
 	called := console.Handlers{Store: s, Programs: programs, Fulfil: svc, Emails: previewer, Log: quiet,
 		Sealer: sealer, Guard: guard, Queue: queue}.Routers()
 	all := append(called, api.NewCustomers(s, quiet), api.NewCodes(s, programs, quiet), api.NewReferrals(s, programs, svc, quiet))
