@@ -12,7 +12,7 @@ import (
 	"github.com/referral/referrals/shared/store"
 )
 
-// Keys serves POST /keys and DELETE /keys/{keyId}.
+// Keys serves GET /keys, POST /keys and DELETE /keys/{keyId}.
 type Keys struct {
 	Store *store.Store
 }
@@ -21,6 +21,7 @@ type Keys struct {
 func NewKeys(s *store.Store, log *slog.Logger) *Router {
 	h := &Keys{Store: s}
 	return NewRouter(log,
+		Route{"GET /keys", auth.ScopeAdmin, h.list},
 		Route{"POST /keys", auth.ScopeAdmin, h.create},
 		Route{"DELETE /keys/{keyId}", auth.ScopeAdmin, h.revoke},
 	)
@@ -64,11 +65,31 @@ func (h *Keys) create(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, fmt.Errorf("new key: %w", err)
 	}
-	k, err := h.Store.CreateAPIKey(ctx, auth.Hash(secret), in.Scope, in.Name)
+	k, err := h.Store.CreateAPIKey(ctx, auth.Hash(secret), secret[len(secret)-4:], in.Scope, in.Name)
 	if err != nil {
 		return Response{}, err
 	}
 	resp := JSON(http.StatusCreated, IssuedKey{KeyID: k.KeyID, Scope: k.Scope, Name: k.Name, Secret: secret, CreatedAt: k.CreatedAt})
+	resp.Headers["Cache-Control"] = "no-store"
+	return resp, nil
+}
+
+// KeyList is the body of GET /keys: the keys without their secrets.
+type KeyList struct {
+	Keys       []store.APIKey `json:"keys"`
+	NextCursor *string        `json:"nextCursor"`
+}
+
+func (h *Keys) list(ctx context.Context, req Request) (Response, error) {
+	page, err := pageOf(req)
+	if err != nil {
+		return Response{}, err
+	}
+	ks, next, err := h.Store.ListAPIKeys(ctx, page)
+	if err != nil {
+		return Response{}, err
+	}
+	resp := JSON(http.StatusOK, KeyList{Keys: ks, NextCursor: next})
 	resp.Headers["Cache-Control"] = "no-store"
 	return resp, nil
 }

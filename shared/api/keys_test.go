@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,8 +19,8 @@ import (
 	"github.com/referral/referrals/shared/store"
 )
 
-// keyIDNamed finds the id of the API key issued with name, by reading the table (the API
-// never lists keys). Sample events bind to it with {"keyNamed": ...}.
+// keyIDNamed finds the id of the API key issued with name, by reading the table. Sample events
+// bind to it with {"keyNamed": ...}.
 func (s *stack) keyIDNamed(t testing.TB, name string) string {
 	t.Helper()
 	for _, it := range s.scan(t) {
@@ -70,7 +71,7 @@ func newGateway(t *testing.T, s *stack) (*gateway, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.store.CreateAPIKey(context.Background(), auth.Hash(secret), auth.ScopeAdmin, "test admin"); err != nil {
+	if _, err := s.store.CreateAPIKey(context.Background(), auth.Hash(secret), secret[len(secret)-4:], auth.ScopeAdmin, "test admin"); err != nil {
 		t.Fatal(err)
 	}
 	return &gateway{s: s, auth: &auth.Authorizer{Keys: s.store, Log: quietLog}}, "Bearer " + secret
@@ -143,6 +144,57 @@ func TestIssuingAKeyShowsItsSecretOnceAndStoresOnlyItsHash(t *testing.T) {
 	}
 	if !strings.Contains(string(dump), auth.Hash(secret)) {
 		t.Fatal("the table does not hold the secret's hash")
+	}
+}
+
+// GET /keys lists the issued keys, oldest first, revoked ones too, each with the last 4
+// characters of its secret and never the secret or its hash; pages follow the cursor.
+func TestListingKeysShowsTheirLastFourCharactersNeverTheSecret(t *testing.T) {
+	s := newStack(t)
+	var secrets []string
+	for _, name := range []string{"shop", "crm", "old"} {
+		st, k := s.do("POST", "/keys", map[string]any{"scope": "server", "name": name})
+		if st != 201 {
+			t.Fatalf("POST /keys: %d %v", st, k)
+		}
+		secrets = append(secrets, k["secret"].(string))
+	}
+	if st, b := s.do("DELETE", "/keys/"+s.keyIDNamed(t, "old"), nil); st != 204 {
+		t.Fatalf("revoke: %d %v", st, b)
+	}
+	if st, b := s.doAs("server", "GET", "/keys", nil); st != 403 {
+		t.Errorf("a server key listed the keys: %d %v", st, b)
+	}
+	resp := s.raw("admin", "GET", "/keys?limit=2", nil)
+	if resp.StatusCode != 200 || resp.Headers["Cache-Control"] != "no-store" {
+		t.Fatalf("GET /keys: %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
+	}
+	var page KeyList
+	if err := json.Unmarshal([]byte(resp.Body), &page); err != nil || len(page.Keys) != 2 || page.NextCursor == nil {
+		t.Fatalf("first page: %v %s", err, resp.Body)
+	}
+	st, rest := s.do("GET", "/keys?limit=2&cursor="+url.QueryEscape(*page.NextCursor), nil)
+	if st != 200 || len(rest["keys"].([]any)) != 1 || rest["nextCursor"] != nil {
+		t.Fatalf("second page: %d %v", st, rest)
+	}
+	last := rest["keys"].([]any)[0].(map[string]any)
+	type listed struct {
+		last4   string
+		revoked bool
+	}
+	got := map[string]listed{last["name"].(string): {last["last4"].(string), last["revokedAt"] != nil}}
+	for _, k := range page.Keys {
+		got[k.Name] = listed{k.Last4, k.RevokedAt != nil}
+	}
+	for i, name := range []string{"shop", "crm", "old"} {
+		if want := (listed{secrets[i][len(secrets[i])-4:], name == "old"}); got[name] != want {
+			t.Errorf("%s = %+v, want %+v", name, got[name], want)
+		}
+	}
+	for _, secret := range secrets {
+		if strings.Contains(resp.Body, secret) || strings.Contains(resp.Body, auth.Hash(secret)) {
+			t.Fatal("the list shows a secret or its hash")
+		}
 	}
 }
 

@@ -92,7 +92,7 @@ func TestIssuedKeysResolveToTheirScopeUntilRevoked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k, err := s.CreateAPIKey(ctx, Hash(secret), scope, "key "+scope)
+		k, err := s.CreateAPIKey(ctx, Hash(secret), secret[len(secret)-4:], scope, "key "+scope)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,7 +227,7 @@ func TestDecideHashFollowsTheKey(t *testing.T) {
 	a, s := newAuthorizer(t, &Bootstrap{Secrets: sm, SecretID: secretARN})
 	ctx := context.Background()
 	secret, _ := NewSecret()
-	k, err := s.CreateAPIKey(ctx, Hash(secret), ScopeAdmin, "console")
+	k, err := s.CreateAPIKey(ctx, Hash(secret), secret[len(secret)-4:], ScopeAdmin, "console")
 	if err != nil {
 		t.Fatal(err)
 	}

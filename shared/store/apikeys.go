@@ -13,9 +13,9 @@ import (
 // the authorizer finds a key in one GetItem without the secret ever being stored, and one
 // under the key id, so an admin can revoke a key by the id they were shown.
 //
-//	item         PK                  SK
-//	apikey       APIKEY#<sha256 hex> APIKEY
-//	apikey id    KEY#<keyId>         KEY
+//	item         PK                  SK      GSI1PK   GSI1SK
+//	apikey       APIKEY#<sha256 hex> APIKEY  -        -
+//	apikey id    KEY#<keyId>         KEY     APIKEYS  <keyId> (time-ordered: the list, oldest first)
 const (
 	TypeAPIKey   = "apikey"
 	TypeAPIKeyID = "apikey_id"
@@ -26,6 +26,7 @@ type APIKey struct {
 	KeyID     string     `json:"keyId"`
 	Scope     string     `json:"scope"`
 	Name      string     `json:"name"`
+	Last4     string     `json:"last4,omitempty"` // the secret's last 4 characters, to tell keys apart
 	CreatedAt time.Time  `json:"createdAt"`
 	RevokedAt *time.Time `json:"revokedAt,omitempty"`
 }
@@ -41,21 +42,24 @@ type apiKeyItem struct {
 }
 
 type apiKeyIDItem struct {
-	PK   string `json:"PK"`
-	SK   string `json:"SK"`
-	Type string `json:"type"`
-	Hash string `json:"hash"` // SHA-256 of the secret: finds the key item to revoke
+	PK     string `json:"PK"`
+	SK     string `json:"SK"`
+	GSI1PK string `json:"GSI1PK,omitempty"`
+	GSI1SK string `json:"GSI1SK,omitempty"`
+	Type   string `json:"type"`
+	Hash   string `json:"hash"` // SHA-256 of the secret: finds the key item to revoke
 	APIKey
 }
 
-// CreateAPIKey stores a new key under the hash of its secret (1 TransactWriteItems: the hash
-// item and the id item, both only if new).
-func (s *Store) CreateAPIKey(ctx context.Context, hash, scope, name string) (APIKey, error) {
+// CreateAPIKey stores a new key under the hash of its secret, with the secret's last 4
+// characters (1 TransactWriteItems: the hash item and the id item, both only if new).
+func (s *Store) CreateAPIKey(ctx context.Context, hash, last4, scope, name string) (APIKey, error) {
 	now := s.now()
-	k := APIKey{KeyID: "key_" + referral.NewID(now), Scope: scope, Name: name, CreatedAt: now}
+	k := APIKey{KeyID: "key_" + referral.NewID(now), Scope: scope, Name: name, Last4: last4, CreatedAt: now}
 	err := s.transact(ctx,
 		putNew(apiKeyItem{PK: apiKeyPK(hash), SK: apiKeySK, Type: TypeAPIKey, APIKey: k}),
-		putNew(apiKeyIDItem{PK: apiKeyIDPK(k.KeyID), SK: apiKeyIDSK, Type: TypeAPIKeyID, Hash: hash, APIKey: k}))
+		putNew(apiKeyIDItem{PK: apiKeyIDPK(k.KeyID), SK: apiKeyIDSK, GSI1PK: apiKeysPK, GSI1SK: k.KeyID,
+			Type: TypeAPIKeyID, Hash: hash, APIKey: k}))
 	if err != nil {
 		// Both keys are fresh random values: a failed condition is as unexpected as an outage.
 		return APIKey{}, unavailable(fmt.Errorf("create API key: %w", err))
@@ -72,6 +76,22 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (k APIKey, found 
 		return APIKey{}, false, fmt.Errorf("get API key: %w", err)
 	}
 	return it.APIKey, found, nil
+}
+
+// ListAPIKeys is the access pattern "the issued keys, oldest first, revoked ones too": 1 Query
+// of GSI1 partition APIKEYS per page (an id item is ~250 bytes: a page of 100 keys is ~3 RRU,
+// eventually consistent). Keys issued before the list existed are not in it.
+func (s *Store) ListAPIKeys(ctx context.Context, page Page) ([]APIKey, *string, error) {
+	var items []apiKeyIDItem
+	next, err := s.queryGSI1(ctx, apiKeysPK, page, &items)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list API keys: %w", err)
+	}
+	out := make([]APIKey, len(items))
+	for i := range items {
+		out[i] = items[i].APIKey
+	}
+	return out, next, nil
 }
 
 // RevokeAPIKey revokes a key by id: 1 consistent GetItem (the id item) and 1

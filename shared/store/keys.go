@@ -16,7 +16,7 @@
 //	scheduled ask     ASK#<askId>          SCHEDULE                -                       -
 //	ask cooldown      CUSTOMER#<id>        ASKCOOLDOWN#<pid>       -                       -
 //	API key           APIKEY#<sha256>      APIKEY                  -                       -
-//	API key id        KEY#<keyId>          KEY                     -                       -
+//	API key id        KEY#<keyId>          KEY                     APIKEYS                 <keyId>
 //	email marker      EMAIL#<PK>|<SK>      <template>              -                       -
 //	stats (month)     STATS#<pid>          MONTH#<YYYY-MM>         -                       -
 //	stats (business)  STATS                TOTAL                   -                       -
@@ -96,6 +96,7 @@ const (
 	apiKeyIDSK      = "KEY"
 	checkpointSK    = "INSIGHTS"
 	programsPK      = "PROGRAMS"
+	apiKeysPK       = "APIKEYS"
 	businessStatsPK = "STATS"
 	totalSK         = "TOTAL"
 	refereeEmailSK  = "REFEREEEMAIL"
