@@ -524,11 +524,18 @@ func TestConsoleInABrowser(t *testing.T) {
 	if d, err := authz.Decide(context.Background(), "Bearer "+secret); err != nil || d.Scope != auth.ScopeServer {
 		t.Errorf("the issued key: %+v %v", d, err)
 	}
-	p.Fill(t, "#key-id", keyID)
-	p.Click(t, `form[action$="keys/revoke"] button`)
-	if !strings.Contains(p.Text(t), "The key was revoked") || strings.Contains(p.Text(t), secret) {
+	// The list shows it by name, id and the secret's last 4 characters, never the secret; its
+	// row's button revokes it.
+	p.Click(t, `a[href$="console/keys"]`)
+	if text := p.Text(t); !strings.Contains(text, "Shop backend") || !strings.Contains(text, keyID) ||
+		!strings.Contains(text, "secret ending "+secret[len(secret)-4:]) || strings.Contains(text, secret) {
+		t.Errorf("the key list: %q", text)
+	}
+	p.Click(t, `button[aria-label="Revoke Shop backend (`+keyID+`)"]`)
+	if !strings.Contains(p.Text(t), "The key was revoked") || strings.Contains(p.Text(t), secret) || !strings.Contains(p.Text(t), "revoked 2") {
 		t.Errorf("revoke: %d %q", p.Status, p.Text(t))
 	}
+	checkPage(t, p, "keys listed")
 	if d, _ := authz.Decide(context.Background(), "Bearer "+secret); d.Scope != "" {
 		t.Errorf("the revoked key still decides %+v", d)
 	}

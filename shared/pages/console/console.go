@@ -199,7 +199,7 @@ var calledRoutes = []string{
 	"GET /programs/{programId}/stats", "GET /programs/{programId}/leaderboard",
 	"GET /rewards", "POST /rewards/{rewardId}/approve", "POST /rewards/{rewardId}/fulfill",
 	"POST /conversions/{eventId}/reverse", "POST /programs/{programId}/contests/{period}/close",
-	"POST /keys", "DELETE /keys/{keyId}",
+	"GET /keys", "POST /keys", "DELETE /keys/{keyId}",
 	"GET /programs/{programId}/emails/{template}/{lang}/preview", "POST /programs/{programId}/emails/{template}/{lang}/test-send",
 	"GET /webhook-endpoints", "POST /webhook-endpoints", "DELETE /webhook-endpoints/{endpointId}",
 	"POST /webhook-endpoints/{endpointId}/rotate-secret", "GET /webhook-endpoints/{endpointId}/deliveries",

@@ -45,6 +45,10 @@ func samples(lang, page string) (pages.View, map[string]any) {
 		d["Issued"], d["Secret"], d["IssuedID"], d["IssuedScope"], d["IssuedName"] = true, "rk_live_x", "key_1", "server", "Shop <backend>"
 		d["NameError"], d["ScopeError"], d["KeyIDError"], d["Name"], d["KeyID"] = "too long", "bad scope", "no such key", "n", "k"
 		d["Scopes"] = []any{map[string]any{"Value": "server", "Label": "server"}, map[string]any{"Value": "admin", "Label": "admin"}}
+		d["Keys"] = []any{
+			map[string]any{"ID": "key_1", "Name": "Shop <backend>", "Scope": "server", "Last4": "a<b>", "Created": "2026-11-20 12:00", "Revoked": "", "Current": true},
+			map[string]any{"ID": "key_2", "Name": "Old", "Scope": "admin", "Last4": "", "Created": "2026-11-01 09:00", "Revoked": "2026-11-02 10:00", "Current": false},
+		}
 	case "emails":
 		d["ID"], d["Template"], d["EmailLang"], d["Subject"], d["Text"], d["HTMLURL"] = "p-1", "ask-current", "th", "สวัสดี <b>", "Hi\n<there>", "emails/preview?template=ask-current&lang=th"
 		d["Templates"] = []any{map[string]any{"Value": "ask-current", "Selected": true}}

@@ -10,14 +10,41 @@ import (
 	"github.com/referral/referrals/shared/auth"
 )
 
-// keys is the API keys page: issue a key (its secret is shown once, on the page that issues
-// it) and revoke one by its id.
-func (c *Console) keys(_ context.Context, req api.Request, v *visit) (api.Response, error) {
-	return c.keysPage(http.StatusOK, v, map[string]any{"Done": doneMessages[req.QueryStringParameters["done"]]})
+// keys is the API keys page: the keys (GET /keys: name, id, scope, created, the secret's last 4
+// characters, never the secret) with a revoke button each, issuing a key (its secret is shown
+// once, on the page that issues it), and revoking one by its id (keys the list predates).
+func (c *Console) keys(ctx context.Context, req api.Request, v *visit) (api.Response, error) {
+	return c.keysPage(ctx, http.StatusOK, v, req.QueryStringParameters["cursor"], map[string]any{"Done": doneMessages[req.QueryStringParameters["done"]]})
 }
 
-func (c *Console) keysPage(status int, v *visit, data map[string]any) (api.Response, error) {
+func (c *Console) keysPage(ctx context.Context, status int, v *visit, cursor string, data map[string]any) (api.Response, error) {
+	q := map[string]string{"limit": "50"}
+	if cursor != "" {
+		q["cursor"] = cursor
+	}
+	var list api.KeyList
+	ae, err := c.callJSON(ctx, v, "GET /keys", nil, q, nil, &list)
+	if err != nil {
+		return api.Response{}, err
+	}
+	if ae != nil {
+		return c.notice(ae.Status, v.root, v, "The keys could not be listed", ae.Message)
+	}
+	rows := make([]any, 0, len(list.Keys))
+	for _, k := range list.Keys {
+		revoked := ""
+		if k.RevokedAt != nil {
+			revoked = k.RevokedAt.UTC().Format("2006-01-02 15:04")
+		}
+		rows = append(rows, map[string]any{"ID": k.KeyID, "Name": k.Name, "Scope": k.Scope, "Last4": k.Last4,
+			"Created": k.CreatedAt.UTC().Format("2006-01-02 15:04"), "Revoked": revoked, "Current": k.KeyID == v.keyID})
+	}
+	next := ""
+	if list.NextCursor != nil {
+		next = "?" + url.Values{"cursor": {*list.NextCursor}}.Encode()
+	}
 	d := map[string]any{"Issued": false, "Done": "", "NameError": "", "ScopeError": "", "KeyIDError": "", "Name": "", "KeyID": "",
+		"Keys": rows, "Next": next,
 		"Scopes": []any{map[string]any{"Value": auth.ScopeServer, "Label": "server: the shop's backend (codes, referrals, conversions)"},
 			map[string]any{"Value": auth.ScopeAdmin, "Label": "admin: everything, this console included"}}}
 	for k, x := range data {
@@ -38,10 +65,10 @@ func (c *Console) issueKey(ctx context.Context, _ api.Request, v *visit, form ur
 		if field == "" {
 			field = "NameError"
 		}
-		return c.keysPage(ae.Status, v, map[string]any{field: fieldMessage(ae), "Name": name})
+		return c.keysPage(ctx, ae.Status, v, "", map[string]any{field: fieldMessage(ae), "Name": name})
 	}
 	c.log.InfoContext(ctx, "console issued a key", "keyId", issued.KeyID, "scope", issued.Scope, "by", v.keyID)
-	return c.keysPage(http.StatusCreated, v, map[string]any{"Issued": true, "Secret": issued.Secret, "IssuedID": issued.KeyID,
+	return c.keysPage(ctx, http.StatusCreated, v, "", map[string]any{"Issued": true, "Secret": issued.Secret, "IssuedID": issued.KeyID,
 		"IssuedScope": issued.Scope, "IssuedName": issued.Name})
 }
 
@@ -52,7 +79,7 @@ func (c *Console) revokeKey(ctx context.Context, _ api.Request, v *visit, form u
 		return api.Response{}, err
 	}
 	if ae != nil {
-		return c.keysPage(ae.Status, v, map[string]any{"KeyIDError": fieldMessage(ae), "KeyID": id})
+		return c.keysPage(ctx, ae.Status, v, "", map[string]any{"KeyIDError": fieldMessage(ae), "KeyID": id})
 	}
 	c.log.InfoContext(ctx, "console revoked a key", "keyId", id, "by", v.keyID)
 	return redirect(v.root + "console/keys?done=revoked"), nil
