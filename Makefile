@@ -93,14 +93,12 @@ function_dir = functions/$(shell echo '$(1)' | tr '[:upper:]' '[:lower:]')
 build-%Function: $$(call function_dir,$$*)/main.go
 	mkdir -p "$(ARTIFACTS_DIR)" && $(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" ./$(call function_dir,$*)
 
-## screenshots: the pages people see, in a real browser (chromium), into .local/screenshots: the
-## friend page in every language from `make dev`'s data (run `make dev` first), and the owner's
-## console dashboard after the console's browser test (sign in, create a program, a conversion,
-## approve a review reward). The browser tests of `make test` write theirs there too.
+## screenshots: the pages people see, in a real browser (chromium), from `make dev`'s data (run
+## `make dev` first) into .local/screenshots: the friend page in every language, and the owner's
+## console dashboard of the demo program, signed in with the dev admin key.
 screenshots: node_modules/.package-lock.json
 	@mkdir -p .local/screenshots
 	$(GO) run ./devkit/cmd/screenshots -out .local/screenshots
-	SCREENSHOTS=$(abspath .local/screenshots) $(GO) test -count=1 -run '^TestConsoleInABrowser$$' ./shared/pages/console/
 	@ls -1 .local/screenshots
 
 ## emails: render the 8 templates × 5 languages with sample data into .local/emails (HTML + text)

@@ -133,6 +133,42 @@ func (b *Browser) Shoot(url, acceptLanguage, path string) error {
 	return os.WriteFile(path, png, 0o644)
 }
 
+// ShootConsole signs in to the owner's console at consoleURL with key through its sign-in form,
+// as a person does, then writes a PNG of the whole page at pageURL, as a wide screen (1280 px)
+// shows it, to path (its folder is made).
+func (b *Browser) ShootConsole(consoleURL, key, pageURL, path string) error {
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	defer cancel()
+	ctx, timeout := context.WithTimeout(ctx, 60*time.Second)
+	defer timeout()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		return err
+	}
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(consoleURL))
+	if err != nil || resp.Status != 200 {
+		return fmt.Errorf("open %s: %v (status %d)", consoleURL, err, statusOf(resp))
+	}
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#key"), key)); err != nil {
+		return fmt.Errorf("the sign-in form: %w", err)
+	}
+	resp, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form[action$="console/sign-in"] button`)))
+	if err != nil || resp.Status != 200 {
+		return fmt.Errorf("sign in: %v (status %d)", err, statusOf(resp))
+	}
+	resp, err = chromedp.Run(ctx, chromedp.NavigateResponse(pageURL))
+	if err != nil || resp.Status != 200 {
+		return fmt.Errorf("open %s: %v (status %d)", pageURL, err, statusOf(resp))
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		return fmt.Errorf("screenshot of %s: %w", pageURL, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, png, 0o644)
+}
+
 // Options of a visit.
 type Options struct {
 	NoJavaScript   bool   // the page's scripts do not run (the page must work without them)
@@ -379,4 +415,12 @@ func (p *Page) NoTofu(t testing.TB, selector, lang string) {
 	if scriptGlyphs == 0 {
 		t.Errorf("%s: the %s text of %s is drawn with %v, none of which has its script: the glyphs show as boxes", p.URL, lang, selector, fonts)
 	}
+}
+
+// statusOf is a response's status, 0 without one.
+func statusOf(resp *network.Response) int64 {
+	if resp == nil {
+		return 0
+	}
+	return resp.Status
 }

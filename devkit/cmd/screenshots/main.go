@@ -1,5 +1,7 @@
-// Command screenshots is `make screenshots`: the pages people see, from `make dev`'s data, in
-// every language, as a phone shows them, into .local/screenshots (run `make dev` first).
+// Command screenshots is `make screenshots`: the pages people see, from `make dev`'s data, into
+// .local/screenshots (run `make dev` first): the friend page in every language, as a phone
+// shows it, and the owner's console dashboard of the demo program, signed in with the dev
+// admin key, as a wide screen shows it.
 //
 // Usage, from the repository root:
 //
@@ -56,6 +58,11 @@ func run(api, out string) error {
 		}
 		fmt.Println(path)
 	}
+	path := filepath.Join(out, "console-dashboard.png")
+	if err := b.ShootConsole(api+"/console", devstack.DevAdminKey, api+"/console/programs/demo", path); err != nil {
+		return fmt.Errorf("the console: %w", err)
+	}
+	fmt.Println(path)
 	return nil
 }
 
