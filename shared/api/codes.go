@@ -80,6 +80,9 @@ func (h *Codes) create(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
+	if rec.Code.ShareURL == "" { // no landing page: the hosted friend page, on the domain asked
+		rec.Code.ShareURL = p.ShareLink(rec.Code.Code, requestBase(req))
+	}
 	if created {
 		return JSON(http.StatusCreated, rec.Code), nil
 	}
@@ -181,7 +184,7 @@ func (h *PublicCodes) redirect(ctx context.Context, req Request) (Response, erro
 		return Response{}, referral.ErrCodeInactive.With("the code is "+rec.Status, nil)
 	}
 	q := req.QueryStringParameters
-	page := q["page"] == "1"
+	page := q["page"] == "1" || p.LandingURL == "" // no landing page of its own: ours
 	// The page's language switcher is not another visit, nor is a chat app fetching a preview.
 	if (!page || q["lang"] == "") && referral.IsVisit(req.Headers["user-agent"]) {
 		h.count(ctx, rec.Code, q["ch"])
@@ -217,4 +220,12 @@ func Offer(p *referral.Program) string {
 		parts = append(parts, fmt.Sprintf("%s at %s", what, r.Milestone))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// requestBase is the API's public URL as the request reached it ("" when unknown).
+func requestBase(req Request) string {
+	if req.RequestContext.DomainName == "" {
+		return ""
+	}
+	return "https://" + req.RequestContext.DomainName
 }

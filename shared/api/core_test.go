@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"strings"
@@ -404,5 +405,30 @@ func TestListsPageWithOpaqueCursors(t *testing.T) {
 		if seen != 5 {
 			t.Fatalf("%s: paged through %d items, want 5", path, seen)
 		}
+	}
+}
+
+// A program without a landing page but with a shop: its share link is the hosted friend page
+// on the API's domain, which /r/{code} serves (no redirect to a page the shop does not have),
+// and the page's button leads to the shop with the code. With both missing, the program is
+// refused, naming landingUrl.
+func TestAProgramWithoutALandingPageSharesTheHostedFriendPage(t *testing.T) {
+	s := newStack(t)
+	program := tieredProgram()
+	delete(program, "landingUrl")
+	if st, b := s.do("PUT", "/programs/p1", program); st != 400 || errField(b) != "landingUrl" || !strings.Contains(b["error"].(map[string]any)["message"].(string), "shopUrl") {
+		t.Fatalf("neither URL: %d %v", st, b)
+	}
+	program["shopUrl"] = "https://shop.example.com/store"
+	code := s.setup(program)
+	req := event("POST /programs/{programId}/codes", map[string]string{"programId": "p1"}, "POST", "/programs/p1/codes", `{"customerId":"ana"}`, "admin")
+	req.RequestContext.DomainName = "api.example.com"
+	resp, err := s.routers["POST /programs/{programId}/codes"].Handle(context.Background(), req)
+	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, `"shareUrl":"https://api.example.com/r/`+code+`"`) {
+		t.Fatalf("the code's share link: %d %v %s", resp.StatusCode, err, resp.Body)
+	}
+	page := s.raw("", "GET", "/r/"+code, nil)
+	if page.StatusCode != 200 || !strings.Contains(page.Body, "https://shop.example.com/store?ref="+code) || !strings.Contains(page.Body, "Ana") {
+		t.Fatalf("the share link: %d %v\n%s", page.StatusCode, page.Headers, page.Body)
 	}
 }

@@ -26,6 +26,9 @@ type Facts struct {
 	LastReminder   bool
 	Copy           referral.EmailCopy // the merchant's copy for this template in the recipient's language
 	UnsubscribeURL string
+	// PublicURL is the API's public base URL: the share link of a program without a landing
+	// page is its hosted friend page there (/r/CODE).
+	PublicURL string
 }
 
 // Compose turns facts into what the template shows, in the recipient's language.
@@ -51,7 +54,7 @@ func Compose(f Facts) (Data, string) {
 		d.ValueProposition = strings.TrimSpace(p.Emails.ValueProposition[lang])
 	}
 	if f.Code != "" {
-		d.ShareURL = referral.ShareURL(p.LandingURL, f.Code)
+		d.ShareURL = p.ShareLink(f.Code, f.PublicURL)
 	}
 	friendWelcome := f.Template == referral.EmailFriendWelcome
 	if r, m, ok := locale.Headline(p.RefereeRewards, p); ok {
@@ -93,7 +96,10 @@ func Compose(f Facts) (Data, string) {
 		if f.Advocate != nil {
 			d.AdvocateFirstName = referral.FirstName(f.Advocate.Name)
 		}
-		d.ShopURL, d.ShareURL = d.ShareURL, ""
+		d.ShopURL, d.ShareURL = referral.ShareURL(p.LandingURL, f.Code), ""
+		if p.LandingURL == "" { // no landing page: the shop itself
+			d.ShopURL = referral.ShareURL(p.ShopURL, f.Code)
+		}
 		d.Coupon = f.Coupon
 	case referral.EmailRewardReady:
 		if len(f.Rewards) > 0 {
@@ -102,6 +108,9 @@ func Compose(f Facts) (Data, string) {
 			d.Coupon, d.CreditAdded = rw.ReadyAs()
 		}
 		d.ShopURL, d.ShareURL = Shop(p.LandingURL), ""
+		if p.LandingURL == "" { // no landing page: the shop itself
+			d.ShopURL = p.ShopURL
+		}
 	}
 	return d, lang
 }

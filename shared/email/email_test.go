@@ -518,3 +518,24 @@ func TestSenderIsNeverTheProgramsInternalName(t *testing.T) {
 		t.Errorf("SenderName = %q, want none", got)
 	}
 }
+
+// A program without a landing page: the asks share its hosted friend page on the API's
+// domain, and the friend's welcome and the reward-ready email send people to its shop.
+func TestWithoutALandingPageEmailsLinkTheHostedPageAndTheShop(t *testing.T) {
+	for name, want := range map[string]string{
+		referral.EmailAskCurrent:    "https://api.example.com/r/",
+		referral.EmailFriendWelcome: "https://shop.example.com/store?ref=",
+		referral.EmailRewardReady:   "https://shop.example.com/store",
+	} {
+		f := sampleFacts("en", name)
+		f.Program.LandingURL, f.Program.ShopURL, f.PublicURL = "", "https://shop.example.com/store", "https://api.example.com"
+		d, _ := Compose(f)
+		m, err := Render(name, "en", d)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !strings.Contains(m.Text, want) || strings.Contains(m.Text, "invite") {
+			t.Errorf("%s links %q? \n%s", name, want, m.Text)
+		}
+	}
+}

@@ -27,7 +27,7 @@ func (pv *Previewer) previewFacts(p referral.Program, template, lang string, c r
 	advocate := referral.Customer{CustomerID: "preview", Name: people[0], Locale: lang, PurchaseCount: 3}
 	friend := referral.Customer{CustomerID: "preview-friend", Name: people[1], Locale: lang}
 	p.Normalize()
-	f := Facts{Template: template, Program: p, Recipient: advocate, Code: "PREVIEW-7K2Q", CodeIsNew: true, Copy: c}
+	f := Facts{Template: template, Program: p, Recipient: advocate, Code: "PREVIEW-7K2Q", CodeIsNew: true, Copy: c, PublicURL: baseURL}
 	if IsMarketing(template) {
 		f.UnsubscribeURL = baseURL + "/unsubscribe?c=preview&t=preview"
 	}

@@ -313,7 +313,7 @@ func (h *Stream) deliver(ctx context.Context, log *slog.Logger, j job) error {
 		return nil
 	}
 	f := Facts{Template: name, Program: p, Recipient: c, Code: j.code, CodeIsNew: j.codeIsNew, Rewards: j.rewards,
-		Coupon: j.coupon, LastReminder: j.last}
+		Coupon: j.coupon, LastReminder: j.last, PublicURL: h.PublicURL}
 	switch name {
 	case referral.EmailFriendWelcome:
 		f.Advocate = r.Other

@@ -221,3 +221,25 @@ func TestShareURLKeepsTheFragmentAfterTheQuery(t *testing.T) {
 		}
 	}
 }
+
+// A program without a landing page shares its hosted friend page, and a friend shops at its
+// shop; with one, both go through the landing page (unless the shop is set for shopping).
+func TestShareAndShopLinksWithoutALandingPage(t *testing.T) {
+	hosted := Program{ShopURL: "https://shop.example.com/store"}
+	if got := hosted.ShareLink("ANA", "https://api.example.com/"); got != "https://api.example.com/r/ANA" {
+		t.Errorf("share link = %q", got)
+	}
+	if got := hosted.ShareLink("ANA", ""); got != "" {
+		t.Errorf("share link without the API's URL = %q", got)
+	}
+	if got := hosted.ShopLink("ANA"); got != "https://shop.example.com/store?ref=ANA" {
+		t.Errorf("shop link = %q", got)
+	}
+	landing := Program{LandingURL: "https://shop.example.com/invite"}
+	if got := landing.ShareLink("ANA", "https://api.example.com"); got != "https://shop.example.com/invite?ref=ANA" {
+		t.Errorf("share link with a landing page = %q", got)
+	}
+	if got := landing.ShopLink("ANA"); got != "https://shop.example.com/invite?ref=ANA" {
+		t.Errorf("shop link with a landing page only = %q", got)
+	}
+}

@@ -75,6 +75,28 @@ func NewID(now time.Time) string {
 	return string(out)
 }
 
+// ShareLink is the link an advocate shares: the program's landing page with ref=CODE, or,
+// for a program without one, the hosted friend page at apiURL/r/CODE ("" when apiURL is not
+// known either).
+func (p *Program) ShareLink(code, apiURL string) string {
+	if p.LandingURL != "" {
+		return ShareURL(p.LandingURL, code)
+	}
+	if apiURL == "" {
+		return ""
+	}
+	return strings.TrimRight(apiURL, "/") + "/r/" + code
+}
+
+// ShopLink is where a friend shops with code: the shop (shopUrl) with ref=CODE, else the
+// landing page with it.
+func (p *Program) ShopLink(code string) string {
+	if p.ShopURL != "" {
+		return ShareURL(p.ShopURL, code)
+	}
+	return ShareURL(p.LandingURL, code)
+}
+
 // ShareURL is the program's landing URL with ref=CODE added to its query (?ref= or &ref=),
 // before any #fragment, so that the page receives it.
 func ShareURL(landing, code string) string {

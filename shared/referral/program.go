@@ -24,13 +24,15 @@ var RewardKinds = []string{"discount", "store_credit", "points", "gift_card", "c
 
 // Program is a referral campaign: its rules, windows, code policy and email settings.
 type Program struct {
-	ProgramID  string     `json:"programId"`
-	Name       string     `json:"name"`
-	Status     string     `json:"status"`
-	StartsAt   *time.Time `json:"startsAt"`
-	EndsAt     *time.Time `json:"endsAt"`
-	Currency   string     `json:"currency"`
-	LandingURL string     `json:"landingUrl"`
+	ProgramID string     `json:"programId"`
+	Name      string     `json:"name"`
+	Status    string     `json:"status"`
+	StartsAt  *time.Time `json:"startsAt"`
+	EndsAt    *time.Time `json:"endsAt"`
+	Currency  string     `json:"currency"`
+	// LandingURL is where a friend's link leads, with ?ref=CODE added; without one (ShopURL is
+	// then required), the link is the hosted friend page, /r/CODE.
+	LandingURL string `json:"landingUrl"`
 	// ShopURL is where the hosted friend page's button leads, with ?ref=CODE added (the
 	// landing URL when empty): the shop, when the landing URL is a page of its own.
 	ShopURL               string       `json:"shopUrl"`

@@ -46,8 +46,13 @@ func (p *Program) Validate() error {
 	if !isoCurrencies[p.Currency] {
 		return Invalid("currency", "currency must be an active ISO 4217 code in upper case, such as USD")
 	}
-	if err := checkShareURL("landingUrl", p.LandingURL); err != nil {
-		return err
+	if p.LandingURL == "" && p.ShopURL == "" {
+		return Invalid("landingUrl", "landingUrl or shopUrl is required: the page a friend's link leads to, or, without one, the shop the hosted friend page sends them to")
+	}
+	if p.LandingURL != "" {
+		if err := checkShareURL("landingUrl", p.LandingURL); err != nil {
+			return err
+		}
 	}
 	if p.ShopURL != "" {
 		if err := checkShareURL("shopUrl", p.ShopURL); err != nil {

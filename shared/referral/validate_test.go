@@ -53,6 +53,9 @@ func TestValidProgramsPass(t *testing.T) {
 		change func(p *Program)
 	}{
 		{"the example program", func(p *Program) {}},
+		{"a shop and no landing page (the hosted friend page)", func(p *Program) {
+			p.LandingURL, p.ShopURL = "", "https://shop.example.com/store"
+		}},
 		{"a multi-step program with a percent rule", func(p *Program) {
 			p.Milestones = []string{"signup", "demo", "training", "purchase"}
 			p.AdvocateRewards = []Rule{
@@ -110,6 +113,8 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 		{"lower-case currency", func(p *Program) { p.Currency = "usd" }, "currency"},
 		{"unknown currency", func(p *Program) { p.Currency = "XYZ" }, "currency"},
 		{"withdrawn currency", func(p *Program) { p.Currency = "HRK" }, "currency"},
+		{"neither landing nor shop URL", func(p *Program) { p.LandingURL, p.ShopURL = "", "" }, "landingUrl"},
+		{"no landing URL, a relative shop URL", func(p *Program) { p.LandingURL, p.ShopURL = "", "/shop" }, "shopUrl"},
 		{"relative landing URL", func(p *Program) { p.LandingURL = "/invite" }, "landingUrl"},
 		{"landing URL without scheme", func(p *Program) { p.LandingURL = "shop.example.com/invite" }, "landingUrl"},
 		{"ftp landing URL", func(p *Program) { p.LandingURL = "ftp://shop.example.com/" }, "landingUrl"},

@@ -61,7 +61,8 @@ var formFields = []struct {
 }{
 	{Name: "name", Label: "Name", Type: "text"},
 	{Name: "currency", Label: "Currency", Type: "text", Hint: "ISO 4217 code, e.g. USD, MYR, THB"},
-	{Name: "landingUrl", Label: "Landing page URL", Type: "url", Hint: "Where a friend's link leads (https)"},
+	{Name: "landingUrl", Label: "Landing page URL", Type: "url", Hint: "Where a friend's link leads (https); empty: our hosted friend page, which needs the shop URL"},
+	{Name: "shopUrl", Label: "Shop URL", Type: "url", Hint: "Where the hosted friend page's button leads (https); required without a landing page"},
 	{Name: "attributionWindowDays", Label: "Attribution window (days)", Type: "text", Number: true},
 	{Name: "holdDays", Label: "Hold rewards for (days)", Type: "text", Number: true},
 	{Name: "startsAt", Label: "Starts at", Type: "text", Hint: "RFC 3339, e.g. 2026-12-01T00:00:00Z; empty: at once"},

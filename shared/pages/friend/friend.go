@@ -29,11 +29,7 @@ type Page struct {
 // Of is the friend page of code in lang.
 func Of(p *referral.Program, code referral.Code, advocateFirstName, lang string) Page {
 	pg := Page{Advocate: advocateFirstName, Program: p.Name, Code: code.Code}
-	shop := p.ShopURL
-	if shop == "" {
-		shop = p.LandingURL
-	}
-	pg.ShopURL = referral.ShareURL(shop, code.Code)
+	pg.ShopURL = p.ShopLink(code.Code)
 	if r, m, ok := locale.Headline(p.RefereeRewards, p); ok {
 		pg.Offer = locale.FriendOffer(r, m, lang, true)
 	}
