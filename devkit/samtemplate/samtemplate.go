@@ -213,11 +213,13 @@ func (t *Template) Table(name string) (*dynamodb.CreateTableInput, error) {
 		in.KeySchema = keySchema(r.Properties["KeySchema"])
 		for _, g := range list(r.Properties["GlobalSecondaryIndexes"]) {
 			proj, _ := g["Projection"].(map[string]any)
+			p := &types.Projection{ProjectionType: types.ProjectionType(str(proj["ProjectionType"]))}
+			nonKey, _ := proj["NonKeyAttributes"].([]any)
+			for _, a := range nonKey {
+				p.NonKeyAttributes = append(p.NonKeyAttributes, str(a))
+			}
 			in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
-				IndexName:  aws.String(str(g["IndexName"])),
-				KeySchema:  keySchema(g["KeySchema"]),
-				Projection: &types.Projection{ProjectionType: types.ProjectionType(str(proj["ProjectionType"]))},
-			})
+				IndexName: aws.String(str(g["IndexName"])), KeySchema: keySchema(g["KeySchema"]), Projection: p})
 		}
 		if ss, ok := r.Properties["StreamSpecification"].(map[string]any); ok {
 			in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true),

@@ -50,6 +50,7 @@ type index struct {
 	name       string
 	pk, sk     string
 	projection types.ProjectionType
+	nonKey     []string // INCLUDE: the attributes projected besides the keys
 }
 
 // pricedRequest is one DynamoDB request and its price.
@@ -83,7 +84,7 @@ func newMeteredClient(tb testing.TB, url, table string) *meteredDB {
 	}
 	m := &meteredDB{DynamoDB: countedClient(url), peek: countedClient(url), table: table}
 	for _, g := range def.GlobalSecondaryIndexes {
-		ix := index{name: aws.ToString(g.IndexName), projection: g.Projection.ProjectionType}
+		ix := index{name: aws.ToString(g.IndexName), projection: g.Projection.ProjectionType, nonKey: g.Projection.NonKeyAttributes}
 		for _, k := range g.KeySchema {
 			if k.KeyType == types.KeyTypeHash {
 				ix.pk = aws.ToString(k.AttributeName)
@@ -253,24 +254,30 @@ func (ix index) writeUnits(old, cur map[string]types.AttributeValue) float64 {
 		return units(old)
 	case !sameAttrs(old, cur, ix.pk, ix.sk):
 		return units(old) + units(cur) // the key moved: a delete and a put
-	case ix.projection == types.ProjectionTypeAll && !sameItem(old, cur):
-		return units(cur)
+	case !sameItem(ix.entry(old), ix.entry(cur)):
+		return units(cur) // a projected attribute changed
 	}
 	return 0
 }
 
-// entrySize is the size of the item's entry in the index: the whole item (ALL) or its keys.
-func (ix index) entrySize(it map[string]types.AttributeValue) int {
+// entry is the item's entry in the index: the whole item (ALL), or its keys and the
+// attributes the index includes (KEYS_ONLY, INCLUDE).
+func (ix index) entry(it map[string]types.AttributeValue) map[string]types.AttributeValue {
 	if ix.projection == types.ProjectionTypeAll {
-		return dynamotest.ItemSize(it)
+		return it
 	}
-	keys := map[string]types.AttributeValue{}
-	for _, n := range []string{"PK", "SK", ix.pk, ix.sk} {
+	out := map[string]types.AttributeValue{}
+	for _, n := range append([]string{"PK", "SK", ix.pk, ix.sk}, ix.nonKey...) {
 		if v, ok := it[n]; ok {
-			keys[n] = v
+			out[n] = v
 		}
 	}
-	return dynamotest.ItemSize(keys)
+	return out
+}
+
+// entrySize is the size of the item's entry in the index.
+func (ix index) entrySize(it map[string]types.AttributeValue) int {
+	return dynamotest.ItemSize(ix.entry(it))
 }
 
 func sameAttrs(a, b map[string]types.AttributeValue, names ...string) bool {

@@ -342,7 +342,7 @@ func opCases() []opCase {
 				return e.call(r, "GET", "/programs/demo/leaderboard", nil)
 			}},
 		{name: "program stats", route: "GET /programs/{programId}/stats", state: "warm", goal: 1,
-			note: "1 Query (monthly aggregates) + 1 GetItem (business-wide totals) + 1 Query on GSI3 per reward queue (pending, review, approved, failed: rewards whose hold or validity has just ended, shown in their status now)",
+			note: "1 Query (monthly aggregates) + 1 GetItem (business-wide totals) + 1 Query on GSI4 per reward queue (pending, review, approved, failed: rewards whose hold or validity has just ended, shown in their status now)",
 			run: func(e *perfEnv) opResult {
 				e.aggregate()
 				r := e.container("GET /programs/{programId}/stats")

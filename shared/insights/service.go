@@ -17,7 +17,7 @@ type Service struct {
 // Stats reads a program's KPIs for the months from..to ("" = open end): 1 Query of the
 // program's monthly aggregates, 1 GetItem of the business-wide total, and the rewards whose
 // status time changed within the aggregates' hour buckets (store.RewardsTurning: 4 Queries on
-// GSI3), so that a reward shows approved or expired the moment it is.
+// GSI4), so that a reward shows approved or expired the moment it is.
 func (s *Service) Stats(ctx context.Context, p *referral.Program, from, to string) (Stats, error) {
 	now := s.Store.Now()
 	months, total, err := s.Store.ProgramStats(ctx, p.ProgramID, from, to)

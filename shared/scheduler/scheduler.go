@@ -6,7 +6,7 @@
 // contest.closeAfterHours after the month ends.
 //
 // Work is found by Query, never by scanning: each program's reward queues, scheduled asks and
-// unshared codes are indexed by when the scheduler next has work on them (GSI3), so a run
+// unshared codes are indexed by when the scheduler next has work on them (GSI4), so a run
 // reads only what is due. Each unit of work is one conditional write (or one transaction, or
 // a claim, a provider call and its record), so a run that stops anywhere leaves nothing
 // half-done, and a second run finds nothing more to do. A run does at most Limit units and

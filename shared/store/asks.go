@@ -211,7 +211,7 @@ func (s *Store) ScheduleAsk(ctx context.Context, a ScheduledAsk) error {
 }
 
 // AsksDue lists up to limit asks of a program scheduled for now or earlier and not sent yet,
-// most overdue first (access pattern "scheduled asks due": 1 Query on GSI3, ASKSDUE#<pid>).
+// most overdue first (access pattern "scheduled asks due": 1 Query on GSI4, ASKSDUE#<pid>).
 func (s *Store) AsksDue(ctx context.Context, programID string, now time.Time, limit int32) ([]ScheduledAsk, error) {
 	var items []scheduledAskItem
 	if err := s.dueItems(ctx, asksDuePK(programID), now, limit, &items); err != nil {

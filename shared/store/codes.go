@@ -14,7 +14,7 @@ import (
 
 // codeItem is a referral code. It copies the advocate's first name so the public code check
 // is one read (the only personal data a stranger with the code may see). Until its first
-// referral it is listed on GSI3 by when its advocate is next due a reminder (remindersSK);
+// referral it is listed on GSI4 by when its advocate is next due a reminder (remindersSK);
 // the referral, or the last reminder, moves it out of the due range.
 type codeItem struct {
 	PK                string     `json:"PK"`

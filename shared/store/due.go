@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
-// dueItems reads into out up to limit items of the GSI3 partition pk whose due time (the
-// start of GSI3SK) is at or before by, most overdue first: 1 Query on GSI3. The index is
+// dueItems reads into out up to limit items of the GSI4 partition pk whose due time (the
+// start of GSI3SK) is at or before by, most overdue first: 1 Query on GSI4. The index is
 // eventually consistent, so every change made from what it returns is conditional on the
 // state read.
 func (s *Store) dueItems(ctx context.Context, pk string, by time.Time, limit int32, out any) error {
@@ -19,7 +19,7 @@ func (s *Store) dueItems(ctx context.Context, pk string, by time.Time, limit int
 	if err != nil {
 		return err
 	}
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI3),
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI4),
 		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(),
 		ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(limit)})
 	if err != nil {

@@ -120,7 +120,7 @@ func (s *Store) StoredReward(ctx context.Context, id string) (referral.Reward, e
 }
 
 // RewardsDue lists up to limit rewards of a program's queue that are due at or before now,
-// most overdue first (access pattern "due work": 1 Query on GSI3). The index is eventually
+// most overdue first (access pattern "due work": 1 Query on GSI4). The index is eventually
 // consistent: every change made from what it returns is conditional on the state read.
 func (s *Store) RewardsDue(ctx context.Context, programID, queue string, now time.Time, limit int32) ([]referral.Reward, error) {
 	var items []rewardItem

@@ -35,7 +35,8 @@
 //	reminder          CUSTOMER#<id>        REMINDER#<pid>#<n>      -                       -
 //	click             CLICK#<clickId>      CLICK (ttl: 3 days)     -                       -
 //
-// GSI3 keys (lists by program; the index itself comes with the routes that query it):
+// GSI4 keys, GSI3PK and GSI3SK (lists by program; the index replaced GSI3, which had the same
+// keys and projected every attribute, see indexKeys):
 //
 //	referral          GSI3PK PROGRAMREFERRALS#<pid>    GSI3SK <createdAt>#<referee>   (read newest first)
 //	reward            GSI3PK RQ#<pid>#<queue>          GSI3SK <due>#<rewardId>
@@ -81,9 +82,20 @@ const (
 	GSI1 = "GSI1"
 	// GSI2 is the sparse leaderboard index: only leaderboard entries carry its keys.
 	GSI2 = "GSI2"
-	// GSI3 lists by program: its referrals, its rewards by queue and due time.
-	GSI3 = "GSI3"
+	// GSI4 lists by program: its referrals, its rewards by queue and due time. Its keys are
+	// GSI3PK and GSI3SK; it projects what its readers read (see template.yaml).
+	GSI4 = "GSI4"
 )
+
+// indexKeys are the names of an index's partition and sort key attributes. GSI4 kept the key
+// attributes of GSI3, the index it replaced, so that DynamoDB fills it from the items as they
+// are (an index's projection cannot change in place).
+func indexKeys(index string) (pk, sk string) {
+	if index == GSI4 {
+		return "GSI3PK", "GSI3SK"
+	}
+	return index + "PK", index + "SK"
+}
 
 const (
 	programSK       = "PROGRAM"
@@ -156,7 +168,7 @@ func remindersSK(since time.Time, code string) string {
 }
 func remindersDoneSK(code string) string { return never + "#" + strings.ToUpper(code) }
 
-// dueBy bounds a Query of a due-time partition of GSI3 to the items due at or before t.
+// dueBy bounds a Query of a due-time partition of GSI4 to the items due at or before t.
 func dueBy(t time.Time) string { return stamp(t) + "#~" }
 
 const (

@@ -95,7 +95,8 @@ func (s *Store) queryIndex(ctx context.Context, index, pk string, page Page, for
 	if err != nil {
 		return nil, err
 	}
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(index + "PK").Equal(expression.Value(pk))).Build()
+	pkName, _ := indexKeys(index)
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(pkName).Equal(expression.Value(pk))).Build()
 	if err != nil {
 		return nil, err
 	}

@@ -338,12 +338,40 @@ func (s *Store) SetFriendCoupon(ctx context.Context, ref referral.Referral, fc r
 }
 
 // ProgramReferrals pages through a program's referrals, newest first (access pattern "a
-// program's referrals": 1 Query on GSI3, PROGRAMREFERRALS#<programId>).
+// program's referrals": 1 Query on GSI4, PROGRAMREFERRALS#<programId>, for the page's keys,
+// then 1 eventually consistent BatchGetItem per 100 of them for the referrals as stored). GSI4
+// does not project what a conversion changes on a referral (its stage, reached milestones,
+// version, friend coupon), so that a conversion does not rewrite the referral's index entry;
+// those are read from the table. A referral erased between the two reads is left out.
 func (s *Store) ProgramReferrals(ctx context.Context, programID string, page Page) ([]referral.Referral, *string, error) {
-	var items []referralItem
-	next, err := s.queryIndex(ctx, GSI3, programReferralsPK(programID), page, false, &items)
+	var listed []referralItem
+	next, err := s.queryIndex(ctx, GSI4, programReferralsPK(programID), page, false, &listed)
 	if err != nil {
 		return nil, nil, fmt.Errorf("referrals of program %s: %w", programID, err)
+	}
+	items := make([]referralItem, 0, len(listed))
+	for len(listed) > 0 {
+		n := min(len(listed), 100)
+		keys := make([]map[string]types.AttributeValue, n)
+		for i, it := range listed[:n] {
+			keys[i] = key(it.PK, it.SK)
+		}
+		got, err := s.batchGetEventually(ctx, keys...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("referrals of program %s: %w", programID, err)
+		}
+		for _, k := range keys {
+			raw, ok := got[itemKey(k)]
+			if !ok {
+				continue
+			}
+			var it referralItem
+			if err := unmarshal(raw, &it); err != nil {
+				return nil, nil, fmt.Errorf("referrals of program %s: %w", programID, err)
+			}
+			items = append(items, it)
+		}
+		listed = listed[n:]
 	}
 	return referralsOf(items), next, nil
 }

@@ -48,7 +48,7 @@ type CodeToRemind struct {
 
 // RemindersDue lists up to limit codes of program p whose advocates have not shared them and
 // were last reminded (or got the code) at or before since, longest waiting first (access
-// pattern "advocates due a reminder": 1 Query on GSI3, REMINDERS#<programId>). The caller
+// pattern "advocates due a reminder": 1 Query on GSI4, REMINDERS#<programId>). The caller
 // passes now - emails.reminderAfterDays as since.
 func (s *Store) RemindersDue(ctx context.Context, p *referral.Program, since time.Time, limit int32) ([]CodeToRemind, error) {
 	var items []codeItem

@@ -30,7 +30,7 @@ var RewardListStatuses = append(append([]string{}, referral.RewardStatuses...), 
 // fewer rewards than asked for and still have a next cursor.
 const maxPageQueries = 25
 
-// queuePart is a run of one reward queue on GSI3: all of it, or only what is due by now.
+// queuePart is a run of one reward queue on GSI4: all of it, or only what is due by now.
 type queuePart struct {
 	queue string
 	due   bool
@@ -108,16 +108,17 @@ func (c rewardCursor) startKey(index, pk string) (map[string]types.AttributeValu
 	if c.Key == nil {
 		return nil, nil
 	}
+	ipk, isk := indexKeys(index)
 	out := map[string]types.AttributeValue{}
 	for k, v := range c.Key {
 		switch k {
-		case "PK", "SK", index + "PK", index + "SK":
+		case "PK", "SK", ipk, isk:
 			out[k] = &types.AttributeValueMemberS{Value: v}
 		default:
 			return nil, badCursor()
 		}
 	}
-	if c.Key[index+"PK"] != pk || len(out) != 4 {
+	if c.Key[ipk] != pk || len(out) != 4 {
 		return nil, badCursor()
 	}
 	return out, nil
@@ -141,7 +142,7 @@ func plainKey(k map[string]types.AttributeValue) map[string]string {
 //
 // With a customer: their ledger, oldest first (1 Query on GSI1, REWARDS#<customer>, filtered
 // to the program). Otherwise the reward queues (access pattern "a program's rewards by
-// status": GSI3, RQ#<program>#<queue>, in due order: the payout queue by expiry), one Query
+// status": GSI4, RQ#<program>#<queue>, in due order: the payout queue by expiry), one Query
 // per run of a queue that the status needs (queueParts), every program in id order when none
 // is named (1 Query on GSI1 to find each next program). A page makes at most maxPageQueries
 // Queries, so it may hold fewer rewards than page.Limit and still have a next cursor.
@@ -178,7 +179,7 @@ func (s *Store) ListRewardsBy(ctx context.Context, f RewardFilter, page Page) ([
 	for pid != "" {
 		for ; part < len(parts); part, start = part+1, (rewardCursor{}) {
 			pk := rewardQueuePK(pid, parts[part].queue)
-			key, err := start.startKey(GSI3, pk)
+			key, err := start.startKey(GSI4, pk)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -218,7 +219,7 @@ func (s *Store) ListRewardsBy(ctx context.Context, f RewardFilter, page Page) ([
 	return out, nil, nil
 }
 
-// queuePage reads up to limit rewards of the GSI3 partition pk after start: all of it, or
+// queuePage reads up to limit rewards of the GSI4 partition pk after start: all of it, or
 // only what is due by now.
 func (s *Store) queuePage(ctx context.Context, pk string, due bool, now time.Time, start map[string]types.AttributeValue, limit int32) ([]rewardItem, map[string]types.AttributeValue, error) {
 	kc := expression.Key("GSI3PK").Equal(expression.Value(pk))
@@ -229,7 +230,7 @@ func (s *Store) queuePage(ctx context.Context, pk string, due bool, now time.Tim
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI3),
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI4),
 		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(),
 		ExpressionAttributeValues: expr.Values(), ExclusiveStartKey: start, Limit: aws.Int32(limit)})
 	if err != nil {
@@ -317,7 +318,7 @@ func (s *Store) customerRewardsBy(ctx context.Context, f RewardFilter, cur rewar
 }
 
 // RewardsTurning lists a program's rewards whose status time may have changed without the
-// change being written yet (access pattern "rewards whose status is turning": 1 Query on GSI3
+// change being written yet (access pattern "rewards whose status is turning": 1 Query on GSI4
 // per queue, a further page per MB): the whole due part of the pending queue (holds that ended:
 // the scheduler writes them approved within its period), and the part of the review, approved
 // and failed queues that came due after since (expiries since then). Stats read it to show
@@ -336,7 +337,7 @@ func (s *Store) RewardsTurning(ctx context.Context, programID string, since, now
 		if err != nil {
 			return nil, err
 		}
-		in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI3),
+		in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI4),
 			KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
 		err = s.queryPages(ctx, in, func(page []map[string]types.AttributeValue) error {
 			var items []rewardItem

@@ -212,14 +212,15 @@ func decodeCursor(c, index, wantPK string) (map[string]types.AttributeValue, err
 	if err != nil || len(b) > 2048 {
 		return nil, bad
 	}
+	ipk, isk := indexKeys(index)
 	var plain map[string]string
-	if err := json.Unmarshal(b, &plain); err != nil || len(plain) > 4 || plain[index+"PK"] != wantPK {
+	if err := json.Unmarshal(b, &plain); err != nil || len(plain) > 4 || plain[ipk] != wantPK {
 		return nil, bad
 	}
 	out := map[string]types.AttributeValue{}
 	for k, v := range plain {
 		switch k {
-		case "PK", "SK", index + "PK", index + "SK":
+		case "PK", "SK", ipk, isk:
 			out[k] = &types.AttributeValueMemberS{Value: v}
 		default:
 			return nil, bad
