@@ -113,8 +113,8 @@ func (c *Conversions) keepStanding(programID, advocateID string, a advocateItem,
 	c.standings[programID+"|"+advocateID] = a
 }
 
-// Record prices and records one conversion: 1 consistent BatchGetItem (event, referral,
-// advocate standing) and 1 TransactWriteItems that writes the idempotency record, the
+// Record prices and records one conversion: 1 BatchGetItem (event, referral, advocate
+// standing; eventually consistent on the first attempt, see try) and 1 TransactWriteItems that writes the idempotency record, the
 // referral's stage, the advocate's counters and the rewards together or not at all. The
 // referral and advocate items are version-checked; when a concurrent conversion moved them
 // first, it re-reads and retries with jittered backoff, up to maxAttempts, then gives up with
@@ -203,20 +203,35 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 		if known {
 			keys = append(keys, key(customerPK(advocateID), advocateSK(p.ProgramID)))
 		}
-		if got, err = s.batchGet(ctx, keys...); err != nil {
-			return res, false, fmt.Errorf("record conversion %s: %w", in.EventID, err)
-		}
-		if raw, ok := got[eventPK(in.EventID)+"|"+eventSK]; ok {
-			res, err := replay(raw, in.PayloadHash)
-			st.Replay = err == nil
-			return res, false, err
-		}
-		rawRef, ok := got[customerPK(in.RefereeID)+"|"+referralSK(p.ProgramID)]
-		if !ok {
-			return res, false, referral.ErrNotReferred
-		}
-		if err := unmarshal(rawRef, &ref); err != nil {
-			return res, false, fmt.Errorf("decode referral: %w", err)
+		// The first attempt reads eventually consistent (half the read units). What it may not
+		// see of the last second is safe: an event recorded meanwhile fails this one's put (then
+		// answered as a replay), and a referral or standing moved meanwhile fails its version
+		// check (then retried, reading consistently). A referral it does not find (maybe made
+		// a moment ago) and a milestone it finds reached (a reversal may have just taken it
+		// back; such a conversion writes no version-checked item) are read again consistently.
+		consistent := st.Attempts > 1 || in.NewReferral
+		for {
+			if got, err = s.batchRead(ctx, consistent, keys...); err != nil {
+				return res, false, fmt.Errorf("record conversion %s: %w", in.EventID, err)
+			}
+			if raw, ok := got[eventPK(in.EventID)+"|"+eventSK]; ok {
+				res, err := replay(raw, in.PayloadHash)
+				st.Replay = err == nil
+				return res, false, err
+			}
+			rawRef, ok := got[customerPK(in.RefereeID)+"|"+referralSK(p.ProgramID)]
+			if !ok && consistent {
+				return res, false, referral.ErrNotReferred
+			}
+			if ok {
+				if err := unmarshal(rawRef, &ref); err != nil {
+					return res, false, fmt.Errorf("decode referral: %w", err)
+				}
+			}
+			if consistent || ok && !slices.Contains(ref.Reached, in.Milestone) {
+				break
+			}
+			ref, consistent = referralItem{}, true
 		}
 		c.remember(p.ProgramID, in.RefereeID, ref.AdvocateID)
 	}
