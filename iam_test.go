@@ -15,8 +15,8 @@ import (
 
 // destructiveAllowed lists the functions that may Scan or DeleteItem, and why.
 var destructiveAllowed = map[string]map[string]string{
-	"InsightsStreamFunction": {
-		"dynamodb:DeleteItem": "a leaderboard entry whose every counted conversion was reversed is deleted, in the stats transaction and conditional on its version",
+	"ConversionsFunction": {
+		"dynamodb:DeleteItem": "a past month's leaderboard entry whose every counted conversion was reversed is deleted, in the reversal's transaction and conditional on its version; an entry from before standings kept their board is deleted by the conversion that takes it over, conditional on its version",
 	},
 	"RewardsFunction": {
 		"dynamodb:DeleteItem": "drawing a coupon code deletes its available item (only if it exists) in the transaction that puts it back as used and records the reward fulfilled",

@@ -1,6 +1,6 @@
 // Command insightsstream is the second consumer of the table's stream: it aggregates
-// conversions, referrals, advocates and rewards into per-program monthly stats and leaderboards
-// (the figures the insightsapi function serves).
+// conversions, referrals, advocates and rewards into per-program monthly stats (the figures
+// the insightsapi function serves, with the leaderboards the conversions keep).
 package main
 
 import (

@@ -45,7 +45,7 @@ func NeedsProgram(ch store.Change) bool {
 	if im == nil {
 		return false
 	}
-	return im.Type == store.TypeEvent || im.Type == store.TypeAdvocate && ch.Name == "MODIFY"
+	return im.Type == store.TypeAdvocate && ch.Name == "MODIFY"
 }
 
 // Facts is what one item change contributes to the insights: nothing, or one Fact whose ID
@@ -86,9 +86,9 @@ func Facts(ch store.Change, p *referral.Program) []store.Fact {
 		f = &store.Fact{ID: "click#" + cur.ClickID, ProgramID: cur.ProgramID, Month: MonthOf(cur.CreatedAt),
 			Add: map[string]int64{counterClicks: 1, channelPrefix + referral.ClickChannel(cur.Channel): 1}}
 	case cur.Type == store.TypeEvent && ch.Name == "INSERT":
-		f = eventFact(cur, p, 1)
+		f = eventFact(cur, 1)
 	case cur.Type == store.TypeEvent && ch.Name == "MODIFY" && old != nil && !old.Reversed && cur.Reversed:
-		f = eventFact(cur, p, -1)
+		f = eventFact(cur, -1)
 	case cur.Type == store.TypeReward && ch.Name == "INSERT":
 		f = &store.Fact{ID: "reward#" + cur.RewardID, ProgramID: cur.ProgramID, Month: MonthOf(cur.CreatedAt), Add: map[string]int64{}}
 		addReward(f.Add, cur, 1)
@@ -106,7 +106,7 @@ func Facts(ch store.Change, p *referral.Program) []store.Fact {
 }
 
 // eventFact is a recorded conversion (sign 1) or its reversal (sign -1).
-func eventFact(ev *store.Image, p *referral.Program, sign int64) *store.Fact {
+func eventFact(ev *store.Image, sign int64) *store.Fact {
 	f := &store.Fact{ID: "event#" + ev.EventID, ProgramID: ev.ProgramID, Month: MonthOf(ev.CreatedAt), Add: map[string]int64{}}
 	if sign < 0 {
 		f.ID += "#reversed"
@@ -114,10 +114,6 @@ func eventFact(ev *store.Image, p *referral.Program, sign int64) *store.Fact {
 	}
 	if ev.Counted {
 		f.Add[conversionPrefix+ev.Milestone] = sign
-		if last := LastMilestone(p); last != "" && ev.Milestone == last {
-			f.Leader = &store.LeaderMove{ProgramID: ev.ProgramID, Period: MonthOf(ev.CreatedAt), AdvocateID: ev.AdvocateID,
-				EventID: ev.EventID, At: ev.CreatedAt, Remove: sign < 0}
-		}
 	}
 	if ev.Amount != nil && ev.Amount.Amount != 0 {
 		f.Add[counterRevenue] = sign * ev.Amount.Amount
@@ -125,7 +121,7 @@ func eventFact(ev *store.Image, p *referral.Program, sign int64) *store.Fact {
 	if len(f.Add) == 0 {
 		f.Add = nil
 	}
-	if f.Add == nil && f.Leader == nil {
+	if f.Add == nil {
 		return nil
 	}
 	return f

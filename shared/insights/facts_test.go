@@ -26,38 +26,37 @@ func TestEachChangeYieldsOneNamedFact(t *testing.T) {
 	fulfilled := *pending
 	fulfilled.Status = referral.RewardFulfilled
 	for _, c := range []struct {
-		name   string
-		ch     store.Change
-		id     string
-		add    map[string]int64
-		leader string // "" none, "+ana" added, "-ana" removed
+		name string
+		ch   store.Change
+		id   string
+		add  map[string]int64
 	}{
 		{"a new customer", store.Change{Name: "INSERT", New: &store.Image{Type: store.TypeCustomer, CustomerID: "bo", CreatedAt: nov20}},
-			"customer#bo#" + fmt.Sprint(nov20.UnixNano()), map[string]int64{"customers": 1}, ""},
+			"customer#bo#" + fmt.Sprint(nov20.UnixNano()), map[string]int64{"customers": 1}},
 		{"an advocate's code", store.Change{Name: "INSERT", New: &store.Image{Type: store.TypeAdvocate, ProgramID: "demo", CustomerID: "ana", CreatedAt: nov20}},
-			"advocate#demo#ana", map[string]int64{"advocates": 1}, ""},
+			"advocate#demo#ana", map[string]int64{"advocates": 1}},
 		{"a first referral makes the advocate active", store.Change{Name: "MODIFY", At: nov20,
 			Old: &store.Image{Type: store.TypeCode, ProgramID: "demo", CustomerID: "ana"}, New: &store.Image{Type: store.TypeCode, ProgramID: "demo", CustomerID: "ana", Uses: 1}},
-			"active#demo#ana", map[string]int64{"activeAdvocates": 1}, ""},
+			"active#demo#ana", map[string]int64{"activeAdvocates": 1}},
 		{"a referral", store.Change{Name: "INSERT", New: &store.Image{Type: store.TypeReferral, ProgramID: "demo", ReferralID: "ref1", CreatedAt: nov20}},
-			"referral#ref1", map[string]int64{"referrals": 1}, ""},
+			"referral#ref1", map[string]int64{"referrals": 1}},
 		{"a purchase of the last milestone", store.Change{Name: "INSERT", New: purchase},
-			"event#o-1", map[string]int64{"conv#purchase": 1, "revenue": 5000}, "+ana"},
+			"event#o-1", map[string]int64{"conv#purchase": 1, "revenue": 5000}},
 		{"its reversal", store.Change{Name: "MODIFY", Old: purchase, New: &reversed},
-			"event#o-1#reversed", map[string]int64{"conv#purchase": -1, "revenue": -5000, "reversedConversions": 1}, "-ana"},
+			"event#o-1#reversed", map[string]int64{"conv#purchase": -1, "revenue": -5000, "reversedConversions": 1}},
 		{"a second referee converting makes a repeat referrer", store.Change{Name: "MODIFY", At: nov20,
 			Old: &store.Image{Type: store.TypeAdvocate, ProgramID: "demo", CustomerID: "ana", Counts: map[string]int{"purchase": 1, "signup": 5}},
 			New: &store.Image{Type: store.TypeAdvocate, ProgramID: "demo", CustomerID: "ana", Counts: map[string]int{"purchase": 2, "signup": 5}}},
-			"repeat#demo#ana", map[string]int64{"repeatReferrers": 1}, ""},
+			"repeat#demo#ana", map[string]int64{"repeatReferrers": 1}},
 		{"a share-link visit", store.Change{Name: "INSERT", New: &store.Image{Type: store.TypeClick, ProgramID: "demo", ClickID: "c1", Channel: "whatsapp", CreatedAt: nov20}},
-			"click#c1", map[string]int64{"clicks": 1, "ch#whatsapp": 1}, ""},
+			"click#c1", map[string]int64{"clicks": 1, "ch#whatsapp": 1}},
 		{"a visit on a channel not counted by name", store.Change{Name: "INSERT", New: &store.Image{Type: store.TypeClick, ProgramID: "demo", ClickID: "c2", Channel: "ch#evil", CreatedAt: nov20}},
-			"click#c2", map[string]int64{"clicks": 1, "ch#other": 1}, ""},
+			"click#c2", map[string]int64{"clicks": 1, "ch#other": 1}},
 		{"a reward", store.Change{Name: "INSERT", New: pending},
-			"reward#r1", map[string]int64{"rw#pending#2026120413#2027112012#n": 1, "rw#pending#2026120413#2027112012#a": 1000}, ""},
+			"reward#r1", map[string]int64{"rw#pending#2026120413#2027112012#n": 1, "rw#pending#2026120413#2027112012#a": 1000}},
 		{"a reward changing status", store.Change{Name: "MODIFY", Old: pending, New: &fulfilled},
 			"reward#r1#pending>fulfilled", map[string]int64{"rw#pending#2026120413#2027112012#n": -1, "rw#pending#2026120413#2027112012#a": -1000,
-				"rw#fulfilled#-#-#n": 1, "rw#fulfilled#-#-#a": 1000}, ""},
+				"rw#fulfilled#-#-#n": 1, "rw#fulfilled#-#-#a": 1000}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			fs := Facts(c.ch, demo)
@@ -67,12 +66,6 @@ func TestEachChangeYieldsOneNamedFact(t *testing.T) {
 			f := fs[0]
 			if f.ID != c.id || !maps.Equal(f.Add, c.add) {
 				t.Errorf("fact = %s %v, want %s %v", f.ID, f.Add, c.id, c.add)
-			}
-			switch l := f.Leader; {
-			case c.leader == "" && l != nil:
-				t.Errorf("leader move %+v, want none", l)
-			case c.leader != "" && (l == nil || l.AdvocateID != c.leader[1:] || l.Remove != (c.leader[0] == '-') || l.Period != "2026-11"):
-				t.Errorf("leader move %+v, want %s in 2026-11", l, c.leader)
 			}
 		})
 	}
@@ -95,16 +88,16 @@ func TestChangesThatMoveNoNumberYieldNothing(t *testing.T) {
 	}
 }
 
-func TestOnlyTheLastMilestoneMovesTheLeaderboard(t *testing.T) {
+func TestAConversionCountsWithoutItsProgram(t *testing.T) {
+	// The leaderboard is the conversion's own business (the store ranks advocates in its
+	// transaction): an event's facts need no program.
 	signup := &store.Image{Type: store.TypeEvent, ProgramID: "demo", EventID: "s-1", AdvocateID: "ana", Milestone: "signup", Counted: true, CreatedAt: nov20}
-	fs := Facts(store.Change{Name: "INSERT", New: signup}, demo)
-	if len(fs) != 1 || fs[0].Leader != nil || fs[0].Add["conv#signup"] != 1 {
-		t.Errorf("signup: %+v, want a conversion count and no leaderboard move", fs)
+	ch := store.Change{Name: "INSERT", New: signup}
+	if NeedsProgram(ch) {
+		t.Error("an event's facts ask for its program")
 	}
-	purchase := *signup
-	purchase.Milestone = "purchase"
-	if fs := Facts(store.Change{Name: "INSERT", New: &purchase}, nil); len(fs) != 1 || fs[0].Leader != nil {
-		t.Errorf("without its program: %+v, want the count but no leaderboard move", fs)
+	if fs := Facts(ch, nil); len(fs) != 1 || fs[0].Add["conv#signup"] != 1 {
+		t.Errorf("signup: %+v, want a conversion count", fs)
 	}
 }
 

@@ -1,5 +1,5 @@
-// Package insights turns the table's stream into program KPIs and monthly leaderboards, and
-// closes contests on them (a gamified program awards its prizes to the month's top ranks).
+// Package insights turns the table's stream into program KPIs, serves the monthly leaderboards
+// (the conversions rank their advocates, see store.Leaderboard), and closes contests on them (a gamified program awards its prizes to the month's top ranks).
 //
 // Nothing here runs on the request path. A second consumer of the table's stream (functions/insightsstream)
 // derives a Fact from each relevant item change (Facts, pure) and the store applies a whole

@@ -289,15 +289,22 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 		items = append(items, putNew(it))
 	}
 	standingAt := -1
+	var lb boardWrite // the leaderboard: a counted conversion of the last milestone ranks its advocate
 	if out.Counted {
 		taker := ""
 		if tookCoupon {
 			taker = in.EventID
 		}
-		standing := standingUpdate(adv, out.Advocate)
+		if in.Milestone == lastMilestone(p) {
+			if lb, err = s.boardOnConversion(ctx, adv, now); err != nil {
+				return res, false, fmt.Errorf("record conversion %s: %w", in.EventID, err)
+			}
+		}
+		standing := standingUpdate(adv, out.Advocate, lb.board)
 		standing.Update.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 		standingAt = len(items) + 1
 		items = append(items, reachUpdateTaking(p, ref, referral.Reached(ref.Reached, in.Milestone), taker), standing)
+		items = append(items, lb.items...)
 	}
 	if len(items) > 100 {
 		return res, false, referral.Invalid("", "this conversion would create %d rewards; a program may create at most 97 per conversion", len(res.Rewards))
@@ -314,7 +321,7 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 	switch {
 	case err == nil:
 		if out.Counted {
-			c.keepStanding(p.ProgramID, ref.AdvocateID, adv.withState(out.Advocate), true)
+			c.keepStanding(p.ProgramID, ref.AdvocateID, adv.withState(out.Advocate, lb.board), true)
 		}
 		return res, false, nil
 	case reasons != nil && reasons[0] == "ConditionalCheckFailed":
@@ -402,9 +409,11 @@ func reachUpdateTaking(p *referral.Program, ref referralItem, reached []string, 
 
 // Reverse marks a conversion reversed and all its rewards reversed, and when the conversion
 // counted, takes it off the advocate's standing (the milestone count, the reward count and
-// amount, the threshold bonuses it paid) and off the referral's reached milestones, so a later
-// conversion of that referee and milestone is priced again. Cost: 1 consistent GetItem (event),
-// 1 BatchGetItem (referral, standing) when it counted, and 1 TransactWriteItems; the referral
+// amount, the threshold bonuses it paid, its month's leaderboard) and off the referral's
+// reached milestones, so a later conversion of that referee and milestone is priced again.
+// Cost: 1 consistent GetItem (event), 1 BatchGetItem (referral, standing, and for a
+// conversion of the last milestone its month's leaderboard entry, if the standing has moved
+// on from that month) when it counted, and 1 TransactWriteItems; the referral
 // and standing are version-checked and a concurrent conversion makes it retry from a fresh
 // read, bounded as recording is. Reversing again changes nothing and answers the same.
 func (s *Store) Reverse(ctx context.Context, eventID string, programs *ProgramCache) (ConversionResult, error) {
@@ -470,8 +479,18 @@ func (s *Store) tryReverse(ctx context.Context, eventID string, programs *Progra
 		items = append(items, update(rewardPK(r.RewardID), rewardSK, requeue(upd, r, referral.RewardReversed), &exists))
 	}
 	if ev.Counted {
+		p, err := programs.Get(ctx, ev.ProgramID) // for the order of milestones (the stage)
+		if err != nil {
+			return res, false, fmt.Errorf("reverse %s: %w", eventID, err)
+		}
 		refKey, advKey := key(customerPK(ev.RefereeID), referralSK(ev.ProgramID)), key(customerPK(ev.AdvocateID), advocateSK(ev.ProgramID))
-		got, err := s.batchGet(ctx, refKey, advKey)
+		keys := []map[string]types.AttributeValue{refKey, advKey}
+		ranked := ev.Milestone == lastMilestone(&p) // the conversion is on a leaderboard
+		entryKey := key(customerPK(ev.AdvocateID), leaderSK(ev.ProgramID, leaderPeriod(ev.CreatedAt)))
+		if ranked {
+			keys = append(keys, entryKey) // in case the standing has moved on from its month
+		}
+		got, err := s.batchGet(ctx, keys...)
 		if err != nil {
 			return res, false, fmt.Errorf("reverse %s: %w", eventID, err)
 		}
@@ -488,12 +507,21 @@ func (s *Store) tryReverse(ctx context.Context, eventID string, programs *Progra
 		if err := unmarshal(rawAdv, &adv); err != nil {
 			return res, false, fmt.Errorf("reverse %s: %w", eventID, err)
 		}
-		p, err := programs.Get(ctx, ev.ProgramID) // for the order of milestones (the stage)
-		if err != nil {
-			return res, false, fmt.Errorf("reverse %s: %w", eventID, err)
+		var lb boardWrite
+		if ranked {
+			var entry *leaderItem
+			if raw, ok := got[itemKey(entryKey)]; ok {
+				it, err := decodeLeader(raw)
+				if err != nil {
+					return res, false, fmt.Errorf("reverse %s: %w", eventID, err)
+				}
+				entry = &it
+			}
+			lb = boardOnReversal(adv, entry, ev.CreatedAt)
 		}
 		items = append(items, reachUpdate(&p, ref, referral.Unreached(ref.Reached, ev.Milestone)),
-			standingUpdate(adv, adv.state().Reversed(ev.Milestone, rewards, ev.Thresholds)))
+			standingUpdate(adv, adv.state().Reversed(ev.Milestone, rewards, ev.Thresholds), lb.board))
+		items = append(items, lb.items...)
 	}
 	err = s.transact(ctx, items...)
 	reasons := cancellationReasons(err)

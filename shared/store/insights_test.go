@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,17 +20,13 @@ func newTestStore(t *testing.T) *Store {
 	return New(db.Client, db.Table, func() time.Time { return nov })
 }
 
-func conversion(adv, event string, at time.Time) Fact {
-	return Fact{ID: "event#" + event, ProgramID: "p1", Month: "2026-11", At: at, Add: map[string]int64{"conv#purchase": 1},
-		Leader: &LeaderMove{ProgramID: "p1", Period: "2026-11", AdvocateID: adv, EventID: event, At: at}}
+// conversion is the fact of a conversion recorded in program p1.
+func conversion(event string, at time.Time) Fact {
+	return programConversion("p1", event, at)
 }
 
-func reversal(adv, event string, at time.Time) Fact {
-	f := conversion(adv, event, at)
-	f.ID += "#reversed"
-	f.Add = map[string]int64{"conv#purchase": -1}
-	f.Leader.Remove = true
-	return f
+func programConversion(programID, event string, at time.Time) Fact {
+	return Fact{ID: "event#" + event, ProgramID: programID, Month: "2026-11", At: at, Add: map[string]int64{"conv#purchase": 1}}
 }
 
 // seqs numbers stream records: increasing, as within a shard.
@@ -44,14 +39,6 @@ func records(facts ...Fact) []RecordFacts {
 		out[i] = RecordFacts{Seq: fmt.Sprintf("4421584500000%013d", seqs.Add(1)), Facts: []Fact{f}}
 	}
 	return out
-}
-
-// apply applies facts as new records of one shard.
-func apply(t *testing.T, s *Store, facts ...Fact) {
-	t.Helper()
-	if done, err := s.ApplyShard(context.Background(), "shardId-test-1", records(facts...)); err != nil || done != len(facts) {
-		t.Fatalf("apply %d facts: %d done, %v", len(facts), done, err)
-	}
 }
 
 func counters(t *testing.T, s *Store, month string) map[string]int64 {
@@ -73,7 +60,7 @@ func TestRecordsApplyOnceWhateverTheRetries(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
 	batch := records(
-		conversion("ana", "o1", nov),
+		conversion("o1", nov),
 		Fact{ID: "referral#r1", ProgramID: "p1", Month: "2026-11", At: nov, Add: map[string]int64{"referrals": 1}},
 		Fact{ID: "referral#r0", ProgramID: "p1", Month: "2026-10", At: nov, Add: map[string]int64{"referrals": 1}},
 		Fact{ID: "customer#bo#1", At: nov, Add: map[string]int64{"customers": 1}},
@@ -84,7 +71,7 @@ func TestRecordsApplyOnceWhateverTheRetries(t *testing.T) {
 			t.Fatalf("apply: %d %v", done, err)
 		}
 	}
-	if done, err := s.ApplyShard(ctx, "shardId-1", append(batch[2:], records(conversion("ana", "o2", nov.Add(time.Minute)))...)); err != nil || done != 4 {
+	if done, err := s.ApplyShard(ctx, "shardId-1", append(batch[2:], records(conversion("o2", nov.Add(time.Minute)))...)); err != nil || done != 4 {
 		t.Fatalf("apply: %d %v", done, err)
 	}
 	if c := counters(t, s, "2026-11"); c["conv#purchase"] != 2 || c["referrals"] != 1 {
@@ -97,23 +84,19 @@ func TestRecordsApplyOnceWhateverTheRetries(t *testing.T) {
 	if err != nil || total.Counters["customers"] != 1 {
 		t.Errorf("business total = %v %v", total, err)
 	}
-	lb, err := s.Leaderboard(ctx, "p1", "2026-11", 10)
-	if err != nil || len(lb) != 1 || lb[0].Conversions != 2 || !lb[0].ReachedAt.Equal(nov.Add(time.Minute)) {
-		t.Errorf("leaderboard = %+v %v", lb, err)
-	}
 }
 
 func TestBatchesLargerThanOneTransactionAreSplit(t *testing.T) {
 	s := newTestStore(t)
 	var facts []Fact
 	for i := range 250 {
-		facts = append(facts, conversion(fmt.Sprintf("adv%03d", i%120), fmt.Sprintf("o%03d", i), nov.Add(time.Duration(i)*time.Second)))
+		facts = append(facts, programConversion(fmt.Sprintf("p%03d", i%120), fmt.Sprintf("o%03d", i), nov.Add(time.Duration(i)*time.Second)))
 	}
 	recs := records(facts...)
-	// 120 advocates, one after the other: the month's stats item, 98 leaderboard entries and
-	// the checkpoint make the 100 items of a transaction, so records go 98, 98 and 54 to one.
-	for i, want := range []int{98, 98, 54} {
-		if n := chunkRecords(recs[98*i:]); n != want {
+	// 120 programs, one after the other: 99 months' stats items and the checkpoint make the 100
+	// items of a transaction, so records go 99, 99 and 52 to one.
+	for i, want := range []int{99, 99, 52} {
+		if n := chunkRecords(recs[99*i:]); n != want {
 			t.Errorf("chunk %d: %d records, want %d", i, n, want)
 		}
 	}
@@ -124,19 +107,11 @@ func TestBatchesLargerThanOneTransactionAreSplit(t *testing.T) {
 	if done, err := s.ApplyShard(context.Background(), "shardId-1", recs[50:]); err != nil || done != 200 {
 		t.Fatalf("apply again: %d %v", done, err)
 	}
-	if c := counters(t, s, "2026-11"); c["conv#purchase"] != 250 {
-		t.Errorf("conversions = %d, want 250", c["conv#purchase"])
-	}
-	lb, err := s.Leaderboard(context.Background(), "p1", "2026-11", 200)
-	if err != nil || len(lb) != 120 {
-		t.Fatalf("leaderboard: %d entries, %v", len(lb), err)
-	}
-	sum := 0
-	for _, e := range lb {
-		sum += e.Conversions
-	}
-	if sum != 250 || lb[0].Conversions != 3 || lb[119].Conversions != 2 {
-		t.Errorf("leaderboard sums to %d (want 250), first %+v, last %+v", sum, lb[0], lb[119])
+	for pid, want := range map[string]int64{"p000": 3, "p009": 3, "p010": 2, "p119": 2} {
+		months, _, err := s.ProgramStats(context.Background(), pid, "2026-11", "2026-11")
+		if err != nil || len(months) != 1 || months[0].Counters["conv#purchase"] != want {
+			t.Errorf("%s: %+v %v, want %d conversions", pid, months, err, want)
+		}
 	}
 }
 
@@ -150,7 +125,7 @@ func TestConcurrentShardsOnTheSameAggregatesLoseNothing(t *testing.T) {
 			defer wg.Done()
 			var facts []Fact
 			for i := range 30 {
-				facts = append(facts, conversion(fmt.Sprintf("adv%d", i%3), fmt.Sprintf("s%d-o%d", shard, i), nov))
+				facts = append(facts, conversion(fmt.Sprintf("s%d-o%d", shard, i), nov))
 			}
 			recs := records(facts...) // sequence numbers interleave across shards, as they may
 			for len(recs) > 0 {       // batches of 10, each delivered twice
@@ -172,59 +147,6 @@ func TestConcurrentShardsOnTheSameAggregatesLoseNothing(t *testing.T) {
 	}
 	if c := counters(t, s, "2026-11"); c["conv#purchase"] != 120 {
 		t.Errorf("conversions = %d, want 120", c["conv#purchase"])
-	}
-	lb, _ := s.Leaderboard(context.Background(), "p1", "2026-11", 10)
-	if len(lb) != 3 || lb[0].Conversions != 40 || lb[1].Conversions != 40 || lb[2].Conversions != 40 {
-		t.Errorf("leaderboard = %+v, want 3 × 40", lb)
-	}
-}
-
-func TestLeaderboardRanksByCountThenWhoGotThereFirst(t *testing.T) {
-	s := newTestStore(t)
-	ctx := context.Background()
-	at := func(m int) time.Time { return nov.Add(time.Duration(m) * time.Minute) }
-	apply := func(fs ...Fact) {
-		t.Helper()
-		apply(t, s, fs...)
-	}
-	// Stream order is not time order: cy's conversions arrive last but happened first.
-	apply(conversion("ana", "a1", at(1)), conversion("ana", "a2", at(10)),
-		conversion("bo", "b1", at(2)), conversion("bo", "b2", at(5)),
-		conversion("dee", "d1", at(3)))
-	apply(conversion("cy", "c2", at(4)), conversion("cy", "c1", at(0)))
-	ranking := func(limit int) []string {
-		t.Helper()
-		lb, err := s.Leaderboard(ctx, "p1", "2026-11", limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for i, e := range lb {
-			if e.Rank != i+1 {
-				t.Errorf("entry %d has rank %d", i, e.Rank)
-			}
-			out = append(out, fmt.Sprintf("%s:%d", e.AdvocateID, e.Conversions))
-		}
-		return out
-	}
-	if got, want := ranking(10), []string{"cy:2", "bo:2", "ana:2", "dee:1"}; !slices.Equal(got, want) {
-		t.Errorf("ranking = %v, want %v (2 each: cy reached 2 at 0:04, bo at 0:05, ana at 0:10)", got, want)
-	}
-	if got := ranking(2); !slices.Equal(got, []string{"cy:2", "bo:2"}) {
-		t.Errorf("top 2 = %v", got)
-	}
-	// A refund takes cy's later conversion back: cy now reached 1 at 0:00, before dee (0:03).
-	apply(reversal("cy", "c2", at(4)))
-	if got, want := ranking(10), []string{"bo:2", "ana:2", "cy:1", "dee:1"}; !slices.Equal(got, want) {
-		t.Errorf("after a reversal: %v, want %v", got, want)
-	}
-	// Taking back every conversion removes the entry; a reversal of one never counted is harmless.
-	apply(reversal("dee", "d1", at(3)), reversal("eve", "e1", at(3)))
-	if got, want := ranking(10), []string{"bo:2", "ana:2", "cy:1"}; !slices.Equal(got, want) {
-		t.Errorf("after dee's refund: %v, want %v", got, want)
-	}
-	if other, _ := s.Leaderboard(ctx, "p1", "2026-12", 10); len(other) != 0 {
-		t.Errorf("December = %v, want empty", other)
 	}
 }
 
@@ -296,33 +218,5 @@ func TestAContestWithMoreThan99WinnersAwardsEveryPrizeOnce(t *testing.T) {
 	}
 	if _, closed, err := s.SaveContest(ctx, c); err != nil || closed {
 		t.Errorf("close again: %v %v", closed, err)
-	}
-}
-
-func TestALeaderboardEntryStaysSmallAndRefundsMoveItsTimeBack(t *testing.T) {
-	s := newTestStore(t)
-	ctx := context.Background()
-	at := func(m int) time.Time { return nov.Add(time.Duration(m) * time.Minute) }
-	var facts []Fact
-	for i := range 30 {
-		facts = append(facts, conversion("ana", fmt.Sprintf("a%02d", i), at(i)))
-	}
-	facts = append(facts, conversion("bo", "b1", at(28)))
-	apply(t, s, facts...)
-	entry := func() leaderItem {
-		t.Helper()
-		var it leaderItem
-		if _, err := s.getItem(ctx, customerPK("ana"), leaderSK("p1", "2026-11"), &it); err != nil {
-			t.Fatal(err)
-		}
-		return it
-	}
-	if it := entry(); it.Conversions != 30 || len(it.Recent) != maxRecent || !it.ReachedAt.Equal(at(29)) {
-		t.Errorf("entry: %d conversions, %d remembered, reached at %v", it.Conversions, len(it.Recent), it.ReachedAt)
-	}
-	// Refunding an old conversion keeps the time; refunding the latest moves it to the one before.
-	apply(t, s, reversal("ana", "a03", at(3)), reversal("ana", "a29", at(29)))
-	if it := entry(); it.Conversions != 28 || !it.ReachedAt.Equal(at(28)) {
-		t.Errorf("after refunds: %d conversions reached at %v, want 28 at %v", it.Conversions, it.ReachedAt, at(28))
 	}
 }

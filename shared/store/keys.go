@@ -7,7 +7,7 @@
 //	item              PK                   SK                      GSI1PK / GSI2PK         GSI1SK / GSI2SK
 //	program           PROGRAM#<id>         PROGRAM                 PROGRAMS                <id>
 //	customer          CUSTOMER#<id>        CUSTOMER                -                       -
-//	advocate          CUSTOMER#<id>        ADVOCATE#<pid>          -                       -
+//	advocate          CUSTOMER#<id>        ADVOCATE#<pid>          LB#<pid>#<YYYY-MM>      <inverted count>#<reachedAt>#<id>  (GSI2: the month's board; LB#<pid># before one)
 //	referral          CUSTOMER#<referee>   REFERRAL#<pid>          REFERRALS#<advocate>    <createdAt>#<pid>#<referee>
 //	code              CODE#<CODE>          CODE                    -                       -
 //	event             EVENT#<eventId>      EVENT                   -                       -
@@ -20,7 +20,7 @@
 //	email marker      EMAIL#<PK>|<SK>      <template>              -                       -
 //	stats (month)     STATS#<pid>          MONTH#<YYYY-MM>         -                       -
 //	stats (business)  STATS                TOTAL                   -                       -
-//	leaderboard entry CUSTOMER#<advocate>  LEADER#<pid>#<YYYY-MM>  LB#<pid>#<YYYY-MM>      <inverted count>#<reachedAt>#<advocate>  (GSI2)
+//	leaderboard entry CUSTOMER#<advocate>  LEADER#<pid>#<YYYY-MM>  LB#<pid>#<YYYY-MM>      <inverted count>#<reachedAt>#<advocate>  (GSI2: a past month's board)
 //	shard checkpoint  SHARD#<shardId>      INSIGHTS                -                       -
 //	contest           PROGRAM#<pid>        CONTEST#<YYYY-MM>       -                       -
 //	webhook endpoint  WEBHOOK#<id>         WEBHOOK                 WEBHOOKS                <createdAt>#<id>  (DELETEDWEBHOOKS once deleted)
@@ -80,7 +80,7 @@ const (
 const (
 	// GSI1 holds lists: programs, an advocate's referrals, a customer's rewards.
 	GSI1 = "GSI1"
-	// GSI2 is the sparse leaderboard index: only leaderboard entries carry its keys.
+	// GSI2 is the sparse leaderboard index: only standings and leaderboard entries carry its keys.
 	GSI2 = "GSI2"
 	// GSI4 lists by program: its referrals, its rewards by queue and due time. Its keys are
 	// GSI3PK and GSI3SK; it projects what its readers read (see template.yaml).

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,70 +13,106 @@ import (
 	"github.com/referral/referrals/shared/referral"
 )
 
-// leaderItem is an advocate's leaderboard entry for one program and month: how many converted
-// referees count for it, when that count was reached, and the latest of those conversions
-// (eventId → when recorded), so that a refund of one of them moves the time back exactly. Its
-// size is bounded whatever the count. Only the insights stream consumer writes it; Version guards it
-// against a concurrent batch from another shard.
-type leaderItem struct {
-	PK          string               `json:"PK"`
-	SK          string               `json:"SK"`
-	GSI2PK      string               `json:"GSI2PK"`
-	GSI2SK      string               `json:"GSI2SK"`
-	Type        string               `json:"type"`
-	ProgramID   string               `json:"programId"`
-	Period      string               `json:"period"`
-	AdvocateID  string               `json:"advocateId"`
-	Conversions int                  `json:"conversions"`
-	ReachedAt   time.Time            `json:"reachedAt"`
-	Recent      map[string]time.Time `json:"recent,omitempty"` // omitted when empty (see DATA-MODEL.md)
-	Version     int64                `json:"version"`
+// board is an advocate's place on one month's leaderboard of a program: how many of their
+// referees reached the program's last milestone that month (conversions recorded that month
+// and not reversed), when that count was reached, and when the latest of those conversions
+// were recorded (Unix milliseconds, at most maxRecent), so that a refund of one of them moves
+// the time back exactly. Its size is bounded whatever the count.
+//
+// The advocate's standing carries the board of the month of its latest such conversion, and
+// its GSI2 keys rank it there: the conversion's own transaction moves it, so a ranking is
+// exact the moment the conversion is answered. When a conversion of a later month comes, the
+// same transaction freezes the board it replaces as a leaderboard entry item of its own
+// (leaderItem), which a later refund moves as it moved the standing.
+type board struct {
+	Period      string    `json:"period"` // YYYY-MM; "" before the advocate's first
+	Conversions int       `json:"conversions,omitempty"`
+	ReachedAt   time.Time `json:"reachedAt"`
+	Recent      []int64   `json:"recentAt,omitempty"`
 }
 
-// maxRecent is how many of an entry's latest conversions it remembers.
+// maxRecent is how many of a board's latest conversions it remembers.
 const maxRecent = 20
 
-// move applies one leaderboard move (the caller applies each move once).
-//
-// The count was reached when the latest standing conversion was recorded. Removing a
-// conversion older than every remembered one leaves that time as it is; removing a remembered
-// one moves it to the latest left. Only when more than maxRecent of the latest conversions are
-// all refunded does the time stay where it was (a later time: the entry loses ties it might
-// have won, never the reverse).
-func (it *leaderItem) move(m LeaderMove) {
-	if m.Remove {
-		it.Conversions = max(it.Conversions-1, 0)
-		delete(it.Recent, m.EventID)
-		return
+// add counts a conversion recorded at at.
+func (b *board) add(at time.Time) {
+	b.Conversions++
+	b.Recent = append(slices.Clone(b.Recent), at.UnixMilli())
+	slices.Sort(b.Recent)
+	if len(b.Recent) > maxRecent {
+		b.Recent = b.Recent[len(b.Recent)-maxRecent:]
 	}
-	it.Conversions++
-	if it.Recent == nil {
-		it.Recent = map[string]time.Time{}
+	b.reached()
+}
+
+// remove takes back a conversion recorded at at. Removing one older than every remembered one
+// leaves the time as it is; removing a remembered one moves it to the latest left. Only when
+// more than maxRecent of the latest conversions are all refunded does the time stay where it
+// was (a later time: the advocate loses ties it might have won, never the reverse).
+func (b *board) remove(at time.Time) {
+	b.Conversions = max(b.Conversions-1, 0)
+	if i := slices.Index(b.Recent, at.UnixMilli()); i >= 0 {
+		b.Recent = slices.Delete(slices.Clone(b.Recent), i, i+1)
 	}
-	it.Recent[m.EventID] = m.At.UTC()
-	if len(it.Recent) > maxRecent {
-		oldest := ""
-		for id, at := range it.Recent {
-			if oldest == "" || at.Before(it.Recent[oldest]) || at.Equal(it.Recent[oldest]) && id < oldest {
-				oldest = id
-			}
-		}
-		delete(it.Recent, oldest)
+	b.reached()
+}
+
+func (b *board) reached() {
+	if len(b.Recent) > 0 {
+		b.ReachedAt = time.UnixMilli(b.Recent[len(b.Recent)-1]).UTC()
 	}
 }
 
-// index sets the time the count was reached and the GSI2 keys.
-func (it *leaderItem) index() {
-	if len(it.Recent) > 0 {
-		it.ReachedAt = time.Time{}
-		for _, at := range it.Recent {
-			if at.After(it.ReachedAt) {
-				it.ReachedAt = at
-			}
-		}
+// keys are the board's GSI2 keys for the advocate.
+func (b *board) keys(programID, advocateID string) (pk, sk string) {
+	return leaderboardPK(programID, b.Period), leaderboardSK(b.Conversions, b.ReachedAt, advocateID)
+}
+
+// leaderItem is a leaderboard entry of a month the advocate's standing has moved on from: the
+// board it froze, refunds of that month's conversions move it (Version guards it). Entries
+// the insights stream consumer wrote before standings kept their board are read the same way
+// (their latest conversions by eventId, Legacy), until a conversion or a refund rewrites them.
+type leaderItem struct {
+	PK         string `json:"PK"`
+	SK         string `json:"SK"`
+	GSI2PK     string `json:"GSI2PK"`
+	GSI2SK     string `json:"GSI2SK"`
+	Type       string `json:"type"`
+	ProgramID  string `json:"programId"`
+	AdvocateID string `json:"advocateId"`
+	board
+	Legacy  map[string]time.Time `json:"recent,omitempty"`
+	Version int64                `json:"version"`
+}
+
+// frozen is the entry of board b of the advocate's standing a.
+func frozen(a advocateItem, b board) leaderItem {
+	it := leaderItem{PK: a.PK, SK: leaderSK(a.ProgramID, b.Period), Type: TypeLeader, ProgramID: a.ProgramID,
+		AdvocateID: a.CustomerID, board: b}
+	it.GSI2PK, it.GSI2SK = b.keys(a.ProgramID, a.CustomerID)
+	return it
+}
+
+// decodeLeader reads an entry, an old one's latest conversions into its board.
+func decodeLeader(raw map[string]types.AttributeValue) (leaderItem, error) {
+	var it leaderItem
+	if err := unmarshal(raw, &it); err != nil {
+		return it, fmt.Errorf("decode leaderboard entry: %w", err)
 	}
-	it.GSI2PK = leaderboardPK(it.ProgramID, it.Period)
-	it.GSI2SK = leaderboardSK(it.Conversions, it.ReachedAt, it.AdvocateID)
+	for _, at := range it.Legacy {
+		it.Recent = append(it.Recent, at.UnixMilli())
+	}
+	slices.Sort(it.Recent)
+	it.Legacy = nil
+	return it, nil
+}
+
+// boardWrite is what recording a conversion that reaches the program's last milestone at
+// now (or reversing one recorded at now) does to the leaderboard: the standing's new board
+// and the entries the same transaction writes (a board frozen, an old entry taken over).
+type boardWrite struct {
+	board *board // nil: the standing's board does not change
+	items []types.TransactWriteItem
 }
 
 // LeaderboardEntry is one ranked advocate of a period.
@@ -87,8 +124,9 @@ type LeaderboardEntry struct {
 }
 
 // Leaderboard ranks the advocates of a program for a period (YYYY-MM) by converted referees,
-// ties to who got there first: 1 Query on GSI2 (KEYS_ONLY: the sort key carries the count,
-// the time and the advocate), reading further pages only when limit outgrows one.
+// ties to who got there first (access pattern "a month's leaderboard": 1 Query on GSI2,
+// KEYS_ONLY: the sort key carries the count, the time and the advocate, whether the entry is
+// a standing's board or a frozen one), reading further pages only when limit outgrows one.
 func (s *Store) Leaderboard(ctx context.Context, programID, period string, limit int) ([]LeaderboardEntry, error) {
 	expr, err := expression.NewBuilder().WithKeyCondition(
 		expression.Key("GSI2PK").Equal(expression.Value(leaderboardPK(programID, period)))).Build()
@@ -112,6 +150,9 @@ func (s *Store) Leaderboard(ctx context.Context, programID, period string, limit
 			n, at, adv, err := parseLeaderboardSK(sk.Value)
 			if err != nil {
 				return nil, err
+			}
+			if n == 0 {
+				continue // every conversion of the month refunded: ranked last, not shown
 			}
 			out = append(out, LeaderboardEntry{Rank: len(out) + 1, AdvocateID: adv, Conversions: n, ReachedAt: at})
 		}
@@ -167,4 +208,127 @@ func (s *Store) FirstNames(ctx context.Context, customerIDs []string) (map[strin
 		}
 	}
 	return out, nil
+}
+
+// leaderPeriod is the leaderboard month of a conversion recorded at t.
+func leaderPeriod(t time.Time) string { return t.UTC().Format("2006-01") }
+
+// lastMilestone is the milestone whose conversions rank advocates.
+func lastMilestone(p *referral.Program) string {
+	if len(p.Milestones) == 0 {
+		return ""
+	}
+	return p.Milestones[len(p.Milestones)-1]
+}
+
+// leaderEntry reads the advocate's leaderboard entry of a month (1 consistent GetItem); nil
+// when there is none.
+func (s *Store) leaderEntry(ctx context.Context, programID, advocateID, period string) (*leaderItem, error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table),
+		Key: key(customerPK(advocateID), leaderSK(programID, period)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("leaderboard entry of %s: %w", advocateID, err))
+	}
+	if res.Item == nil {
+		return nil, nil
+	}
+	it, err := decodeLeader(res.Item)
+	return &it, err
+}
+
+// put writes item whatever is there (in a transaction whose other items decide).
+func put(item any) types.TransactWriteItem {
+	return types.TransactWriteItem{Put: &types.Put{Item: mustMarshal(item)}}
+}
+
+// entryWrite writes an entry as moved: deleted once it counts nothing, else put; either only
+// if it is still as read (stored: the version read, nil for a new entry).
+func entryWrite(it leaderItem, stored *int64) types.TransactWriteItem {
+	cond := expression.AttributeNotExists(expression.Name("PK"))
+	if stored != nil {
+		cond = expression.Name("version").Equal(expression.Value(*stored))
+	}
+	if it.Conversions == 0 {
+		return deleteWhen(it.PK, it.SK, cond)
+	}
+	it.GSI2PK, it.GSI2SK = it.keys(it.ProgramID, it.AdvocateID)
+	if stored != nil {
+		it.Version = *stored + 1
+	}
+	return putWhen(it, cond)
+}
+
+// boardOnConversion is what a counted conversion of the program's last milestone, recorded at
+// now, does to the leaderboard, for the advocate's standing a as read. Usually it moves the
+// standing's board (no read, no other item). The first of a month freezes the standing's board
+// of an earlier month as an entry (1 put in the transaction). Two rare cases read an entry
+// first (1 GetItem): a standing written before standings kept their board takes over the entry
+// of this month the insights wrote then (deleting it), and a conversion recorded a moment
+// before the month its standing is already in (another container's clock) moves the entry of
+// its own month, so that a refund finds it where it was counted.
+func (s *Store) boardOnConversion(ctx context.Context, a advocateItem, now time.Time) (boardWrite, error) {
+	var w boardWrite
+	month := leaderPeriod(now)
+	switch {
+	case a.LB == nil:
+		b := board{Period: month}
+		old, err := s.leaderEntry(ctx, a.ProgramID, a.CustomerID, month)
+		if err != nil {
+			return w, err
+		}
+		if old != nil {
+			b = old.board
+			w.items = append(w.items, deleteWhen(old.PK, old.SK, expression.Name("version").Equal(expression.Value(old.Version))))
+		}
+		b.add(now)
+		w.board = &b
+	case a.LB.Period == month || a.LB.Period == "":
+		b := *a.LB
+		b.Period = month
+		b.add(now)
+		w.board = &b
+	case a.LB.Period < month:
+		if a.LB.Conversions > 0 {
+			w.items = append(w.items, put(frozen(a, *a.LB)))
+		}
+		b := board{Period: month}
+		b.add(now)
+		w.board = &b
+	default: // the standing is in a later month already
+		it, err := s.leaderEntry(ctx, a.ProgramID, a.CustomerID, month)
+		if err != nil {
+			return w, err
+		}
+		var stored *int64
+		if it == nil {
+			it = &leaderItem{PK: a.PK, SK: leaderSK(a.ProgramID, month), Type: TypeLeader, ProgramID: a.ProgramID,
+				AdvocateID: a.CustomerID, board: board{Period: month}}
+		} else {
+			stored = &it.Version
+		}
+		it.add(now)
+		w.items = append(w.items, entryWrite(*it, stored))
+	}
+	return w, nil
+}
+
+// boardOnReversal is what reversing a counted conversion of the program's last milestone,
+// recorded at at, does to the leaderboard: it takes the conversion off the standing's board
+// when that is still its month's, else off the month's entry (entry: as read, nil when there
+// is none, and then nothing ranks it).
+func boardOnReversal(a advocateItem, entry *leaderItem, at time.Time) boardWrite {
+	var w boardWrite
+	month := leaderPeriod(at)
+	switch {
+	case a.LB != nil && a.LB.Period == month:
+		b := *a.LB
+		b.remove(at)
+		w.board = &b
+	case entry != nil:
+		it := *entry
+		stored := it.Version
+		it.remove(at)
+		w.items = append(w.items, entryWrite(it, &stored))
+	}
+	return w
 }

@@ -20,11 +20,11 @@ import (
 
 // Insights items. The insights stream consumer reads the stream filtered to the request path's item
 // types, so it never sees (and never loops on) these, which only it and contest closing write.
+// (The leaderboards are not among them: conversions rank their advocates, see board.)
 //
 //	item              PK                   SK                      GSI2PK            GSI2SK
 //	stats (month)     STATS#<programId>    MONTH#<YYYY-MM>         -                 -
 //	stats (business)  STATS                TOTAL                   -                 -
-//	leaderboard entry CUSTOMER#<advocate>  LEADER#<pid>#<YYYY-MM>  LB#<pid>#<period> <10-digit inverted count>#<reachedAt>#<advocate>
 //	shard checkpoint  SHARD#<shardId>      INSIGHTS (ttl: 3 days)  -                 -
 //	contest           PROGRAM#<programId>  CONTEST#<YYYY-MM>       -                 -
 const (
@@ -128,7 +128,6 @@ type Fact struct {
 	ProgramID string           // "" for business-wide counters
 	Month     string           // YYYY-MM; "" for the all-time total item
 	Add       map[string]int64 // counters to add to (negative to take back)
-	Leader    *LeaderMove      // a change to a leaderboard entry, if any
 	At        time.Time        // when the change happened; the aggregate's asOf
 }
 
@@ -136,17 +135,6 @@ type Fact struct {
 type RecordFacts struct {
 	Seq   string
 	Facts []Fact
-}
-
-// LeaderMove adds one converted referee to (or, for a reversal, takes one from) an advocate's
-// leaderboard entry for a program and month.
-type LeaderMove struct {
-	ProgramID  string
-	Period     string // YYYY-MM
-	AdvocateID string
-	EventID    string    // the conversion that counted
-	At         time.Time // when it was recorded: who got there first wins a tie
-	Remove     bool
 }
 
 // statsItem is a stats aggregate: fixed attributes plus one number attribute per counter.
@@ -172,10 +160,9 @@ type checkpointItem struct {
 }
 
 // ApplyShard applies the facts of a batch of one shard's stream records, in order, each record
-// once: per transaction 1 consistent BatchGetItem (the shard's checkpoint and the leaderboard
-// entries the facts move) and 1 TransactWriteItems holding one ADD update per stats item
-// touched, one put or delete per leaderboard entry touched, and the shard's checkpoint moved
-// to the last record applied. A batch that needs more than 100 items is applied in several
+// once: per transaction 1 consistent BatchGetItem (the shard's checkpoint) and 1 TransactWriteItems
+// holding one ADD update per stats item touched and the shard's checkpoint moved to the last
+// record applied. A batch that needs more than 100 items is applied in several
 // transactions, cut between records.
 //
 // Why a checkpoint per shard: Lambda delivers a shard's records in order, one batch at a time,
@@ -184,8 +171,7 @@ type checkpointItem struct {
 // applied (its sequence number is at most the checkpoint: skipped) or comes after every record
 // applied. Sequence numbers are ordered within a shard only, hence one checkpoint per shard,
 // written in the same transaction as what the records add. This costs one small write per
-// batch, where a marker per fact cost one per record; the aggregates get one write per batch,
-// and a leaderboard entry one per advocate in the batch.
+// batch, where a marker per fact cost one per record; the aggregates get one write per batch.
 //
 // done counts the leading records that are applied (those before a failure). Contention
 // (another shard's batch on the same aggregate) is retried with jittered backoff.
@@ -204,7 +190,7 @@ func (s *Store) ApplyShard(ctx context.Context, shard string, records []RecordFa
 }
 
 // chunkRecords is how many leading records fit one transaction (at least one): their stats
-// items and leaderboard entries, and the checkpoint.
+// items and the checkpoint.
 func chunkRecords(records []RecordFacts) int {
 	targets := map[string]bool{}
 	for i, r := range records {
@@ -233,9 +219,6 @@ func factTargets(f Fact) []string {
 	if len(f.Add) > 0 {
 		out = append(out, statsPK(f.ProgramID)+"|"+statsSK(f.Month))
 	}
-	if m := f.Leader; m != nil {
-		out = append(out, customerPK(m.AdvocateID)+"|"+leaderSK(m.ProgramID, m.Period))
-	}
 	return out
 }
 
@@ -257,20 +240,7 @@ func (s *Store) applyChunk(ctx context.Context, shard string, records []RecordFa
 func (s *Store) tryChunk(ctx context.Context, shard string, records []RecordFacts) (retry bool, err error) {
 	now := s.now()
 	cpKey := key(checkpointPK(shard), checkpointSK)
-	keys := []map[string]types.AttributeValue{cpKey}
-	seen := map[string]bool{}
-	for _, r := range records {
-		for _, f := range r.Facts {
-			if m := f.Leader; m != nil {
-				pk, sk := customerPK(m.AdvocateID), leaderSK(m.ProgramID, m.Period)
-				if !seen[pk+"|"+sk] {
-					seen[pk+"|"+sk] = true
-					keys = append(keys, key(pk, sk))
-				}
-			}
-		}
-	}
-	got, err := s.batchGet(ctx, keys...)
+	got, err := s.batchGet(ctx, cpKey)
 	if err != nil {
 		return false, fmt.Errorf("apply stream records: %w", err)
 	}
@@ -289,9 +259,6 @@ func (s *Store) tryChunk(ctx context.Context, shard string, records []RecordFact
 	}
 	aggs := map[string]*agg{}
 	var aggOrder []string
-	leaders := map[string]*leaderItem{} // by "PK|SK", as they will be after this chunk
-	stored := map[string]int64{}        // version read, by "PK|SK"; absent = new entry
-	var leaderOrder []string
 	facts := 0
 	for _, r := range records {
 		if hasCheckpoint && !seqAfter(r.Seq, cp.Seq) {
@@ -314,24 +281,6 @@ func (s *Store) tryChunk(ctx context.Context, shard string, records []RecordFact
 					a.at = f.At
 				}
 			}
-			if m := f.Leader; m != nil {
-				pk, sk := customerPK(m.AdvocateID), leaderSK(m.ProgramID, m.Period)
-				k := pk + "|" + sk
-				it := leaders[k]
-				if it == nil {
-					it = &leaderItem{PK: pk, SK: sk, Type: TypeLeader, ProgramID: m.ProgramID, Period: m.Period, AdvocateID: m.AdvocateID}
-					if raw, ok := got[k]; ok {
-						if err := unmarshal(raw, it); err != nil {
-							return false, fmt.Errorf("decode leaderboard entry %s: %w", k, err)
-						}
-						stored[k] = it.Version
-					}
-					it.Recent = maps.Clone(it.Recent)
-					leaders[k] = it
-					leaderOrder = append(leaderOrder, k)
-				}
-				it.move(*m)
-			}
 		}
 	}
 	if facts == 0 {
@@ -353,26 +302,6 @@ func (s *Store) tryChunk(ctx context.Context, shard string, records []RecordFact
 		}
 		items = append(items, update(statsPK(a.pid), statsSK(a.month), upd, nil))
 	}
-	for _, k := range leaderOrder {
-		it := leaders[k]
-		version, existed := stored[k]
-		var cond expression.ConditionBuilder
-		if existed {
-			cond = expression.Name("version").Equal(expression.Value(version))
-		} else {
-			cond = expression.AttributeNotExists(expression.Name("PK"))
-		}
-		switch {
-		case it.Conversions == 0 && !existed:
-			continue // a reversal of a conversion this entry never counted
-		case it.Conversions == 0:
-			items = append(items, deleteWhen(it.PK, it.SK, cond))
-		default:
-			it.index()
-			it.Version = version + 1
-			items = append(items, putWhen(*it, cond))
-		}
-	}
 	cond := expression.AttributeNotExists(expression.Name("PK"))
 	if hasCheckpoint {
 		cond = expression.Name("seq").Equal(expression.Value(cp.Seq))
@@ -384,9 +313,8 @@ func (s *Store) tryChunk(ctx context.Context, shard string, records []RecordFact
 	case err == nil:
 		return false, nil
 	case cancellationReasons(err) != nil:
-		// A concurrent batch of another shard moved one of these leaderboard entries or
-		// DynamoDB reported a transaction conflict on an aggregate (or, should Lambda ever
-		// run one shard twice at once, the checkpoint moved): read again and retry.
+		// DynamoDB reported a transaction conflict on an aggregate (another shard's batch),
+		// or, should Lambda ever run one shard twice at once, the checkpoint moved: retry.
 		return true, nil
 	default:
 		return false, unavailable(fmt.Errorf("apply stream records: %w", err))
