@@ -566,7 +566,9 @@ func renderCost(p printer, res *results, fns []function) {
 		p("its put costs 2 WRU in the transaction; as plain JSON it was 1.3 KB for this one reward (4 WRU). The")
 		p("reward is listed by two indexes (GSI1, GSI4), hence its two index writes; the referral's GSI1 entry")
 		p("projects every attribute, so its new stage and milestones are written there too, while GSI4 projects")
-		p("none of them and its entry stays as it is.")
+		p("none of them and its entry stays as it is. The standing's GSI2 key ranks the advocate on the month's")
+		p("leaderboard and moves with the count (a delete and a put there: 2 units); the insights write no")
+		p("leaderboard entry of their own.")
 		p("")
 	}
 	p("| Line item | Basis | $ per million conversions | $ per million referred customers (code check + referral + conversion) |")
@@ -803,9 +805,10 @@ func renderBeforeEmail(p printer, res *results) {
 		return
 	}
 	p("The conversion's transaction writes four items that each stay under 1 KB (the event, the reward,")
-	p("the referral, the advocate's standing: 2 WRU each, transactional) and three index entries (the")
+	p("the referral, the advocate's standing: 2 WRU each, transactional) and five index writes (the")
 	p("reward in GSI1 and GSI4; the referral's GSI1 entry, which projects every attribute, so its new")
-	p("stage and milestones are written there too). That is $%.2f before anything reads the stream, and", conv.wru*priceWRU*perMillion)
+	p("stage and milestones are written there too; the standing's leaderboard key, moved). That is $%.2f", conv.wru*priceWRU*perMillion)
+	p("before anything reads the stream, and")
 	p("it is what atomicity and the lists cost with this data model. What is left to take, priced with")
 	p("this model:")
 	p("")
