@@ -86,10 +86,10 @@ func streamMappingOf(tb testing.TB, function string) (int, []string) {
 // program pays (each endpoint adds its deliveries). DynamoDB Streams reads by Lambda triggers
 // are free.
 //
-// Whose conversions share a batch matters: the insights write each advocate's leaderboard entry
-// once per batch. "conversion" gives every conversion of a batch its own advocate, as steady
-// traffic from many advocates does (an advocate rarely converts twice within a batch's few
-// seconds); "conversion, 10 per advocate" sends ten conversions of each advocate in a row.
+// Whose conversions share a batch: "conversion" gives every conversion of a batch its own
+// advocate, as steady traffic from many advocates does (an advocate rarely converts twice
+// within a batch's few seconds); "conversion, 10 per advocate" sends ten conversions of each
+// advocate in a row.
 func BenchmarkStreamConsumers(b *testing.B) {
 	for _, op := range []string{"referral", "conversion", "conversion, 10 per advocate"} {
 		perAdvocate := 10
