@@ -80,16 +80,7 @@ func TestInvokeAnswersWhatTheFixturesExpect(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every function")
 	}
-	rie, err := filepath.Abs(filepath.Join(root, ".local", "bin", "aws-lambda-rie"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(rie); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%v: run make test (it installs aws-lambda-rie)", err)
-		}
-		t.Skipf("%v: run `make .local/bin/aws-lambda-rie`", err)
-	}
+	rie, fx, engine := prepare(t)
 	tmpl, err := samtemplate.Resolve(filepath.Join(root, "template.yaml"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -99,19 +90,7 @@ func TestInvokeAnswersWhatTheFixturesExpect(t *testing.T) {
 			t.Errorf("%s has no sample in this test: add one", name)
 		}
 	}
-	var fx fixtures
-	b, err := os.ReadFile(filepath.Join(samtemplate.EventsDir(), "fixtures.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
 	binDir := t.TempDir()
-	engine := devstack.EngineEmbedded
-	if dynamotest.Engine() == dynamotest.Local {
-		engine = devstack.EngineLocal
-	}
 	for fn, sample := range samples {
 		t.Run(fn, func(t *testing.T) {
 			want, ok := fx.Events[sample]
@@ -270,28 +249,7 @@ func TestInvokeReplaysSamplesSignedWithTheSampleSecrets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a function")
 	}
-	rie, err := filepath.Abs(filepath.Join(root, ".local", "bin", "aws-lambda-rie"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(rie); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%v: run make test (it installs aws-lambda-rie)", err)
-		}
-		t.Skipf("%v: run `make .local/bin/aws-lambda-rie`", err)
-	}
-	var fx fixtures
-	b, err := os.ReadFile(filepath.Join(samtemplate.EventsDir(), "fixtures.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
-	engine := devstack.EngineEmbedded
-	if dynamotest.Engine() == dynamotest.Local {
-		engine = devstack.EngineLocal
-	}
+	rie, fx, engine := prepare(t)
 	binDir := t.TempDir()
 	s, err := devstack.Start(devstack.Config{Root: root, StateDir: t.TempDir(), BinDir: binDir, Engine: engine,
 		APIAddr: "127.0.0.1:0", LambdaAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0", SecretsAddr: "127.0.0.1:0",
@@ -327,4 +285,32 @@ func TestInvokeReplaysSamplesSignedWithTheSampleSecrets(t *testing.T) {
 			t.Errorf("%s: %d, want %d with %q: %.300s", sample, out.StatusCode, want.status, want.words, out.Body)
 		}
 	}
+}
+
+// prepare finds aws-lambda-rie (a run without it skips, unless CI is set), reads
+// events/fixtures.json and picks the DynamoDB engine of the run.
+func prepare(t *testing.T) (rie string, fx fixtures, engine string) {
+	t.Helper()
+	rie, err := filepath.Abs(filepath.Join(root, ".local", "bin", "aws-lambda-rie"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(rie); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v: run make test (it installs aws-lambda-rie)", err)
+		}
+		t.Skipf("%v: run `make .local/bin/aws-lambda-rie`", err)
+	}
+	b, err := os.ReadFile(filepath.Join(samtemplate.EventsDir(), "fixtures.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	engine = devstack.EngineEmbedded
+	if dynamotest.Engine() == dynamotest.Local {
+		engine = devstack.EngineLocal
+	}
+	return rie, fx, engine
 }
