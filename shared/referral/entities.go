@@ -62,6 +62,9 @@ type Referral struct {
 	// FriendCoupon is the friend's promotion code, in programs whose friend offer Stripe
 	// delivers.
 	FriendCoupon *FriendCoupon `json:"friendCoupon,omitempty"`
+	// Unpaid are the referee's last conversions that paid the advocate nothing, each with its
+	// reason code (the advocate's page says why in the advocate's language).
+	Unpaid []Why `json:"unpaid,omitempty"`
 }
 
 // Conversion is a milestone event for a referee, with the engine's decision record.

@@ -258,12 +258,16 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 	}
 	if err := referral.CheckConversion(referral.ConversionCheck{Program: p, Referral: ref.Referral, OccurredAt: in.OccurredAt,
 		Now: now, NewReferral: in.NewReferral, AdvocateBlocked: adv.Blocked, RefereeBlocked: ref.Blocked}); err != nil {
+		if why, ok := referral.WhyRefused(err, p, ref.Referral, in.EventID, in.Milestone, in.OccurredAt); ok && !in.NewReferral {
+			s.noteUnpaid(ctx, ref, why)
+		}
 		return res, false, err
 	}
 
-	out := referral.Evaluate(referral.Evaluation{Program: p, AdvocateID: ref.AdvocateID, RefereeID: in.RefereeID,
+	evaluation := referral.Evaluation{Program: p, AdvocateID: ref.AdvocateID, RefereeID: in.RefereeID,
 		Milestone: in.Milestone, Amount: in.Amount, OccurredAt: in.OccurredAt, Now: now,
-		AlreadyReached: already, Advocate: adv.state()})
+		AlreadyReached: already, Advocate: adv.state()}
+	out := referral.Evaluate(evaluation)
 
 	res.Conversion = referral.Conversion{EventID: in.EventID, ProgramID: p.ProgramID, RefereeID: in.RefereeID,
 		AdvocateID: ref.AdvocateID, Milestone: in.Milestone, Amount: in.Amount, OccurredAt: in.OccurredAt, Decisions: out.Decisions}
@@ -303,7 +307,13 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 		standing := standingUpdate(adv, out.Advocate, lb.board)
 		standing.Update.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 		standingAt = len(items) + 1
-		items = append(items, reachUpdateTaking(p, ref, referral.Reached(ref.Reached, in.Milestone), taker), standing)
+		reach := reachUpdateTaking(p, ref, referral.Reached(ref.Reached, in.Milestone), taker)
+		if why, ok := referral.WhyUnpaid(evaluation, out, in.EventID); ok {
+			// Only a conversion that paid the advocate nothing writes its reason, in the
+			// referral's update it makes anyway: a paying conversion's items are unchanged.
+			reach = reachUpdateWith(p, ref, referral.Reached(ref.Reached, in.Milestone), taker, referral.AddWhy(ref.Unpaid, why))
+		}
+		items = append(items, reach, standing)
 		items = append(items, lb.items...)
 	}
 	if len(items) > 100 {
@@ -393,11 +403,20 @@ func reachUpdate(p *referral.Program, ref referralItem, reached []string) types.
 // reachUpdateTaking is reachUpdate that also marks the referral's friend coupon taken by the
 // conversion eventID ("" = not taken).
 func reachUpdateTaking(p *referral.Program, ref referralItem, reached []string, eventID string) types.TransactWriteItem {
+	return reachUpdateWith(p, ref, reached, eventID, nil)
+}
+
+// reachUpdateWith is reachUpdateTaking that also writes the referral's unpaid conversions
+// (nil: left as they are).
+func reachUpdateWith(p *referral.Program, ref referralItem, reached []string, eventID string, unpaid []referral.Why) types.TransactWriteItem {
 	cond := expression.Name("version").Equal(expression.Value(ref.Version))
 	upd := expression.Set(expression.Name("stage"), expression.Value(furthest(p, reached))).
 		Set(expression.Name("version"), expression.Value(ref.Version+1))
 	if eventID != "" {
 		upd = upd.Set(expression.Name("friendCoupon.eventId"), expression.Value(eventID))
+	}
+	if unpaid != nil {
+		upd = upd.Set(expression.Name("unpaid"), expression.Value(whyValues(unpaid)))
 	}
 	if len(reached) > 0 {
 		upd = upd.Set(expression.Name("reached"), expression.Value(reached))
