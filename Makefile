@@ -94,8 +94,8 @@ build-%Function: $$(call function_dir,$$*)/main.go
 	mkdir -p "$(ARTIFACTS_DIR)" && $(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" ./$(call function_dir,$*)
 
 ## screenshots: the pages people see, in a real browser (chromium), from `make dev`'s data (run
-## `make dev` first) into .local/screenshots: the friend page in every language, and the owner's
-## console dashboard of the demo program, signed in with the dev admin key.
+## `make dev` first) into .local/screenshots: the friend page and Ana's advocate page in every
+## language, and the owner's console dashboard of the demo program, signed in with the dev admin key.
 screenshots: node_modules/.package-lock.json
 	@mkdir -p .local/screenshots
 	$(GO) run ./devkit/cmd/screenshots -out .local/screenshots

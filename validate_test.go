@@ -209,7 +209,7 @@ func TestSAMTranslatesTheTemplateAsTheLocalStackReadsIt(t *testing.T) {
 		}
 	}
 
-	// What survives a stack delete: the table, the unsubscribe key (links in emails sent must keep
+	// What survives a stack delete: the table, the unsubscribe and advocate page keys (links in emails sent must keep
 	// working) and the key that seals the webhook secrets stored in the table; nothing else.
 	var kept []string
 	for id, r := range resources {
@@ -219,8 +219,8 @@ func TestSAMTranslatesTheTemplateAsTheLocalStackReadsIt(t *testing.T) {
 		}
 	}
 	sort.Strings(kept)
-	if fmt.Sprint(kept) != "[Table UnsubscribeSecret WebhookSecretKey]" {
-		t.Errorf("kept on stack delete and replacement: %v, want [Table UnsubscribeSecret WebhookSecretKey]", kept)
+	if fmt.Sprint(kept) != "[AdvocatePageSecret Table UnsubscribeSecret WebhookSecretKey]" {
+		t.Errorf("kept on stack delete and replacement: %v, want [AdvocatePageSecret Table UnsubscribeSecret WebhookSecretKey]", kept)
 	}
 }
 

@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/referral/referrals/devkit/devlog"
+	"github.com/referral/referrals/devkit/samplesecrets"
 	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/devkit/schedules"
 	"github.com/referral/referrals/devkit/secrets"
 	"github.com/referral/referrals/devkit/stripemock"
+	"github.com/referral/referrals/shared/advocatelink"
 )
 
 // DevAdminKey is the admin API key `make dev` accepts: the value of the bootstrap admin key secret.
@@ -34,10 +36,35 @@ type apiStep struct {
 	Body   string
 }
 
-// seedSteps create the demo program and its demo advocate on a fresh start.
+// seedSteps create the demo program, its demo advocate and her code (so that her page, whose
+// link the banner prints, has something to show) on a fresh start.
 var seedSteps = []apiStep{
 	{"demo program", http.MethodPut, "/programs/demo", seedProgram},
 	{"demo advocate ana", http.MethodPut, "/customers/ana", seedAna},
+	{"ana's code", http.MethodPost, "/programs/demo/codes", `{"customerId":"ana","code":"ANAFRIEND"}`},
+}
+
+// AdvocatePageSecret is the template's secret that signs the links to advocates' pages.
+const AdvocatePageSecret = "AdvocatePageSecret"
+
+// AdvocatePageURL is the link to the page of customerID in programID on the stack, signed with
+// the secret the stack serves ("" when the template has none).
+func (s *Stack) AdvocatePageURL(programID, customerID string) string {
+	return advocatePageURL(s.APIURL, s.secrets.Value(AdvocatePageSecret), programID, customerID)
+}
+
+// AdvocatePageURLFrom is AdvocatePageURL for a tool that runs beside `make dev` (make
+// screenshots): the stack signs with the public sample secret unless started with -secret.
+func AdvocatePageURLFrom(apiURL, programID, customerID string) string {
+	return advocatePageURL(apiURL, samplesecrets.ByLogicalID[AdvocatePageSecret], programID, customerID)
+}
+
+func advocatePageURL(apiURL, secret, programID, customerID string) string {
+	signer, err := advocatelink.New(secret)
+	if err != nil {
+		return ""
+	}
+	return signer.URL(apiURL, programID, customerID, time.Now())
 }
 
 // tryItSteps are the printed curl sequence: the whole referral loop on the demo program.
@@ -176,6 +203,10 @@ func (s *Stack) Banner() string {
 	}
 	line("    # The page Ana's friends see (each visit counts in GET /programs/demo/stats, per ?ch=):")
 	line("    #   %s/r/ANAFRIEND?page=1&ch=whatsapp", s.APIURL)
+	if u := s.AdvocatePageURL("demo", "ana"); u != "" {
+		line("    # Ana's own page, the link in every email she gets (code, share links, QR code, friends, rewards):")
+		line("    #   %s", u)
+	}
 	line("")
 	ses := s.SESURL
 	if ses == "" {

@@ -167,6 +167,7 @@ type Stack struct {
 	api       *httpapi.API
 	apiServer *http.Server
 	schedules *schedules.Runner
+	secrets   *secrets.Server
 	servers   []*http.Server
 	lns       []net.Listener
 	ses       *ses.Process
@@ -235,7 +236,8 @@ func Start(cfg Config) (s *Stack, err error) {
 		}
 		configured = stripeSecrets(tmpl, configured)
 	}
-	s.serve(secLn, secrets.New(tmpl, configured, filepath.Join(cfg.StateDir, "secrets.json"), sink))
+	s.secrets = secrets.New(tmpl, configured, filepath.Join(cfg.StateDir, "secrets.json"), sink)
+	s.serve(secLn, s.secrets)
 	if err := s.startSQS(ctx); err != nil {
 		return s, err
 	}

@@ -70,6 +70,8 @@ var samples = map[string]string{
 	"WebhookDeliveryFunction": "webhookdelivery-attempt.json",
 	// An HTML page: a refused sign-in (the console's own test runs the others).
 	"ConsoleFunction": "console-sign-in-refused.json",
+	// An HTML page: a link signed with another key is refused whatever key the stack made.
+	"AdvocatePageFunction": "advocatepage-forged.json",
 }
 
 // TestInvokeAnswersWhatTheFixturesExpect runs `make invoke`'s code for every function of the
@@ -138,6 +140,11 @@ func TestInvokeAnswersWhatTheFixturesExpect(t *testing.T) {
 			case "ConsoleFunction":
 				if body, _ := out["body"].(string); out["statusCode"] != float64(401) || !strings.Contains(body, "not a valid admin key") {
 					t.Errorf("console answered %s, want 401 with the sign-in page saying why", res.Payload)
+				}
+				return
+			case "AdvocatePageFunction":
+				if body, _ := out["body"].(string); out["statusCode"] != float64(403) || !strings.Contains(body, "<html") {
+					t.Errorf("advocate page answered %s, want 403 with a page", res.Payload)
 				}
 				return
 			case "EmailFunction", "InsightsStreamFunction", "WebhookStreamFunction", "WebhookDeliveryFunction":

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/referral/referrals/shared/advocatelink"
 	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/platform"
 	"github.com/referral/referrals/shared/store"
@@ -24,7 +25,12 @@ func main() {
 	if from == "" {
 		log.Fatalf("email: SENDER_EMAIL is not set")
 	}
-	signer, err := unsubscribe.Load(ctx, secretsmanager.NewFromConfig(env.AWS), platform.Getenv("UNSUBSCRIBE_SECRET_ARN"))
+	sm := secretsmanager.NewFromConfig(env.AWS)
+	signer, err := unsubscribe.Load(ctx, sm, platform.Getenv("UNSUBSCRIBE_SECRET_ARN"))
+	if err != nil {
+		log.Fatalf("email: %v", err)
+	}
+	pages, err := advocatelink.Load(ctx, sm, platform.Getenv("ADVOCATE_PAGE_SECRET_ARN"))
 	if err != nil {
 		log.Fatalf("email: %v", err)
 	}
@@ -36,6 +42,7 @@ func main() {
 		Sender: &email.SES{Client: sesv2.NewFromConfig(env.AWS), From: from,
 			ConfigurationSet: platform.Getenv("CONFIGURATION_SET_NAME")},
 		Unsubscribe: signer,
+		Pages:       pages,
 		PublicURL:   platform.Getenv("PUBLIC_API_URL"),
 		Log:         env.Log,
 	}

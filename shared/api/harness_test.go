@@ -19,6 +19,7 @@ import (
 	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/fulfil"
 	"github.com/referral/referrals/shared/pages"
+	"github.com/referral/referrals/shared/pages/advocate"
 	"github.com/referral/referrals/shared/pages/friend"
 	"github.com/referral/referrals/shared/store"
 )
@@ -60,6 +61,7 @@ func newStackOn(t testing.TB, db *dynamotest.DB) *stack {
 		NewInsights(st.store, programs, quietLog),
 		NewEmailCopy(st.store, &email.Previewer{Sender: &lazySES{t: t}}, "", quietLog),
 		NewWebhooks(st.store, sampleSealer, testGuard, st.queue, quietLog),
+		NewAdvocatePage(st.store, programs, samplePageSigner, "https://api.example.com", testAdvocatePages, quietLog),
 	} {
 		for _, rt := range r.Routes() {
 			st.routers[rt.Key] = r
@@ -232,3 +234,6 @@ func bodyString(t testing.TB, body any) string {
 
 // testSharePages are the share link's pages as the public codes function wires them.
 var testSharePages = SharePages{Friend: friend.Serve, Error: pages.ErrorPage, Asset: pages.ServeAsset}
+
+// testAdvocatePages are the advocate page's pages as its function wires them.
+var testAdvocatePages = AdvocatePages{Page: advocate.Serve, Error: advocate.ErrorPage}

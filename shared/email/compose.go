@@ -29,6 +29,7 @@ type Facts struct {
 	// PublicURL is the API's public base URL: the share link of a program without a landing
 	// page is its hosted friend page there (/r/CODE).
 	PublicURL string
+	PageURL   string // emails to an advocate: the signed link to their referral page
 }
 
 // Compose turns facts into what the template shows, in the recipient's language.
@@ -42,6 +43,7 @@ func Compose(f Facts) (Data, string) {
 		B2B:               p.Emails.Tone == referral.ToneBusiness,
 		ValueProposition:  strings.TrimSpace(f.Copy.ValueProposition),
 		UnsubscribeURL:    f.UnsubscribeURL,
+		PageURL:           f.PageURL,
 		Code:              f.Code,
 		CodeIsNew:         f.CodeIsNew,
 		LastReminder:      f.LastReminder,
@@ -74,7 +76,7 @@ func Compose(f Facts) (Data, string) {
 	case referral.EmailThanksLoyal, referral.EmailThanksOneTime:
 		var earned, donated []string
 		for _, rw := range f.Rewards {
-			lr := rewardPhrase(rw, p.Currency)
+			lr := locale.OfReward(rw, p.Currency)
 			if locale.IsDonation(lr) {
 				donated = append(donated, locale.Donation(lr, lang))
 			} else {
@@ -104,7 +106,7 @@ func Compose(f Facts) (Data, string) {
 	case referral.EmailRewardReady:
 		if len(f.Rewards) > 0 {
 			rw := f.Rewards[0]
-			d.RewardName = locale.Describe(rewardPhrase(rw, p.Currency), lang)
+			d.RewardName = locale.Describe(locale.OfReward(rw, p.Currency), lang)
 			d.Coupon, d.CreditAdded = rw.ReadyAs()
 		}
 		d.ShopURL, d.ShareURL = Shop(p.LandingURL), ""
@@ -143,17 +145,4 @@ func Shop(landing string) string {
 		return landing
 	}
 	return u.Scheme + "://" + u.Host + "/"
-}
-
-// rewardPhrase is what locale needs of a ledger reward.
-func rewardPhrase(rw referral.Reward, currency string) locale.Reward {
-	lr := locale.Reward{Kind: rw.Kind, Currency: currency, Description: rw.Description, Charity: rw.Charity}
-	if rw.Value != nil {
-		v := rw.Value.Amount
-		lr.Value, lr.Currency = &v, rw.Value.Currency
-	}
-	if lr.Kind == "donation" && lr.Value != nil && strings.HasPrefix(lr.Description, "donation to ") {
-		lr.Description = "" // the engine's English default; the phrase says it in the email's language
-	}
-	return lr
 }

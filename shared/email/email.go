@@ -44,6 +44,7 @@ type Data struct {
 	ThaiParticle      string // ค่ะ or ครับ for the Thai emails' polite sentences, or ""
 	ValueProposition  string // completes "We love helping you …" in this language; "" = general wording
 	UnsubscribeURL    string // marketing emails: the signed one-click link
+	PageURL           string // emails to an advocate: the signed link to their referral page
 
 	Code             string // the advocate's code: every ask, ask-promo-code and reminder
 	CodeIsNew        bool   // ask-promo-code: the code was just created (else: a reminder of it)
@@ -169,6 +170,7 @@ func (d Data) view(lang, name string) map[string]any {
 		"ThaiQuestion":      thaiQuestion(d.ThaiParticle),
 		"ValueProposition":  d.ValueProposition,
 		"UnsubscribeURL":    d.UnsubscribeURL,
+		"PageURL":           d.PageURL,
 		"Code":              d.Code,
 		"CodeIsNew":         d.CodeIsNew,
 		"ShareURL":          d.ShareURL,

@@ -18,9 +18,11 @@ import (
 	"github.com/referral/referrals/devkit/sestest"
 	"github.com/referral/referrals/devkit/streamtest"
 	"github.com/referral/referrals/devkit/stripemock"
+	"github.com/referral/referrals/shared/advocatelink"
 	"github.com/referral/referrals/shared/api"
 	"github.com/referral/referrals/shared/email"
 	"github.com/referral/referrals/shared/fulfil"
+	"github.com/referral/referrals/shared/pages/advocate"
 	"github.com/referral/referrals/shared/store"
 	"github.com/referral/referrals/shared/unsubscribe"
 )
@@ -40,6 +42,7 @@ type env struct {
 	ses     *sestest.Server
 	log     *logBuffer
 	signer  *unsubscribe.Signer
+	pages   *advocatelink.Signer
 	routers map[string]*api.Router
 	fulfil  *fulfil.Service // Stripe is not configured until a test points it at stripe-mock (withStripe)
 	clock   *clock
@@ -81,6 +84,9 @@ func newEnv(t *testing.T) *env {
 	if e.signer, err = unsubscribe.New(samplesecrets.Unsubscribe); err != nil {
 		t.Fatal(err)
 	}
+	if e.pages, err = advocatelink.New(samplesecrets.AdvocatePage); err != nil {
+		t.Fatal(err)
+	}
 	programs := &store.ProgramCache{Store: e.store}
 	logger := e.log.logger()
 	e.fulfil = &fulfil.Service{Store: e.store, Programs: programs, Log: logger}
@@ -90,6 +96,7 @@ func newEnv(t *testing.T) *env {
 		api.NewReferrals(e.store, programs, e.fulfil, logger), api.NewConversions(e.store, programs, logger),
 		api.NewAsks(e.store, programs, logger), api.NewUnsubscribe(e.store, e.signer, logger),
 		api.NewRewards(e.store, e.fulfil, logger),
+		api.NewAdvocatePage(e.store, programs, e.pages, publicURL, api.AdvocatePages{Page: advocate.Serve, Error: advocate.ErrorPage}, logger),
 	} {
 		for _, rt := range r.Routes() {
 			e.routers[rt.Key] = r
@@ -147,6 +154,7 @@ func (e *env) handler(client email.SESAPI) *email.Stream {
 		Copies:      &store.CopyCache{Store: e.store},
 		Sender:      &email.SES{Client: client, From: senderEmail},
 		Unsubscribe: e.signer,
+		Pages:       e.pages,
 		PublicURL:   publicURL,
 		Log:         e.log.logger(),
 		Lease:       500 * time.Millisecond,

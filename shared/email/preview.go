@@ -31,6 +31,9 @@ func (pv *Previewer) previewFacts(p referral.Program, template, lang string, c r
 	if IsMarketing(template) {
 		f.UnsubscribeURL = baseURL + "/unsubscribe?c=preview&t=preview"
 	}
+	if template != referral.EmailFriendWelcome {
+		f.PageURL = baseURL + "/a/preview"
+	}
 	// The rewards of a thank-you and of reward-ready: what the program's headline advocate
 	// rule pays (its first milestone), as the ledger would have them.
 	var rewards []referral.Reward

@@ -137,6 +137,9 @@ var samples = map[string]sample{
 // sampleUnsubscribeURL is the unsubscribe link of the samples.
 const sampleUnsubscribeURL = "https://api.example.com/unsubscribe?c=cus_8f2k1&t=q7Zp3xLm"
 
+// samplePageURL is the advocate page link of the samples.
+const samplePageURL = "https://api.example.com/a/AYCumaQPBGRlbW9hbmED95YL-fAfyF6cepePF0Ke"
+
 // sampleFacts is what the stream function would know for template name to a customer of the
 // sample business in lang.
 func sampleFacts(lang, name string) Facts {
@@ -148,6 +151,9 @@ func sampleFacts(lang, name string) Facts {
 	f := Facts{Template: name, Program: p, Recipient: s.advocate, Code: s.code, CodeIsNew: true}
 	if IsMarketing(name) {
 		f.UnsubscribeURL = sampleUnsubscribeURL
+	}
+	if name != referral.EmailFriendWelcome && !(name == referral.EmailRewardReady && s.readyToFriend) {
+		f.PageURL = samplePageURL
 	}
 	switch name {
 	case referral.EmailThanksLoyal, referral.EmailThanksOneTime:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/referral/referrals/shared/advocatelink"
 	"github.com/referral/referrals/shared/locale"
 	"github.com/referral/referrals/shared/referral"
 	"github.com/referral/referrals/shared/store"
@@ -24,9 +25,12 @@ type Stream struct {
 	Copies      *store.CopyCache // the programs' email copy; nil sends the templates' own words
 	Sender      Sender
 	Unsubscribe *unsubscribe.Signer // signs the List-Unsubscribe links of marketing emails
-	PublicURL   string              // the API's public base URL, which serves /unsubscribe
-	Log         *slog.Logger
-	Lease       time.Duration // how long a claim to send is exclusive; 0 means DefaultLease
+	PublicURL   string              // the API's public base URL, which serves /unsubscribe and /a/{token}
+	// Pages signs the links to advocates' pages that every email to an advocate carries; nil:
+	// emails carry none.
+	Pages *advocatelink.Signer
+	Log   *slog.Logger
+	Lease time.Duration // how long a claim to send is exclusive; 0 means DefaultLease
 }
 
 // DefaultLease is how long a claim to send one email stays exclusive.
@@ -334,6 +338,9 @@ func (h *Stream) deliver(ctx context.Context, log *slog.Logger, j job) error {
 		out.Unsubscribe = h.Unsubscribe.URL(h.PublicURL, c.CustomerID)
 		f.UnsubscribeURL = out.Unsubscribe
 	}
+	if h.Pages != nil && h.PublicURL != "" && ToAdvocate(name, j.rewards) {
+		f.PageURL = h.Pages.URL(h.PublicURL, p.ProgramID, c.CustomerID, h.Store.Now())
+	}
 	if h.Copies != nil {
 		if f.Copy, err = h.Copies.Get(ctx, p.ProgramID, name, locale.Lang(c.Locale)); err != nil {
 			return err
@@ -431,4 +438,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// ToAdvocate reports whether email template name (with its rewards, for reward-ready) goes to
+// an advocate, whose emails link their referral page: every email but the friend's welcome and
+// a friend's reward-ready.
+func ToAdvocate(name string, rewards []referral.Reward) bool {
+	switch name {
+	case referral.EmailFriendWelcome:
+		return false
+	case referral.EmailRewardReady:
+		return len(rewards) > 0 && rewards[0].Role == referral.RoleAdvocate
+	}
+	return true
 }

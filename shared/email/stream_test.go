@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -1279,5 +1280,58 @@ func TestABounceSuppressesTheNextAsk(t *testing.T) {
 	}
 	if sent := e.sent(); len(sent) != 1 {
 		t.Fatalf("a suppressed address was emailed again:\n%s", subjects(sent))
+	}
+}
+
+// TestAdvocateEmailsLinkTheirPage: every email to an advocate (asks, thank-yous) carries the
+// signed link to their referral page in both parts, and the link opens that page.
+func TestAdvocateEmailsLinkTheirPage(t *testing.T) {
+	e := newEnv(t)
+	scenario(e)
+	e.deliverAll(e.handler(e.ses.Client))
+	sent := e.sent()
+	if len(sent) != 3 {
+		t.Fatalf("%d emails:\n%s", len(sent), subjects(sent))
+	}
+	link := regexp.MustCompile(regexp.QuoteMeta(publicURL) + `/a/[A-Za-z0-9_-]+`)
+	for _, m := range sent {
+		page := link.FindString(m.Body.Text)
+		if page == "" || !strings.Contains(m.Body.HTML, `href="`+page+`"`) {
+			t.Errorf("%q: no advocate page link in both parts:\n%s", m.Subject, m.Body.Text)
+			continue
+		}
+		u, _ := url.Parse(page)
+		token := strings.TrimPrefix(u.Path, "/a/")
+		st, _ := e.call("GET /a/{token}", map[string]string{"token": token}, u.Path, nil)
+		if st != 200 {
+			t.Errorf("%q: its page link answers %d", m.Subject, st)
+		}
+		claims, err := e.pages.Check(token, e.clock.now())
+		if err != nil || claims.ProgramID != "demo" {
+			t.Errorf("%q: link %+v, %v", m.Subject, claims, err)
+		}
+		to := strings.Join(m.Destination.To, ",")
+		if (to == "ana.souza@example.com") != (claims.CustomerID == "ana") {
+			t.Errorf("%q to %s links the page of %s", m.Subject, to, claims.CustomerID)
+		}
+	}
+}
+
+func TestFriendsEmailsDoNotLinkAnAdvocatePage(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		rewards []referral.Reward
+		want    bool
+	}{
+		{referral.EmailFriendWelcome, nil, false},
+		{referral.EmailRewardReady, []referral.Reward{{Role: referral.RoleReferee}}, false},
+		{referral.EmailRewardReady, []referral.Reward{{Role: referral.RoleAdvocate}}, true},
+		{referral.EmailAskCurrent, nil, true},
+		{referral.EmailReminder, nil, true},
+		{referral.EmailThanksLoyal, nil, true},
+	} {
+		if got := email.ToAdvocate(c.name, c.rewards); got != c.want {
+			t.Errorf("ToAdvocate(%s, %v) = %v", c.name, c.rewards, got)
+		}
 	}
 }

@@ -1,6 +1,10 @@
 package locale
 
-import "github.com/referral/referrals/shared/referral"
+import (
+	"strings"
+
+	"github.com/referral/referrals/shared/referral"
+)
 
 // Headline is the reward a side of the program is known by, with the milestone that pays it:
 // of the fixed, tiered and percent rules, the one paid at the earliest milestone (a tiered
@@ -38,4 +42,17 @@ func Headline(rules []referral.Rule, p *referral.Program) (Reward, string, bool)
 		lr.MinOrder = &r.MinAmount
 	}
 	return lr, r.Milestone, true
+}
+
+// OfReward is what the phrases need of a ledger reward of a program in currency.
+func OfReward(rw referral.Reward, currency string) Reward {
+	lr := Reward{Kind: rw.Kind, Currency: currency, Description: rw.Description, Charity: rw.Charity}
+	if rw.Value != nil {
+		v := rw.Value.Amount
+		lr.Value, lr.Currency = &v, rw.Value.Currency
+	}
+	if lr.Kind == "donation" && lr.Value != nil && strings.HasPrefix(lr.Description, "donation to ") {
+		lr.Description = "" // the engine's English default; the phrase says it in the reader's language
+	}
+	return lr
 }

@@ -88,6 +88,9 @@ var (
 	ErrDeliveryInProgress       = &Error{Code: "invalid_state", Status: 409, Msg: "the delivery is still being attempted; redeliver it once it is delivered or failed"}
 	ErrCodeInactive             = &Error{Code: "code_inactive", Status: 410, Msg: "the code is paused, expired or used up, or its program is not active"}
 	ErrRewardExpired            = &Error{Code: "reward_expired", Status: 410, Msg: "the reward expired before it was fulfilled"}
+	ErrLinkExpired              = &Error{Code: "link_expired", Status: 410, Msg: "the page's link has expired; the advocate's latest email has a fresh one"}
+	ErrLinkRevoked              = &Error{Code: "link_revoked", Status: 410, Msg: "the page's advocate, code or program is no longer active"}
+	ErrLinkForged               = &Error{Code: "link_invalid", Status: 403, Msg: "the page's link was not signed by this service"}
 	ErrPayloadTooLarge          = &Error{Code: "payload_too_large", Status: 413, Msg: "the request body is larger than 64 KiB"}
 	ErrSelfReferral             = &Error{Code: "self_referral", Status: 422, Msg: "an advocate cannot refer themselves"}
 	ErrNotNewCustomer           = &Error{Code: "not_new_customer", Status: 422, Msg: "this program only rewards new customers and the referee has purchased before"}

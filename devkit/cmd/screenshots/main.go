@@ -7,9 +7,10 @@
 //
 //	screenshots [-api http://127.0.0.1:3000] [-out .local/screenshots]
 //
-// -api defaults to DEV_API_ADDR, as `make dev` does. The friend page is Ana's (code
-// ANAFRIEND, created with the admin key when the try-it steps have not made it yet). The
-// visits ask for their language with ?lang=, which the page does not count as visits.
+// -api defaults to DEV_API_ADDR, as `make dev` does. The friend page
+// is Ana's (code ANAFRIEND, created with the admin key when the seed has not made it yet), and
+// so is the advocate page (her link, signed with the sample key the stack serves). The visits ask for their language with ?lang=, which the friend page does
+// not count as visits.
 package main
 
 import (
@@ -46,6 +47,7 @@ func run(api, out string) error {
 	if err := ensureCode(api); err != nil {
 		return fmt.Errorf("%w (is `make dev` running at %s?)", err, api)
 	}
+	page := devstack.AdvocatePageURLFrom(api, "demo", "ana")
 	b, err := pagetest.Launch("")
 	if err != nil {
 		return err
@@ -54,6 +56,13 @@ func run(api, out string) error {
 	for _, lang := range locale.Languages {
 		path := filepath.Join(out, "friend-"+lang+".png")
 		if err := b.Shoot(api+"/r/"+code+"?page=1&lang="+lang, lang, path); err != nil {
+			return err
+		}
+		fmt.Println(path)
+	}
+	for _, lang := range locale.Languages {
+		path := filepath.Join(out, "advocate-"+lang+".png")
+		if err := b.Shoot(page+"?lang="+lang, lang, path); err != nil {
 			return err
 		}
 		fmt.Println(path)
