@@ -136,9 +136,12 @@ func StartLocal(jarDir, addr, dbPath string, sink *devlog.Sink) (*Local, error) 
 		close(l.exited)
 	}()
 	c := &Client{Endpoint: l.URL}
-	deadline := time.Now().Add(60 * time.Second)
+	// A JVM starting beside other test binaries on a busy machine can take long over its first
+	// request (it loads its native SQLite library and warms up then): each probe waits up to
+	// 10 s rather than abandoning that first request and queueing another behind it.
+	deadline := time.Now().Add(startTimeout)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := c.Call(ctx, "DynamoDB_20120810.ListTables", map[string]any{}, nil)
 		cancel()
 		if err == nil {
@@ -151,13 +154,16 @@ func StartLocal(jarDir, addr, dbPath string, sink *devlog.Sink) (*Local, error) 
 		}
 		if time.Now().After(deadline) {
 			l.Close()
-			return nil, fmt.Errorf("DynamoDB Local did not answer on %s within 60s", l.URL)
+			return nil, fmt.Errorf("DynamoDB Local did not answer on %s within %s", l.URL, startTimeout)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	l.Version = vw.version()
 	return l, nil
 }
+
+// startTimeout is how long Start waits for DynamoDB Local to answer its first request.
+const startTimeout = 120 * time.Second
 
 // Name says which engine this is, for the banner.
 func (l *Local) Name() string {
