@@ -307,13 +307,13 @@ func (c *Conversions) try(ctx context.Context, p *referral.Program, in Conversio
 		standing := standingUpdate(adv, out.Advocate, lb.board)
 		standing.Update.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 		standingAt = len(items) + 1
-		reach := reachUpdateTaking(p, ref, referral.Reached(ref.Reached, in.Milestone), taker)
+		var unpaid []referral.Why
 		if why, ok := referral.WhyUnpaid(evaluation, out, in.EventID); ok {
 			// Only a conversion that paid the advocate nothing writes its reason, in the
 			// referral's update it makes anyway: a paying conversion's items are unchanged.
-			reach = reachUpdateWith(p, ref, referral.Reached(ref.Reached, in.Milestone), taker, referral.AddWhy(ref.Unpaid, why))
+			unpaid = referral.AddWhy(ref.Unpaid, why)
 		}
-		items = append(items, reach, standing)
+		items = append(items, reachUpdateWith(p, ref, referral.Reached(ref.Reached, in.Milestone), taker, unpaid), standing)
 		items = append(items, lb.items...)
 	}
 	if len(items) > 100 {
@@ -397,17 +397,12 @@ func furthest(p *referral.Program, reached []string) string {
 
 // reachUpdate writes a referral's reached milestones and stage, if it is still at its version.
 func reachUpdate(p *referral.Program, ref referralItem, reached []string) types.TransactWriteItem {
-	return reachUpdateTaking(p, ref, reached, "")
+	return reachUpdateWith(p, ref, reached, "", nil)
 }
 
-// reachUpdateTaking is reachUpdate that also marks the referral's friend coupon taken by the
-// conversion eventID ("" = not taken).
-func reachUpdateTaking(p *referral.Program, ref referralItem, reached []string, eventID string) types.TransactWriteItem {
-	return reachUpdateWith(p, ref, reached, eventID, nil)
-}
-
-// reachUpdateWith is reachUpdateTaking that also writes the referral's unpaid conversions
-// (nil: left as they are).
+// reachUpdateWith is reachUpdate that also marks the referral's friend coupon taken by the
+// conversion eventID ("" = not taken) and writes the referral's unpaid conversions (nil: left
+// as they are).
 func reachUpdateWith(p *referral.Program, ref referralItem, reached []string, eventID string, unpaid []referral.Why) types.TransactWriteItem {
 	cond := expression.Name("version").Equal(expression.Value(ref.Version))
 	upd := expression.Set(expression.Name("stage"), expression.Value(furthest(p, reached))).
