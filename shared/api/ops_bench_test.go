@@ -325,6 +325,7 @@ func opCases() []opCase {
 				return e.call(e.container("GET /customers/{customerId}/rewards"), "GET", "/customers/"+id+"/rewards", nil)
 			}},
 		{name: "list an advocate's referrals (10)", route: "GET /customers/{customerId}/referrals", state: "cold", goal: 1,
+			note: "1 Query on GSI5 (the page's keys) + 1 eventually consistent BatchGetItem (the referrals as stored: GSI5 does not project what a conversion changes, so a conversion does not rewrite the referral's entry)",
 			run: func(e *perfEnv) opResult {
 				id, code := e.advocate()
 				for range 10 {

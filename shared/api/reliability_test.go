@@ -406,7 +406,7 @@ func TestDynamoDBFailuresMidRunAnswer503AndRetriesEndExactlyOnce(t *testing.T) {
 	}
 }
 
-// TestIndexScopedFailureFailsOnlyTheReadsThatUseIt: with GSI1 failing
+// TestIndexScopedFailureFailsOnlyTheReadsThatUseIt: with GSI5 failing
 // (EmulateFailureForTable on the index), listing rewards answers 503 with Retry-After while
 // conversions, which never query the index, keep working; once the index is back the list
 // shows every reward.
@@ -416,15 +416,15 @@ func TestIndexScopedFailureFailsOnlyTheReadsThatUseIt(t *testing.T) {
 	code := s.setup(tieredProgram())
 	refer(s, code, "bo")
 	refer(s, code, "cy")
-	s.db.Mini.EmulateFailureForTable(s.db.Table, server.FailureConditionInternalServerError, store.GSI1)
+	s.db.Mini.EmulateFailureForTable(s.db.Table, server.FailureConditionInternalServerError, store.GSI5)
 	resp := s.raw("server", "GET", "/customers/ana/rewards", nil)
 	if resp.StatusCode != 503 || resp.Headers["Retry-After"] != "1" {
-		t.Fatalf("rewards with GSI1 down: %d Retry-After=%q %s", resp.StatusCode, resp.Headers["Retry-After"], resp.Body)
+		t.Fatalf("rewards with GSI5 down: %d Retry-After=%q %s", resp.StatusCode, resp.Headers["Retry-After"], resp.Body)
 	}
 	if st, b := convert(s, "o-1", "bo", "purchase", 5000); st != 201 {
-		t.Fatalf("conversion with GSI1 down: %d %v", st, b)
+		t.Fatalf("conversion with GSI5 down: %d %v", st, b)
 	}
-	s.db.Mini.EmulateFailureForTable(s.db.Table, server.FailureConditionNone, store.GSI1)
+	s.db.Mini.EmulateFailureForTable(s.db.Table, server.FailureConditionNone, store.GSI5)
 	if st, b := convert(s, "o-2", "cy", "purchase", 5000); st != 201 {
 		t.Fatalf("conversion after: %d %v", st, b)
 	}

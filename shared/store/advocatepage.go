@@ -33,11 +33,13 @@ const pageReferrals = 200
 
 // AdvocatePage reads an advocate's page in program p (access pattern "an advocate's page").
 // Cost: 1 consistent BatchGetItem (the customer and their standing, which names their code);
-// then side by side 1 GetItem (the code: paused, blocked, uses), 1 Query on GSI1
-// (REFERRALS#<advocate>, up to 200 referrals, their unpaid conversions included) and the reward
-// ledger's Query on GSI1 (ListRewards); then 1 BatchGetItem projected to the referees' first
-// names (FirstNames). Three round trips; no conversion event is read, because a referral keeps
-// its unpaid conversions' reasons. An unknown customer is ErrCustomerNotFound.
+// then side by side 1 GetItem (the code: paused, blocked, uses), 1 Query on GSI5
+// (REFERRALS#<advocate>, the keys of up to 200 referrals) and the reward ledger's Query on GSI5
+// (ListRewards); then side by side 1 eventually consistent BatchGetItem of the program's
+// referrals as stored (their stage and unpaid conversions, which GSI5 does not project) and 1
+// BatchGetItem projected to the referees' first names (FirstNames), both named by the keys.
+// Three round trips; no conversion event is read, because a referral keeps its unpaid
+// conversions' reasons. An unknown customer is ErrCustomerNotFound.
 func (s *Store) AdvocatePage(ctx context.Context, p *referral.Program, customerID string) (AdvocatePage, error) {
 	var out AdvocatePage
 	got, err := s.batchGet(ctx, key(customerPK(customerID), customerSK), key(customerPK(customerID), advocateSK(p.ProgramID)))
@@ -69,13 +71,15 @@ func (s *Store) AdvocatePage(ctx context.Context, p *referral.Program, customerI
 		codeErr, refErr, rewErr error
 		code                    codeItem
 		codeFound               bool
-		refs                    []referral.Referral
+		listed                  []listedKey
 		rewards                 []referral.Reward
 	)
 	if adv.Code != "" {
 		wg.Go(func() { code, codeFound, codeErr = s.GetCode(ctx, adv.Code, false) })
 	}
-	wg.Go(func() { refs, _, refErr = s.ListReferrals(ctx, customerID, Page{Limit: pageReferrals}) })
+	wg.Go(func() {
+		listed, _, refErr = s.queryKeys(ctx, GSI5, referralsByAdvocatePK(customerID), Page{Limit: pageReferrals}, true)
+	})
 	wg.Go(func() { rewards, _, _, rewErr = s.ListRewards(ctx, customerID, Page{}) })
 	wg.Wait()
 	for _, err := range []error{codeErr, refErr, rewErr} {
@@ -86,24 +90,40 @@ func (s *Store) AdvocatePage(ctx context.Context, p *referral.Program, customerI
 	if codeFound {
 		out.Code = code.record(p, s.now())
 	}
-	var friends []string
-	for _, r := range refs {
-		if r.ProgramID == p.ProgramID {
-			out.Referrals = append(out.Referrals, r)
-			friends = append(friends, r.RefereeID)
-		}
-	}
 	for _, r := range rewards {
 		if r.ProgramID == p.ProgramID {
 			out.Rewards = append(out.Rewards, r)
 		}
 	}
+	var (
+		mine    []listedKey
+		friends []string
+	)
+	for _, k := range listed {
+		if referee, ok := referralOf(k, p.ProgramID); ok {
+			mine = append(mine, k)
+			friends = append(friends, referee)
+		}
+	}
 	out.FirstNames = map[string]string{}
-	if len(friends) > 0 {
-		if out.FirstNames, err = s.FirstNames(ctx, slices.Compact(slices.Sorted(slices.Values(friends)))); err != nil {
+	if len(mine) == 0 {
+		return out, nil
+	}
+	var (
+		items             []referralItem
+		readErr, namesErr error
+	)
+	wg.Go(func() { readErr = s.readListed(ctx, mine, &items) })
+	wg.Go(func() {
+		out.FirstNames, namesErr = s.FirstNames(ctx, slices.Compact(slices.Sorted(slices.Values(friends))))
+	})
+	wg.Wait()
+	for _, err := range []error{readErr, namesErr} {
+		if err != nil {
 			return out, fmt.Errorf("advocate page of %s: %w", customerID, err)
 		}
 	}
+	out.Referrals = referralsOf(items)
 	return out, nil
 }
 

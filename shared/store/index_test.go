@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/referral/referrals/devkit/samtemplate"
+	"github.com/referral/referrals/shared/referral"
 )
 
 // attributeNames are the stored attribute names of an item type: its fields' JSON names,
@@ -29,12 +31,21 @@ func attributeNames(t reflect.Type) []string {
 	return out
 }
 
-// TestGSI4ProjectsEveryAttributeItsReadersDecode: GSI4 projects a chosen list of attributes
-// (template.yaml). Its readers decode rewards (the reward queues, due work), scheduled asks and
-// codes straight from it, so every attribute of those items must be in the list (a new one
-// left out would read back empty from the index), and nothing a conversion changes on a
-// referral may be, or every conversion would rewrite the referral's entry.
-func TestGSI4ProjectsEveryAttributeItsReadersDecode(t *testing.T) {
+// projection is the NonKeyAttributes of template.yaml's index of the table.
+func projection(t *testing.T, index string) []string {
+	t.Helper()
+	for _, g := range tableIndexes(t) {
+		if aws.ToString(g.IndexName) == index {
+			return g.Projection.NonKeyAttributes
+		}
+	}
+	t.Fatalf("template.yaml has no index %s", index)
+	return nil
+}
+
+// tableIndexes are the global secondary indexes of template.yaml's table.
+func tableIndexes(t *testing.T) []types.GlobalSecondaryIndex {
+	t.Helper()
 	tpl, err := samtemplate.Load(samtemplate.Path())
 	if err != nil {
 		t.Fatal(err)
@@ -43,31 +54,68 @@ func TestGSI4ProjectsEveryAttributeItsReadersDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var projected []string
-	found := false
-	for _, g := range def.GlobalSecondaryIndexes {
-		if aws.ToString(g.IndexName) == GSI4 {
-			found = true
-			projected = g.Projection.NonKeyAttributes
-		}
-	}
-	if !found {
-		t.Fatalf("template.yaml has no index %s", GSI4)
-	}
-	pk, sk := indexKeys(GSI4)
+	return def.GlobalSecondaryIndexes
+}
+
+// changedByAConversion are the attributes a conversion (or its reversal) changes on a referral
+// (reachUpdateWith), and SetFriendCoupon the coupon's: an index projecting any of them would have
+// every conversion rewrite the referral's entry.
+var changedByAConversion = []string{"stage", "reached", "version", "unpaid", "friendCoupon"}
+
+// checkProjection fails when an attribute of the items readers decode from index is neither
+// a key nor projected (it would read back empty from the index; names with a prefix in skip are
+// index keys no reader of this index uses), or when a referral attribute a conversion changes
+// is projected.
+func checkProjection(t *testing.T, index string, decoded []any, skip ...string) {
+	t.Helper()
+	projected := projection(t, index)
+	pk, sk := indexKeys(index)
 	keys := []string{"PK", "SK", pk, sk}
-	for _, item := range []any{rewardItem{}, scheduledAskItem{}, codeItem{}} {
+	for _, item := range decoded {
 		for _, name := range attributeNames(reflect.TypeOf(item)) {
-			if !slices.Contains(keys, name) && !slices.Contains(projected, name) &&
-				!strings.HasPrefix(name, "GSI1") { // a reward's GSI1 keys: no reader of GSI4 uses them
-				t.Errorf("%T's attribute %q is not projected on %s", item, name, GSI4)
+			if slices.Contains(keys, name) || slices.Contains(projected, name) ||
+				slices.ContainsFunc(skip, func(p string) bool { return strings.HasPrefix(name, p) }) {
+				continue
 			}
+			t.Errorf("%T's attribute %q is not projected on %s", item, name, index)
 		}
 	}
-	for _, name := range []string{"stage", "reached", "version", "friendCoupon"} {
+	for _, name := range changedByAConversion {
 		if slices.Contains(projected, name) {
-			t.Errorf("%s projects %q, which every conversion changes on the referral", GSI4, name)
+			t.Errorf("%s projects %q, which every conversion changes on the referral", index, name)
 		}
+	}
+}
+
+// TestGSI4ProjectsEveryAttributeItsReadersDecode: GSI4 projects a chosen list of attributes
+// (template.yaml). Its readers decode rewards (the reward queues, due work), scheduled asks and
+// codes straight from it, so every attribute of those items must be in the list (a new one
+// left out would read back empty from the index), and nothing a conversion changes on a
+// referral may be, or every conversion would rewrite the referral's entry.
+func TestGSI4ProjectsEveryAttributeItsReadersDecode(t *testing.T) {
+	// a reward's GSI5 keys (GSI1PK, GSI1SK): no reader of GSI4 uses them
+	checkProjection(t, GSI4, []any{rewardItem{}, scheduledAskItem{}, codeItem{}}, "GSI1")
+}
+
+// TestGSI5ProjectsEveryAttributeItsReadersDecode: GSI5 projects a chosen list of attributes
+// (template.yaml). Its readers decode a customer's rewards (ListRewards, ListRewardsBy), the API
+// keys, the webhook endpoints and an endpoint's deliveries straight from it, and the programs'
+// ids (programAfter); referrals and programs are read from the table by the keys it lists.
+func TestGSI5ProjectsEveryAttributeItsReadersDecode(t *testing.T) {
+	// a reward's GSI4 keys (GSI3PK, GSI3SK): no reader of GSI5 uses them
+	checkProjection(t, GSI5, []any{rewardItem{}, apiKeyIDItem{}, webhookEndpointItem{}, webhookDeliveryItem{}, programListed{}}, "GSI3")
+}
+
+// TestTheIndexesProjectAtMostAHundredAttributes: DynamoDB refuses a table whose indexes'
+// NonKeyAttributes add up to more than 100 (an attribute projected by two indexes counts
+// twice), and creating the table or adding an index would fail at deploy.
+func TestTheIndexesProjectAtMostAHundredAttributes(t *testing.T) {
+	n := 0
+	for _, g := range tableIndexes(t) {
+		n += len(g.Projection.NonKeyAttributes)
+	}
+	if n > 100 {
+		t.Errorf("the indexes project %d attributes; DynamoDB allows 100 per table", n)
 	}
 }
 
@@ -104,5 +152,74 @@ func TestAProgramsReferralsShowTheirStageAfterAConversion(t *testing.T) {
 	}
 	if len(stages) != 2 || stages["bea"] != "purchase" || stages["cy"] == "purchase" {
 		t.Errorf("stages listed: %v; want bea at purchase, cy not", stages)
+	}
+}
+
+// TestAnAdvocatesReferralsShowTheirStageAfterAConversion: an advocate's referrals list reads
+// the keys from GSI5 and the referrals from the table, so a conversion's new stage and why a
+// conversion paid nothing show, page by page, oldest first.
+func TestAnAdvocatesReferralsShowTheirStageAfterAConversion(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, r := range []string{"bea", "cy", "dee"} {
+		f.refer(t, r)
+	}
+	if _, _, err := f.record(ctx, "e1", "cy"); err != nil {
+		t.Fatal(err)
+	}
+	var got []referral.Referral
+	cursor := ""
+	for pages := 1; ; pages++ {
+		refs, next, err := f.s.ListReferrals(ctx, "ana", Page{Limit: 2, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, refs...)
+		if next == nil {
+			if pages != 2 {
+				t.Errorf("%d pages of 2 for 3 referrals, want 2", pages)
+			}
+			break
+		}
+		cursor = *next
+	}
+	var order []string
+	for _, r := range got {
+		order = append(order, r.RefereeID+":"+r.Stage)
+		if r.ProgramID != "p1" || r.AdvocateID != "ana" || r.ReferralID == "" || r.CreatedAt.IsZero() {
+			t.Errorf("referral as listed: %+v", r)
+		}
+	}
+	if want := []string{"bea:", "cy:purchase", "dee:"}; !slices.Equal(order, want) {
+		t.Errorf("listed %v; want %v", order, want)
+	}
+	if _, _, err := f.s.ListReferrals(ctx, "ana", Page{Cursor: "bm90IGEgY3Vyc29y"}); err == nil {
+		t.Error("a cursor the API did not hand out was accepted")
+	}
+}
+
+// TestTheProgramsListIsReadWholeFromTheTable: GSI5 lists the programs' keys; the programs
+// come from the table as stored, every field with them.
+func TestTheProgramsListIsReadWholeFromTheTable(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p2 := referral.Program{ProgramID: "p2", Name: "Two", Status: referral.ProgramActive, Currency: "EUR",
+		Milestones: []string{"signup", "purchase"}, HoldDays: 14}
+	if _, _, err := f.s.PutProgram(ctx, p2); err != nil {
+		t.Fatal(err)
+	}
+	first, next, err := f.s.ListPrograms(ctx, Page{Limit: 1})
+	if err != nil || len(first) != 1 || next == nil {
+		t.Fatalf("first page: %+v, next %v, %v; want p1 and a cursor", first, next, err)
+	}
+	rest, last, err := f.s.ListPrograms(ctx, Page{Limit: 10, Cursor: *next})
+	if err != nil || len(rest) != 1 || last != nil {
+		t.Fatalf("second page: %+v, next %v, %v; want p2 and no cursor", rest, last, err)
+	}
+	if first[0].ProgramID != "p1" || len(first[0].AdvocateRewards) != 1 || first[0].LandingURL == "" {
+		t.Errorf("p1 as listed: %+v", first[0])
+	}
+	if got := rest[0]; got.ProgramID != "p2" || got.Currency != "EUR" || got.HoldDays != 14 || len(got.Milestones) != 2 || got.CreatedAt.IsZero() {
+		t.Errorf("p2 as listed: %+v", got)
 	}
 }

@@ -4,6 +4,9 @@
 // This file is the key table: every PK, SK and index key of every item is built here and
 // nowhere else (docs/DATA-MODEL.md has the full table of access patterns).
 //
+// GSI5 is keyed on GSI1PK and GSI1SK (it replaced GSI1, which had the same keys and projected
+// every attribute, see indexKeys); GSI2 on GSI2PK and GSI2SK.
+//
 //	item              PK                   SK                      GSI1PK / GSI2PK         GSI1SK / GSI2SK
 //	program           PROGRAM#<id>         PROGRAM                 PROGRAMS                <id>
 //	customer          CUSTOMER#<id>        CUSTOMER                -                       -
@@ -78,21 +81,27 @@ const (
 
 // The table's secondary indexes.
 const (
-	// GSI1 holds lists: programs, an advocate's referrals, a customer's rewards.
-	GSI1 = "GSI1"
 	// GSI2 is the sparse leaderboard index: only standings and leaderboard entries carry its keys.
 	GSI2 = "GSI2"
 	// GSI4 lists by program: its referrals, its rewards by queue and due time. Its keys are
 	// GSI3PK and GSI3SK; it projects what its readers read (see template.yaml).
 	GSI4 = "GSI4"
+	// GSI5 holds lists: programs, an advocate's referrals, a customer's rewards, the API keys,
+	// the webhook endpoints and an endpoint's deliveries. Its keys are GSI1PK and GSI1SK; it
+	// projects what its readers decode (see template.yaml): referrals and programs are read
+	// from the table by the keys it lists.
+	GSI5 = "GSI5"
 )
 
-// indexKeys are the names of an index's partition and sort key attributes. GSI4 kept the key
-// attributes of GSI3, the index it replaced, so that DynamoDB fills it from the items as they
-// are (an index's projection cannot change in place).
+// indexKeys are the names of an index's partition and sort key attributes. GSI4 and GSI5 kept
+// the key attributes of GSI3 and GSI1, the indexes they replaced, so that DynamoDB fills them
+// from the items as they are (an index's projection cannot change in place).
 func indexKeys(index string) (pk, sk string) {
-	if index == GSI4 {
+	switch index {
+	case GSI4:
 		return "GSI3PK", "GSI3SK"
+	case GSI5:
+		return "GSI1PK", "GSI1SK"
 	}
 	return index + "PK", index + "SK"
 }
@@ -190,6 +199,15 @@ func referralsByAdvocatePK(advocateID string) string { return "REFERRALS#" + adv
 func referralsByAdvocateSK(created time.Time, programID, refereeID string) string {
 	return stamp(created) + "#" + programID + "#" + refereeID
 }
+
+// referralOf is the referee of a referral's key when the referral is in program programID.
+func referralOf(k listedKey, programID string) (refereeID string, ok bool) {
+	if k.SK != referralSK(programID) {
+		return "", false
+	}
+	return strings.CutPrefix(k.PK, customerPK(""))
+}
+
 func rewardsByCustomerPK(customerID string) string { return "REWARDS#" + customerID }
 func rewardsByCustomerSK(created time.Time, rewardID string) string {
 	return stamp(created) + "#" + rewardID

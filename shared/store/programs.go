@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/referral/referrals/shared/referral"
 )
 
@@ -68,10 +69,13 @@ func (s *Store) GetProgram(ctx context.Context, id string) (referral.Program, er
 	return it.Program, nil
 }
 
-// ListPrograms pages through all programs in id order (1 Query on GSI1).
+// ListPrograms pages through all programs in id order (access pattern "the programs": 1 Query
+// on GSI5, PROGRAMS, for the page's keys, then 1 eventually consistent BatchGetItem per 100 of
+// them for the programs as stored; GSI5 does not project a program's attributes, which would
+// take most of the 100 a table's indexes may project).
 func (s *Store) ListPrograms(ctx context.Context, page Page) ([]referral.Program, *string, error) {
 	var items []programItem
-	next, err := s.queryGSI1(ctx, programsPK, page, &items)
+	next, err := s.queryThrough(ctx, GSI5, programsPK, page, true, &items)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list programs: %w", err)
 	}
@@ -83,9 +87,63 @@ func (s *Store) ListPrograms(ctx context.Context, page Page) ([]referral.Program
 	return out, next, nil
 }
 
-// queryGSI1 reads one page of the GSI1 partition pk in sort-key order into out (a *[]item).
-func (s *Store) queryGSI1(ctx context.Context, pk string, page Page, out any) (*string, error) {
-	return s.queryIndex(ctx, GSI1, pk, page, true, out)
+// queryGSI5 reads one page of the GSI5 partition pk in sort-key order into out (a *[]item).
+func (s *Store) queryGSI5(ctx context.Context, pk string, page Page, out any) (*string, error) {
+	return s.queryIndex(ctx, GSI5, pk, page, true, out)
+}
+
+// listedKey is the table key of an item as an index lists it (every index projects it).
+type listedKey struct {
+	PK string `json:"PK"`
+	SK string `json:"SK"`
+}
+
+// queryThrough reads one page of the partition pk of a secondary index through to the table:
+// the page's keys from the index (queryKeys), then the items as stored (readListed), into out
+// (a *[]item). For lists whose items the index does not project: 1 Query, then 1 eventually
+// consistent BatchGetItem per 100 keys.
+func (s *Store) queryThrough(ctx context.Context, index, pk string, page Page, forward bool, out any) (*string, error) {
+	keys, next, err := s.queryKeys(ctx, index, pk, page, forward)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.readListed(ctx, keys, out); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// queryKeys reads the table keys of one page of the partition pk of a secondary index, in
+// sort-key order (forward) or newest first (1 Query); the cursor is the next page's.
+func (s *Store) queryKeys(ctx context.Context, index, pk string, page Page, forward bool) ([]listedKey, *string, error) {
+	var keys []listedKey
+	next, err := s.queryIndex(ctx, index, pk, page, forward, &keys)
+	return keys, next, err
+}
+
+// readListed reads the items of keys from the table, in their order, into out (a *[]item):
+// 1 eventually consistent BatchGetItem per 100 keys. An item deleted since it was listed is
+// left out.
+func (s *Store) readListed(ctx context.Context, keys []listedKey, out any) error {
+	raws := make([]map[string]types.AttributeValue, 0, len(keys))
+	for len(keys) > 0 {
+		n := min(len(keys), 100)
+		batch := make([]map[string]types.AttributeValue, n)
+		for i, k := range keys[:n] {
+			batch[i] = key(k.PK, k.SK)
+		}
+		got, err := s.batchGetEventually(ctx, batch...)
+		if err != nil {
+			return err
+		}
+		for _, k := range batch {
+			if raw, ok := got[itemKey(k)]; ok {
+				raws = append(raws, raw)
+			}
+		}
+		keys = keys[n:]
+	}
+	return unmarshalList(raws, out)
 }
 
 // queryIndex reads one page of the partition pk of a secondary index, in sort-key order

@@ -301,10 +301,15 @@ func (s *Store) RefereePrograms(ctx context.Context, refereeID string) ([]string
 	return out, nil
 }
 
-// ListReferrals pages through an advocate's referrals, oldest first (1 Query on GSI1).
+// ListReferrals pages through an advocate's referrals, oldest first (access pattern "an
+// advocate's referrals": 1 Query on GSI5, REFERRALS#<advocateId>, for the page's keys, then 1
+// eventually consistent BatchGetItem per 100 of them for the referrals as stored). GSI5 does
+// not project what a conversion changes on a referral (its stage, reached milestones, version,
+// unpaid conversions, friend coupon), so that a conversion does not rewrite the referral's
+// index entry. A referral erased between the two reads is left out.
 func (s *Store) ListReferrals(ctx context.Context, advocateID string, page Page) ([]referral.Referral, *string, error) {
 	var items []referralItem
-	next, err := s.queryGSI1(ctx, referralsByAdvocatePK(advocateID), page, &items)
+	next, err := s.queryThrough(ctx, GSI5, referralsByAdvocatePK(advocateID), page, true, &items)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list referrals of %s: %w", advocateID, err)
 	}
@@ -344,34 +349,10 @@ func (s *Store) SetFriendCoupon(ctx context.Context, ref referral.Referral, fc r
 // version, friend coupon), so that a conversion does not rewrite the referral's index entry;
 // those are read from the table. A referral erased between the two reads is left out.
 func (s *Store) ProgramReferrals(ctx context.Context, programID string, page Page) ([]referral.Referral, *string, error) {
-	var listed []referralItem
-	next, err := s.queryIndex(ctx, GSI4, programReferralsPK(programID), page, false, &listed)
+	var items []referralItem
+	next, err := s.queryThrough(ctx, GSI4, programReferralsPK(programID), page, false, &items)
 	if err != nil {
 		return nil, nil, fmt.Errorf("referrals of program %s: %w", programID, err)
-	}
-	items := make([]referralItem, 0, len(listed))
-	for len(listed) > 0 {
-		n := min(len(listed), 100)
-		keys := make([]map[string]types.AttributeValue, n)
-		for i, it := range listed[:n] {
-			keys[i] = key(it.PK, it.SK)
-		}
-		got, err := s.batchGetEventually(ctx, keys...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("referrals of program %s: %w", programID, err)
-		}
-		for _, k := range keys {
-			raw, ok := got[itemKey(k)]
-			if !ok {
-				continue
-			}
-			var it referralItem
-			if err := unmarshal(raw, &it); err != nil {
-				return nil, nil, fmt.Errorf("referrals of program %s: %w", programID, err)
-			}
-			items = append(items, it)
-		}
-		listed = listed[n:]
 	}
 	return referralsOf(items), next, nil
 }

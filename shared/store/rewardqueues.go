@@ -140,11 +140,11 @@ func plainKey(k map[string]types.AttributeValue) map[string]string {
 // ListRewardsBy pages through rewards by status, program and customer, each with the status
 // reads show (GET /rewards).
 //
-// With a customer: their ledger, oldest first (1 Query on GSI1, REWARDS#<customer>, filtered
+// With a customer: their ledger, oldest first (1 Query on GSI5, REWARDS#<customer>, filtered
 // to the program). Otherwise the reward queues (access pattern "a program's rewards by
 // status": GSI4, RQ#<program>#<queue>, in due order: the payout queue by expiry), one Query
 // per run of a queue that the status needs (queueParts), every program in id order when none
-// is named (1 Query on GSI1 to find each next program). A page makes at most maxPageQueries
+// is named (1 Query on GSI5 to find each next program). A page makes at most maxPageQueries
 // Queries, so it may hold fewer rewards than page.Limit and still have a next cursor.
 func (s *Store) ListRewardsBy(ctx context.Context, f RewardFilter, page Page) ([]referral.Reward, *string, error) {
 	cur, err := decodeRewardCursor(page.Cursor)
@@ -244,7 +244,7 @@ func (s *Store) queuePage(ctx context.Context, pk string, due bool, now time.Tim
 }
 
 // programAfter is the id of the first program after the id after in id order, "" if none
-// (1 Query on GSI1, PROGRAMS).
+// (1 Query on GSI5, PROGRAMS).
 func (s *Store) programAfter(ctx context.Context, after string) (string, error) {
 	kc := expression.Key("GSI1PK").Equal(expression.Value(programsPK))
 	if after != "" {
@@ -254,7 +254,7 @@ func (s *Store) programAfter(ctx context.Context, after string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI1),
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI5),
 		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(),
 		ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(1)})
 	if err != nil {
@@ -263,21 +263,27 @@ func (s *Store) programAfter(ctx context.Context, after string) (string, error) 
 	if len(res.Items) == 0 {
 		return "", nil
 	}
-	var it programItem
+	var it programListed
 	if err := unmarshal(res.Items[0], &it); err != nil {
 		return "", err
 	}
 	return it.ProgramID, nil
 }
 
-// customerRewardsBy is ListRewardsBy for one customer: their ledger on GSI1, oldest first.
+// programListed is what programAfter reads of a program from GSI5, which projects its id but
+// not the program.
+type programListed struct {
+	ProgramID string `json:"programId"`
+}
+
+// customerRewardsBy is ListRewardsBy for one customer: their ledger on GSI5, oldest first.
 func (s *Store) customerRewardsBy(ctx context.Context, f RewardFilter, cur rewardCursor, limit int) ([]referral.Reward, *string, error) {
 	now := s.now()
 	pk := rewardsByCustomerPK(f.CustomerID)
 	if cur.Program != "" || cur.Part != 0 {
 		return nil, nil, badCursor()
 	}
-	key, err := cur.startKey(GSI1, pk)
+	key, err := cur.startKey(GSI5, pk)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -294,7 +300,7 @@ func (s *Store) customerRewardsBy(ctx context.Context, f RewardFilter, cur rewar
 		if len(out) >= limit || queries >= maxPageQueries {
 			return out, rewardCursor{Key: plainKey(key)}.encode(), nil
 		}
-		res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI1),
+		res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI5),
 			KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(), ExpressionAttributeNames: expr.Names(),
 			ExpressionAttributeValues: expr.Values(), ExclusiveStartKey: key, Limit: aws.Int32(int32(limit - len(out)))})
 		if err != nil {

@@ -47,7 +47,7 @@ func requeue(upd expression.UpdateBuilder, r referral.Reward, status string) exp
 type Totals map[string]map[string]int64
 
 // ListRewards returns one page of a customer's rewards, oldest first, with their effective
-// status, and totals over all of them. One Query on GSI1 reads the customer's whole ledger
+// status, and totals over all of them. One Query on GSI5 reads the customer's whole ledger
 // (a further page per MB of rewards); the page is cut from it.
 func (s *Store) ListRewards(ctx context.Context, customerID string, page Page) ([]referral.Reward, Totals, *string, error) {
 	now := s.now()
@@ -55,7 +55,7 @@ func (s *Store) ListRewards(ctx context.Context, customerID string, page Page) (
 	var all []rewardItem
 	for cursor := ""; ; {
 		var items []rewardItem
-		next, err := s.queryGSI1(ctx, pk, Page{Cursor: cursor}, &items)
+		next, err := s.queryGSI5(ctx, pk, Page{Cursor: cursor}, &items)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("list rewards of %s: %w", customerID, err)
 		}

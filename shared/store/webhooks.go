@@ -78,10 +78,10 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, ep referral.WebhookEn
 	}
 }
 
-// ListWebhookEndpoints pages through the endpoints, oldest first (1 Query on GSI1).
+// ListWebhookEndpoints pages through the endpoints, oldest first (1 Query on GSI5).
 func (s *Store) ListWebhookEndpoints(ctx context.Context, page Page) ([]referral.WebhookEndpoint, *string, error) {
 	var items []webhookEndpointItem
-	next, err := s.queryGSI1(ctx, webhooksPK, page, &items)
+	next, err := s.queryGSI5(ctx, webhooksPK, page, &items)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list webhook endpoints: %w", err)
 	}
@@ -92,7 +92,7 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context, page Page) ([]referral
 	return out, next, nil
 }
 
-// WebhookEndpoints reads every endpoint, for fanning an event out: 1 Query on GSI1 (there are at
+// WebhookEndpoints reads every endpoint, for fanning an event out: 1 Query on GSI5 (there are at
 // most MaxWebhookEndpoints, well within one page).
 func (s *Store) WebhookEndpoints(ctx context.Context) ([]referral.WebhookEndpoint, error) {
 	var all []referral.WebhookEndpoint
@@ -125,7 +125,7 @@ func (s *Store) WebhookEndpoint(ctx context.Context, id string) (SigningEndpoint
 }
 
 // DeleteWebhookEndpoint deletes an endpoint: 1 TransactWriteItems that marks it deleted, moves it
-// off the list (to a GSI1 partition nobody reads), forgets its secrets (TTL removes the rest after 30 days; its pending deliveries
+// off the list (to a GSI5 partition nobody reads), forgets its secrets (TTL removes the rest after 30 days; its pending deliveries
 // then fail) and uncounts it. Deleting it again changes nothing; an unknown id is
 // ErrWebhookNotFound (after 1 GetItem that tells the two apart).
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string) error {
@@ -372,10 +372,10 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, d Delivery, a referral
 	}
 }
 
-// ListWebhookDeliveries pages through an endpoint's deliveries, newest first (1 Query on GSI1).
+// ListWebhookDeliveries pages through an endpoint's deliveries, newest first (1 Query on GSI5).
 func (s *Store) ListWebhookDeliveries(ctx context.Context, endpointID string, page Page) ([]referral.WebhookDelivery, *string, error) {
 	var items []webhookDeliveryItem
-	next, err := s.queryIndex(ctx, GSI1, deliveriesPK(endpointID), page, false, &items)
+	next, err := s.queryIndex(ctx, GSI5, deliveriesPK(endpointID), page, false, &items)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list webhook deliveries of %s: %w", endpointID, err)
 	}
