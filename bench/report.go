@@ -24,7 +24,7 @@ var reliabilityTests = []struct{ test, where, proves string }{
 	{"TestDynamoDBFailuresMidRunAnswer503AndRetriesEndExactlyOnce", "shared/api/reliability_test.go",
 		"DynamoDB fails in the middle of a concurrent run of 24 conversions (minidyn EmulateFailure between requests; EmulateFailureForTable, which can strike mid-request): the requests it hits answer 503 with Retry-After: 1; during the outage the table holds exactly the conversions answered 201 and nothing half-written; after it, clients retrying the same eventId and payload end with every conversion recorded once (tier table exact), and a replay answers the original result"},
 	{"TestIndexScopedFailureFailsOnlyTheReadsThatUseIt", "shared/api/reliability_test.go",
-		"EmulateFailureForTable on GSI1 only: listing rewards answers 503 with Retry-After while conversions keep working; afterwards the list is complete and the table consistent"},
+		"EmulateFailureForTable on GSI5 only: listing rewards answers 503 with Retry-After while conversions keep working; afterwards the list is complete and the table consistent"},
 	{"TestUnprocessedKeysAreRetriedOnEveryBatchPath", "shared/store/reliability_test.go",
 		"EmulateUnprocessedItems (each key left unprocessed twice) on every batch path — the store has no BatchWriteItem; its BatchGetItem paths are conversion, code, referral, ask state, email recipient, stats facts and leaderboard first names: each retries what was left until done and answers correctly; keys never processed end in ErrUnavailable (503) after at most 9 calls"},
 	{"TestSESOutageIsRetriedAndRecoverySendsEachEmailOnce", "shared/email/stream_test.go",
@@ -530,7 +530,7 @@ func renderCost(p printer, res *results, fns []function) {
 	p("bytes; a write is 1 WRU per KB (rounded up) of the larger of the old and new item, 2× in a")
 	p("transaction; a strongly consistent read 1 RRU per 4 KB (a missing item the minimum), eventually")
 	p("consistent half; a write that changes an item's entry in an index (its keys, or an attribute the index")
-	p("projects: GSI1 projects every attribute, GSI4 a list) is a standard write there. Lambda compute is the template's memory × the billed duration measured in the local run. The")
+	p("projects: GSI5 and GSI4 project a list each) is a standard write there. Lambda compute is the template's memory × the billed duration measured in the local run. The")
 	p("stream consumers' share comes from `BenchmarkStreamConsumers` (the operation's stream records, filtered")
 	p("and batched as template.yaml maps them, through the real handlers).")
 	p("")
@@ -564,9 +564,9 @@ func renderCost(p printer, res *results, fns []function) {
 		p("The event item carries the conversion's answer (for replays, byte for byte), compressed: under 1 KB")
 		p("even for three rewards with long ids (`TestTheLargestRealisticConversionStoresItsEventInUnder1KB`), so")
 		p("its put costs 2 WRU in the transaction; as plain JSON it was 1.3 KB for this one reward (4 WRU). The")
-		p("reward is listed by two indexes (GSI1, GSI4), hence its two index writes; the referral's GSI1 entry")
-		p("projects every attribute, so its new stage and milestones are written there too, while GSI4 projects")
-		p("none of them and its entry stays as it is. The standing's GSI2 key ranks the advocate on the month's")
+		p("reward is listed by two indexes (GSI5, GSI4), hence its two index writes; the referral is listed by")
+		p("both too, but neither projects its stage, milestones or version, so its index entries stay as they")
+		p("are (its lists read it from the table by the keys). The standing's GSI2 key ranks the advocate on the month's")
 		p("leaderboard and moves with the count (a delete and a put there: 2 units); the insights write no")
 		p("leaderboard entry of their own.")
 		p("")
@@ -805,21 +805,18 @@ func renderBeforeEmail(p printer, res *results) {
 		return
 	}
 	p("The conversion's transaction writes four items that each stay under 1 KB (the event, the reward,")
-	p("the referral, the advocate's standing: 2 WRU each, transactional) and five index writes (the")
-	p("reward in GSI1 and GSI4; the referral's GSI1 entry, which projects every attribute, so its new")
-	p("stage and milestones are written there too; the standing's leaderboard key, moved). That is $%.2f", conv.wru*priceWRU*perMillion)
+	p("the referral, the advocate's standing: 2 WRU each, transactional) and four index writes (the")
+	p("reward in GSI5 and GSI4; the standing's leaderboard key, moved; the referral's index entries are")
+	p("not rewritten, as neither index projects what a conversion changes on it). That is $%.2f", conv.wru*priceWRU*perMillion)
 	p("before anything reads the stream, and")
 	p("it is what atomicity and the lists cost with this data model. What is left to take, priced with")
 	p("this model:")
 	p("")
 	p("- a customer's rewards stored under the customer (`CUSTOMER#<id>`, `REWARD#<createdAt>#<id>`) and")
-	p("  listed from the table, not from GSI1: 1 WRU, $%.2f less, but a reward is then found by its id only", priceWRU*perMillion)
+	p("  listed from the table, not from GSI5: 1 WRU, $%.2f less, but a reward is then found by its id only", priceWRU*perMillion)
 	p("  through a pointer item (one more write) or an id that names its customer (an API change);")
 	p("- one write per email instead of a claim and a confirmation: $%.2f less, if sending exactly once", priceWRU*perMillion)
-	p("  can be kept (docs/EMAILS.md says why it claims first);")
-	p("- the referral's GSI1 entry, rewritten by every conversion because GSI1 projects every attribute:")
-	p("  $%.2f less if the advocate's referrals were listed by keys and read from the table (2 round", priceWRU*perMillion)
-	p("  trips for a list that now takes 1).")
+	p("  can be kept (docs/EMAILS.md says why it claims first).")
 	p("")
 	p("The rest is the transaction itself: each of its four items costs twice a plain write ($1.25 per")
 	p("million per item), and each of them is what a replay, a reversal, the tier count or a list needs.")
