@@ -58,9 +58,26 @@ func TestAdvocatePageShowsFriendsRewardsAndWhyNothingWasPaid(t *testing.T) {
 		t.Fatalf("a conversion after the window: %v", err)
 	}
 
+	// Ana's referral in another program is not on this program's page, nor its friend's name.
+	p2, _, err := s.PutProgram(ctx, referral.Program{ProgramID: "p2", Name: "Tea", Status: referral.ProgramActive, Currency: "USD",
+		LandingURL: "https://shop.example.com", Milestones: []string{"purchase"}, AttributionWindowDays: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec2, _, err := s.CreateCode(ctx, &p2, "ana", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateReferral(ctx, NewReferral{Code: rec2.Code.Code, Referee: Referee{ID: "eve", Name: "Eve"}}, programs); err != nil {
+		t.Fatal(err)
+	}
+
 	pg, err := s.AdvocatePage(ctx, &p, "ana")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, ok := pg.FirstNames["eve"]; ok {
+		t.Errorf("the page of p1 names eve, a friend of p2: %v", pg.FirstNames)
 	}
 	if pg.Customer.Name != "Ana Lim" || pg.Erased || pg.Code.Code.Code != rec.Code.Code || pg.Standing.Counts["purchase"] != 2 {
 		t.Errorf("page: customer %+v erased %v code %+v standing %+v", pg.Customer, pg.Erased, pg.Code, pg.Standing)
