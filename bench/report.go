@@ -26,7 +26,7 @@ var reliabilityTests = []struct{ test, where, proves string }{
 	{"TestIndexScopedFailureFailsOnlyTheReadsThatUseIt", "shared/api/reliability_test.go",
 		"EmulateFailureForTable on GSI5 only: listing rewards answers 503 with Retry-After while conversions keep working; afterwards the list is complete and the table consistent"},
 	{"TestUnprocessedKeysAreRetriedOnEveryBatchPath", "shared/store/reliability_test.go",
-		"EmulateUnprocessedItems (each key left unprocessed twice) on every batch path — the store has no BatchWriteItem; its BatchGetItem paths are conversion, code, referral, ask state, email recipient, stats facts and leaderboard first names: each retries what was left until done and answers correctly; keys never processed end in ErrUnavailable (503) after at most 9 calls"},
+		"EmulateUnprocessedItems (each key left unprocessed twice) on every batch path — the store has no BatchWriteItem; its BatchGetItem paths are conversion, code, referral, ask state, email recipient, stats facts, an advocate's referrals and leaderboard first names: each retries what was left until done and answers correctly; keys never processed end in ErrUnavailable (503) after at most 9 calls"},
 	{"TestSESOutageIsRetriedAndRecoverySendsEachEmailOnce", "shared/email/stream_test.go",
 		"the email function with SES unreachable, then throttling, then back: every email sent exactly once (the email engineer's test; TestEndToEndReferralLoop in devkit/devstack/e2e_test.go does the same through the real binaries and aws-ses-v2-local)"},
 	{"TestARecordThatKeepsFailingStopsAfterTheConfiguredRetries", "shared/email/stream_test.go",

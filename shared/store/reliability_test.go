@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -87,6 +88,13 @@ func TestUnprocessedKeysAreRetriedOnEveryBatchPath(t *testing.T) {
 			done, err := f.s.ApplyShard(ctx, "shardId-1", records(conversion("e1", nov), conversion("e2", nov)))
 			if err == nil && done != 2 {
 				return errors.New("records not applied")
+			}
+			return err
+		}},
+		{"an advocate's referrals", func(t *testing.T, f *fixture) { f.refer(t, "cy"); f.refer(t, "dee") }, func(ctx context.Context, f *fixture) error {
+			refs, _, err := f.s.ListReferrals(ctx, "ana", Page{Limit: 10})
+			if err == nil && (len(refs) != 2 || refs[0].RefereeID != "cy" || refs[1].RefereeID != "dee") {
+				return fmt.Errorf("wrong referrals: %+v", refs)
 			}
 			return err
 		}},
