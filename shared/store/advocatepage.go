@@ -34,10 +34,10 @@ const pageReferrals = 200
 // AdvocatePage reads an advocate's page in program p (access pattern "an advocate's page").
 // Cost: 1 consistent BatchGetItem (the customer and their standing, which names their code);
 // then side by side 1 GetItem (the code: paused, blocked, uses), 1 Query on GSI5
-// (REFERRALS#<advocate>, the keys of up to 200 referrals) and the reward ledger's Query on GSI5
-// (ListRewards); then side by side 1 eventually consistent BatchGetItem of the program's
-// referrals as stored (their stage and unpaid conversions, which GSI5 does not project) and 1
-// BatchGetItem projected to the referees' first names (FirstNames), both named by the keys.
+// (REFERRALS#<advocate>, the keys of up to 200 referrals) and 1 on GSI5 (REWARDS#<advocate>, the
+// keys of the reward ledger, as ListRewards); then side by side 1 eventually consistent
+// BatchGetItem of the program's referrals as stored, 1 of the rewards (per 100 of each; GSI5
+// holds keys only) and 1 BatchGetItem projected to the referees' first names (FirstNames).
 // Three round trips; no conversion event is read, because a referral keeps its unpaid
 // conversions' reasons. An unknown customer is ErrCustomerNotFound.
 func (s *Store) AdvocatePage(ctx context.Context, p *referral.Program, customerID string) (AdvocatePage, error) {
@@ -71,8 +71,7 @@ func (s *Store) AdvocatePage(ctx context.Context, p *referral.Program, customerI
 		codeErr, refErr, rewErr error
 		code                    codeItem
 		codeFound               bool
-		listed                  []listedKey
-		rewards                 []referral.Reward
+		listed, ledger          []listedKey
 	)
 	if adv.Code != "" {
 		wg.Go(func() { code, codeFound, codeErr = s.GetCode(ctx, adv.Code, false) })
@@ -80,7 +79,7 @@ func (s *Store) AdvocatePage(ctx context.Context, p *referral.Program, customerI
 	wg.Go(func() {
 		listed, _, refErr = s.queryKeys(ctx, GSI5, referralsByAdvocatePK(customerID), Page{Limit: pageReferrals}, true)
 	})
-	wg.Go(func() { rewards, _, _, rewErr = s.ListRewards(ctx, customerID, Page{}) })
+	wg.Go(func() { ledger, rewErr = s.allKeys(ctx, ledgerRun(customerID)) })
 	wg.Wait()
 	for _, err := range []error{codeErr, refErr, rewErr} {
 		if err != nil {
@@ -89,11 +88,6 @@ func (s *Store) AdvocatePage(ctx context.Context, p *referral.Program, customerI
 	}
 	if codeFound {
 		out.Code = code.record(p, s.now())
-	}
-	for _, r := range rewards {
-		if r.ProgramID == p.ProgramID {
-			out.Rewards = append(out.Rewards, r)
-		}
 	}
 	var (
 		mine    []listedKey
@@ -106,21 +100,33 @@ func (s *Store) AdvocatePage(ctx context.Context, p *referral.Program, customerI
 		}
 	}
 	out.FirstNames = map[string]string{}
-	if len(mine) == 0 {
-		return out, nil
-	}
 	var (
-		items             []referralItem
-		readErr, namesErr error
+		items                      []referralItem
+		rewards                    []rewardItem
+		readErr, rewsErr, namesErr error
 	)
-	wg.Go(func() { readErr = s.readListed(ctx, mine, &items) })
-	wg.Go(func() {
-		out.FirstNames, namesErr = s.FirstNames(ctx, slices.Compact(slices.Sorted(slices.Values(friends))))
-	})
+	if len(mine) > 0 {
+		wg.Go(func() {
+			readErr = s.readListed(ctx, mine, &items, indexRun{index: GSI5, pk: referralsByAdvocatePK(customerID)})
+		})
+		wg.Go(func() {
+			out.FirstNames, namesErr = s.FirstNames(ctx, slices.Compact(slices.Sorted(slices.Values(friends))))
+		})
+	}
+	wg.Go(func() { rewsErr = s.readListed(ctx, ledger, &rewards, ledgerRun(customerID)) })
 	wg.Wait()
-	for _, err := range []error{readErr, namesErr} {
+	for _, err := range []error{readErr, rewsErr, namesErr} {
 		if err != nil {
 			return out, fmt.Errorf("advocate page of %s: %w", customerID, err)
+		}
+	}
+	all, _, _, err := ledgerPage(rewards, Page{}, s.now())
+	if err != nil {
+		return out, fmt.Errorf("advocate page of %s: %w", customerID, err)
+	}
+	for _, r := range all {
+		if r.ProgramID == p.ProgramID {
+			out.Rewards = append(out.Rewards, r)
 		}
 	}
 	out.Referrals = referralsOf(items)

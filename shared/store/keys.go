@@ -200,6 +200,12 @@ func referralsByAdvocateSK(created time.Time, programID, refereeID string) strin
 	return stamp(created) + "#" + programID + "#" + refereeID
 }
 
+// programOf is the id of a program by its key.
+func programOf(k listedKey) string {
+	id, _ := strings.CutPrefix(k.PK, programPK(""))
+	return id
+}
+
 // referralOf is the referee of a referral's key when the referral is in program programID.
 func referralOf(k listedKey, programID string) (refereeID string, ok bool) {
 	if k.SK != referralSK(programID) {

@@ -6,10 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/referral/referrals/shared/referral"
 )
 
@@ -85,99 +81,6 @@ func (s *Store) ListPrograms(ctx context.Context, page Page) ([]referral.Program
 		out[i].Normalize()
 	}
 	return out, next, nil
-}
-
-// queryGSI5 reads one page of the GSI5 partition pk in sort-key order into out (a *[]item).
-func (s *Store) queryGSI5(ctx context.Context, pk string, page Page, out any) (*string, error) {
-	return s.queryIndex(ctx, GSI5, pk, page, true, out)
-}
-
-// listedKey is the table key of an item as an index lists it (every index projects it).
-type listedKey struct {
-	PK string `json:"PK"`
-	SK string `json:"SK"`
-}
-
-// queryThrough reads one page of the partition pk of a secondary index through to the table:
-// the page's keys from the index (queryKeys), then the items as stored (readListed), into out
-// (a *[]item). For lists whose items the index does not project: 1 Query, then 1 eventually
-// consistent BatchGetItem per 100 keys.
-func (s *Store) queryThrough(ctx context.Context, index, pk string, page Page, forward bool, out any) (*string, error) {
-	keys, next, err := s.queryKeys(ctx, index, pk, page, forward)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.readListed(ctx, keys, out); err != nil {
-		return nil, err
-	}
-	return next, nil
-}
-
-// queryKeys reads the table keys of one page of the partition pk of a secondary index, in
-// sort-key order (forward) or newest first (1 Query); the cursor is the next page's.
-func (s *Store) queryKeys(ctx context.Context, index, pk string, page Page, forward bool) ([]listedKey, *string, error) {
-	var keys []listedKey
-	next, err := s.queryIndex(ctx, index, pk, page, forward, &keys)
-	return keys, next, err
-}
-
-// readListed reads the items of keys from the table, in their order, into out (a *[]item):
-// 1 eventually consistent BatchGetItem per 100 keys. An item deleted since it was listed is
-// left out.
-func (s *Store) readListed(ctx context.Context, keys []listedKey, out any) error {
-	raws := make([]map[string]types.AttributeValue, 0, len(keys))
-	for len(keys) > 0 {
-		n := min(len(keys), 100)
-		batch := make([]map[string]types.AttributeValue, n)
-		for i, k := range keys[:n] {
-			batch[i] = key(k.PK, k.SK)
-		}
-		got, err := s.batchGetEventually(ctx, batch...)
-		if err != nil {
-			return err
-		}
-		for _, k := range batch {
-			if raw, ok := got[itemKey(k)]; ok {
-				raws = append(raws, raw)
-			}
-		}
-		keys = keys[n:]
-	}
-	return unmarshalList(raws, out)
-}
-
-// queryIndex reads one page of the partition pk of a secondary index, in sort-key order
-// (forward) or newest first, into out (a *[]item); the cursor is the next page's.
-func (s *Store) queryIndex(ctx context.Context, index, pk string, page Page, forward bool, out any) (*string, error) {
-	start, err := decodeCursor(page.Cursor, index, pk)
-	if err != nil {
-		return nil, err
-	}
-	pkName, _ := indexKeys(index)
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(pkName).Equal(expression.Value(pk))).Build()
-	if err != nil {
-		return nil, err
-	}
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(index),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ExclusiveStartKey:         start,
-		ScanIndexForward:          aws.Bool(forward),
-	}
-	if page.Limit > 0 {
-		in.Limit = aws.Int32(page.Limit)
-	}
-	res, err := s.db.Query(ctx, in)
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	if err := unmarshalList(res.Items, out); err != nil {
-		return nil, err
-	}
-	return encodeCursor(res.LastEvaluatedKey)
 }
 
 // ProgramCache keeps programs read by a warm container for TTL, so the conversion path does not

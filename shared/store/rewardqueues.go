@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -140,12 +142,15 @@ func plainKey(k map[string]types.AttributeValue) map[string]string {
 // ListRewardsBy pages through rewards by status, program and customer, each with the status
 // reads show (GET /rewards).
 //
-// With a customer: their ledger, oldest first (1 Query on GSI5, REWARDS#<customer>, filtered
-// to the program). Otherwise the reward queues (access pattern "a program's rewards by
-// status": GSI4, RQ#<program>#<queue>, in due order: the payout queue by expiry), one Query
-// per run of a queue that the status needs (queueParts), every program in id order when none
-// is named (1 Query on GSI5 to find each next program). A page makes at most maxPageQueries
-// Queries, so it may hold fewer rewards than page.Limit and still have a next cursor.
+// With a customer: their ledger, oldest first (1 Query on GSI5, REWARDS#<customer>, for the
+// keys, then the rewards from the table, kept to the program). Otherwise the reward queues
+// (access pattern "a program's rewards by status": GSI4, RQ#<program>#<queue>, in due order:
+// the payout queue by expiry), one Query per run of a queue that the status needs
+// (queueParts), every program in id order when none is named (1 Query on GSI5 to find each
+// next program). Each Query that lists rewards is followed by 1 eventually consistent
+// BatchGetItem of them as stored (GSI4 and GSI5 hold keys only). A page makes at most
+// maxPageQueries Queries, so it may hold fewer rewards than page.Limit and still have a next
+// cursor.
 func (s *Store) ListRewardsBy(ctx context.Context, f RewardFilter, page Page) ([]referral.Reward, *string, error) {
 	cur, err := decodeRewardCursor(page.Cursor)
 	if err != nil {
@@ -219,32 +224,24 @@ func (s *Store) ListRewardsBy(ctx context.Context, f RewardFilter, page Page) ([
 	return out, nil, nil
 }
 
-// queuePage reads up to limit rewards of the GSI4 partition pk after start: all of it, or
-// only what is due by now.
+// queuePage reads up to limit rewards of the GSI4 partition pk after start, all of it or only
+// what is due by now: 1 Query for their keys, then 1 eventually consistent BatchGetItem for the
+// rewards as stored (GSI4 holds keys only).
 func (s *Store) queuePage(ctx context.Context, pk string, due bool, now time.Time, start map[string]types.AttributeValue, limit int32) ([]rewardItem, map[string]types.AttributeValue, error) {
-	kc := expression.Key("GSI3PK").Equal(expression.Value(pk))
+	r := indexRun{index: GSI4, pk: pk}
 	if due {
-		kc = kc.And(expression.Key("GSI3SK").LessThanEqual(expression.Value(dueBy(now))))
-	}
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-	if err != nil {
-		return nil, nil, err
-	}
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI4),
-		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(),
-		ExpressionAttributeValues: expr.Values(), ExclusiveStartKey: start, Limit: aws.Int32(limit)})
-	if err != nil {
-		return nil, nil, unavailable(fmt.Errorf("reward queue %s: %w", pk, err))
+		r.hi = dueBy(now)
 	}
 	var items []rewardItem
-	if err := unmarshalList(res.Items, &items); err != nil {
+	last, err := s.runThrough(ctx, r, start, limit, &items)
+	if err != nil {
 		return nil, nil, fmt.Errorf("reward queue %s: %w", pk, err)
 	}
-	return items, res.LastEvaluatedKey, nil
+	return items, last, nil
 }
 
 // programAfter is the id of the first program after the id after in id order, "" if none
-// (1 Query on GSI5, PROGRAMS).
+// (1 Query on GSI5, PROGRAMS: the id is in the program's key).
 func (s *Store) programAfter(ctx context.Context, after string) (string, error) {
 	kc := expression.Key("GSI1PK").Equal(expression.Value(programsPK))
 	if after != "" {
@@ -263,17 +260,11 @@ func (s *Store) programAfter(ctx context.Context, after string) (string, error) 
 	if len(res.Items) == 0 {
 		return "", nil
 	}
-	var it programListed
-	if err := unmarshal(res.Items[0], &it); err != nil {
+	var k listedKey
+	if err := unmarshal(res.Items[0], &k); err != nil {
 		return "", err
 	}
-	return it.ProgramID, nil
-}
-
-// programListed is what programAfter reads of a program from GSI5, which projects its id but
-// not the program.
-type programListed struct {
-	ProgramID string `json:"programId"`
+	return programOf(k), nil
 }
 
 // customerRewardsBy is ListRewardsBy for one customer: their ledger on GSI5, oldest first.
@@ -287,37 +278,23 @@ func (s *Store) customerRewardsBy(ctx context.Context, f RewardFilter, cur rewar
 	if err != nil {
 		return nil, nil, err
 	}
-	b := expression.NewBuilder().WithKeyCondition(expression.Key("GSI1PK").Equal(expression.Value(pk)))
-	if f.ProgramID != "" {
-		b = b.WithFilter(expression.Name("programId").Equal(expression.Value(f.ProgramID)))
-	}
-	expr, err := b.Build()
-	if err != nil {
-		return nil, nil, err
-	}
 	out := []referral.Reward{}
 	for queries := 0; ; queries++ {
 		if len(out) >= limit || queries >= maxPageQueries {
 			return out, rewardCursor{Key: plainKey(key)}.encode(), nil
 		}
-		res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI5),
-			KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(), ExpressionAttributeNames: expr.Names(),
-			ExpressionAttributeValues: expr.Values(), ExclusiveStartKey: key, Limit: aws.Int32(int32(limit - len(out)))})
-		if err != nil {
-			return nil, nil, unavailable(fmt.Errorf("rewards of %s: %w", f.CustomerID, err))
-		}
 		var items []rewardItem
-		if err := unmarshalList(res.Items, &items); err != nil {
+		if key, err = s.runThrough(ctx, ledgerRun(f.CustomerID), key, int32(limit-len(out)), &items); err != nil {
 			return nil, nil, fmt.Errorf("rewards of %s: %w", f.CustomerID, err)
 		}
 		for _, it := range items {
-			if listed(it.Reward, f.Status, now) {
+			if (f.ProgramID == "" || it.ProgramID == f.ProgramID) && listed(it.Reward, f.Status, now) {
 				r := it.Reward
 				r.Status = r.EffectiveStatus(now)
 				out = append(out, r)
 			}
 		}
-		if key = res.LastEvaluatedKey; key == nil {
+		if key == nil {
 			return out, nil, nil
 		}
 	}
@@ -325,39 +302,37 @@ func (s *Store) customerRewardsBy(ctx context.Context, f RewardFilter, cur rewar
 
 // RewardsTurning lists a program's rewards whose status time may have changed without the
 // change being written yet (access pattern "rewards whose status is turning": 1 Query on GSI4
-// per queue, a further page per MB): the whole due part of the pending queue (holds that ended:
-// the scheduler writes them approved within its period), and the part of the review, approved
-// and failed queues that came due after since (expiries since then). Stats read it to show
-// every reward in the status it has now.
+// per queue, side by side, a further page per MB of keys; then 1 eventually consistent
+// BatchGetItem per 100 of the rewards listed, as stored): the whole due part of the pending
+// queue (holds that ended: the scheduler writes them approved within its period), and the part
+// of the review, approved and failed queues that came due after since (expiries since then).
+// Stats read it to show every reward in the status it has now.
 func (s *Store) RewardsTurning(ctx context.Context, programID string, since, now time.Time) ([]referral.Reward, error) {
-	var out []referral.Reward
-	for _, q := range []string{referral.RewardPending, referral.RewardReview, referral.RewardApproved, QueueFailed} {
-		pk := rewardQueuePK(programID, q)
-		kc := expression.Key("GSI3PK").Equal(expression.Value(pk))
-		if q == referral.RewardPending {
-			kc = kc.And(expression.Key("GSI3SK").LessThanEqual(expression.Value(dueBy(now))))
-		} else {
-			kc = kc.And(expression.Key("GSI3SK").Between(expression.Value(stamp(since)), expression.Value(dueBy(now))))
+	queues := []string{referral.RewardPending, referral.RewardReview, referral.RewardApproved, QueueFailed}
+	runs := make([]indexRun, len(queues))
+	keys := make([][]listedKey, len(queues))
+	errs := make([]error, len(queues))
+	var wg sync.WaitGroup
+	for i, q := range queues {
+		runs[i] = indexRun{index: GSI4, pk: rewardQueuePK(programID, q), hi: dueBy(now)}
+		if q != referral.RewardPending {
+			runs[i].lo = stamp(since)
 		}
-		expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+		wg.Go(func() { keys[i], errs[i] = s.allKeys(ctx, runs[i]) })
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("rewards turning in %s: %w", runs[i].pk, err)
 		}
-		in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI4),
-			KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
-		err = s.queryPages(ctx, in, func(page []map[string]types.AttributeValue) error {
-			var items []rewardItem
-			if err := unmarshalList(page, &items); err != nil {
-				return err
-			}
-			for _, it := range items {
-				out = append(out, it.Reward)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("rewards turning in %s: %w", pk, err)
-		}
+	}
+	var items []rewardItem
+	if err := s.readListed(ctx, slices.Concat(keys...), &items, runs...); err != nil {
+		return nil, fmt.Errorf("rewards turning in %s: %w", programID, err)
+	}
+	out := make([]referral.Reward, len(items))
+	for i := range items {
+		out[i] = items[i].Reward
 	}
 	return out, nil
 }

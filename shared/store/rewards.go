@@ -46,25 +46,31 @@ func requeue(upd expression.UpdateBuilder, r referral.Reward, status string) exp
 // Totals are reward amounts by currency, then by status.
 type Totals map[string]map[string]int64
 
+// ledgerRun is a customer's reward ledger on GSI5, oldest first.
+func ledgerRun(customerID string) indexRun {
+	return indexRun{index: GSI5, pk: rewardsByCustomerPK(customerID)}
+}
+
 // ListRewards returns one page of a customer's rewards, oldest first, with their effective
-// status, and totals over all of them. One Query on GSI5 reads the customer's whole ledger
-// (a further page per MB of rewards); the page is cut from it.
+// status, and totals over all of them (access pattern "a customer's rewards"): 1 Query on
+// GSI5, REWARDS#<customer>, for the keys of the whole ledger (a further one per MB of keys),
+// then 1 eventually consistent BatchGetItem per 100 of them for the rewards as stored; the
+// page is cut from them.
 func (s *Store) ListRewards(ctx context.Context, customerID string, page Page) ([]referral.Reward, Totals, *string, error) {
-	now := s.now()
-	pk := rewardsByCustomerPK(customerID)
-	var all []rewardItem
-	for cursor := ""; ; {
-		var items []rewardItem
-		next, err := s.queryGSI5(ctx, pk, Page{Cursor: cursor}, &items)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("list rewards of %s: %w", customerID, err)
-		}
-		all = append(all, items...)
-		if next == nil {
-			break
-		}
-		cursor = *next
+	keys, err := s.allKeys(ctx, ledgerRun(customerID))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("list rewards of %s: %w", customerID, err)
 	}
+	var all []rewardItem
+	if err := s.readListed(ctx, keys, &all, ledgerRun(customerID)); err != nil {
+		return nil, nil, nil, fmt.Errorf("list rewards of %s: %w", customerID, err)
+	}
+	return ledgerPage(all, page, s.now())
+}
+
+// ledgerPage cuts a page from a customer's whole ledger, oldest first, each reward with its
+// effective status at now, and totals over all of them.
+func ledgerPage(all []rewardItem, page Page, now time.Time) ([]referral.Reward, Totals, *string, error) {
 	totals := Totals{}
 	start := 0
 	if page.Cursor != "" {

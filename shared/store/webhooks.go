@@ -78,10 +78,11 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, ep referral.WebhookEn
 	}
 }
 
-// ListWebhookEndpoints pages through the endpoints, oldest first (1 Query on GSI5).
+// ListWebhookEndpoints pages through the endpoints, oldest first (1 Query on GSI5, WEBHOOKS,
+// for the page's keys, then 1 eventually consistent BatchGetItem per 100 of them).
 func (s *Store) ListWebhookEndpoints(ctx context.Context, page Page) ([]referral.WebhookEndpoint, *string, error) {
 	var items []webhookEndpointItem
-	next, err := s.queryGSI5(ctx, webhooksPK, page, &items)
+	next, err := s.queryThrough(ctx, GSI5, webhooksPK, page, true, &items)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list webhook endpoints: %w", err)
 	}
@@ -92,8 +93,8 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context, page Page) ([]referral
 	return out, next, nil
 }
 
-// WebhookEndpoints reads every endpoint, for fanning an event out: 1 Query on GSI5 (there are at
-// most MaxWebhookEndpoints, well within one page).
+// WebhookEndpoints reads every endpoint, for fanning an event out: 1 Query on GSI5 and 1
+// BatchGetItem (there are at most MaxWebhookEndpoints, well within one page).
 func (s *Store) WebhookEndpoints(ctx context.Context) ([]referral.WebhookEndpoint, error) {
 	var all []referral.WebhookEndpoint
 	page := Page{Limit: 100}
@@ -372,10 +373,12 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, d Delivery, a referral
 	}
 }
 
-// ListWebhookDeliveries pages through an endpoint's deliveries, newest first (1 Query on GSI5).
+// ListWebhookDeliveries pages through an endpoint's deliveries, newest first (1 Query on GSI5,
+// WHDELIVERIES#<endpointId>, for the page's keys, then 1 eventually consistent BatchGetItem per
+// 100 of them).
 func (s *Store) ListWebhookDeliveries(ctx context.Context, endpointID string, page Page) ([]referral.WebhookDelivery, *string, error) {
 	var items []webhookDeliveryItem
-	next, err := s.queryIndex(ctx, GSI5, deliveriesPK(endpointID), page, false, &items)
+	next, err := s.queryThrough(ctx, GSI5, deliveriesPK(endpointID), page, false, &items)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list webhook deliveries of %s: %w", endpointID, err)
 	}
