@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"reflect"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,36 +11,6 @@ import (
 	"github.com/referral/referrals/devkit/samtemplate"
 	"github.com/referral/referrals/shared/referral"
 )
-
-// attributeNames are the stored attribute names of an item type: its fields' JSON names,
-// those of embedded structs included.
-func attributeNames(t reflect.Type) []string {
-	var out []string
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch {
-		case name == "-":
-		case name == "" && f.Anonymous:
-			out = append(out, attributeNames(f.Type)...)
-		case name != "":
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
-// projection is the NonKeyAttributes of template.yaml's index of the table.
-func projection(t *testing.T, index string) []string {
-	t.Helper()
-	for _, g := range tableIndexes(t) {
-		if aws.ToString(g.IndexName) == index {
-			return g.Projection.NonKeyAttributes
-		}
-	}
-	t.Fatalf("template.yaml has no index %s", index)
-	return nil
-}
 
 // tableIndexes are the global secondary indexes of template.yaml's table.
 func tableIndexes(t *testing.T) []types.GlobalSecondaryIndex {
@@ -63,60 +31,45 @@ func tableIndexes(t *testing.T) []types.GlobalSecondaryIndex {
 // every conversion rewrite the referral's entry.
 var changedByAConversion = []string{"stage", "reached", "version", "unpaid", "friendCoupon"}
 
-// checkProjection fails when an attribute of the items readers decode from index is neither
-// a key nor projected (it would read back empty from the index; names with a prefix in skip are
-// index keys no reader of this index uses), or when a referral attribute a conversion changes
-// is projected.
-func checkProjection(t *testing.T, index string, decoded []any, skip ...string) {
-	t.Helper()
-	projected := projection(t, index)
-	pk, sk := indexKeys(index)
-	keys := []string{"PK", "SK", pk, sk}
-	for _, item := range decoded {
-		for _, name := range attributeNames(reflect.TypeOf(item)) {
-			if slices.Contains(keys, name) || slices.Contains(projected, name) ||
-				slices.ContainsFunc(skip, func(p string) bool { return strings.HasPrefix(name, p) }) {
-				continue
-			}
-			t.Errorf("%T's attribute %q is not projected on %s", item, name, index)
-		}
-	}
-	for _, name := range changedByAConversion {
-		if slices.Contains(projected, name) {
-			t.Errorf("%s projects %q, which every conversion changes on the referral", index, name)
-		}
-	}
-}
-
-// TestGSI4ProjectsEveryAttributeItsReadersDecode: GSI4 projects a chosen list of attributes
-// (template.yaml). Its readers decode rewards (the reward queues, due work), scheduled asks and
-// codes straight from it, so every attribute of those items must be in the list (a new one
-// left out would read back empty from the index), and nothing a conversion changes on a
-// referral may be, or every conversion would rewrite the referral's entry.
-func TestGSI4ProjectsEveryAttributeItsReadersDecode(t *testing.T) {
-	// a reward's GSI5 keys (GSI1PK, GSI1SK): no reader of GSI4 uses them
-	checkProjection(t, GSI4, []any{rewardItem{}, scheduledAskItem{}, codeItem{}}, "GSI1")
-}
-
-// TestGSI5ProjectsEveryAttributeItsReadersDecode: GSI5 projects a chosen list of attributes
-// (template.yaml). Its readers decode a customer's rewards (ListRewards, ListRewardsBy), the API
-// keys, the webhook endpoints and an endpoint's deliveries straight from it, and the programs'
-// ids (programAfter); referrals and programs are read from the table by the keys it lists.
-func TestGSI5ProjectsEveryAttributeItsReadersDecode(t *testing.T) {
-	// a reward's GSI4 keys (GSI3PK, GSI3SK): no reader of GSI5 uses them
-	checkProjection(t, GSI5, []any{rewardItem{}, apiKeyIDItem{}, webhookEndpointItem{}, webhookDeliveryItem{}}, "GSI3")
-}
-
-// TestTheIndexesProjectAtMostAHundredAttributes: DynamoDB refuses a table whose indexes'
-// NonKeyAttributes add up to more than 100 (an attribute projected by two indexes counts
-// twice), and creating the table or adding an index would fail at deploy.
-func TestTheIndexesProjectAtMostAHundredAttributes(t *testing.T) {
-	n := 0
+// TestEveryIndexIsDeployable: DynamoDB refuses an index with more than 20 NonKeyAttributes
+// (Projection: "Maximum number of 20 items"), NonKeyAttributes on an index that is not INCLUDE,
+// an INCLUDE with none, and a table whose indexes' NonKeyAttributes add up to more than 100 (an
+// attribute projected by two indexes counts twice). DynamoDB Local, minidyn and cfn-lint check
+// none of it: creating the table or adding the index would fail only at deploy.
+func TestEveryIndexIsDeployable(t *testing.T) {
+	total := 0
 	for _, g := range tableIndexes(t) {
-		n += len(g.Projection.NonKeyAttributes)
+		name, p := aws.ToString(g.IndexName), g.Projection
+		n := len(p.NonKeyAttributes)
+		total += n
+		switch {
+		case n > 20:
+			t.Errorf("%s projects %d NonKeyAttributes; DynamoDB allows 20 per index", name, n)
+		case p.ProjectionType == types.ProjectionTypeInclude && n == 0:
+			t.Errorf("%s is INCLUDE with no NonKeyAttributes; DynamoDB wants at least 1", name)
+		case p.ProjectionType != types.ProjectionTypeInclude && n > 0:
+			t.Errorf("%s is %s with NonKeyAttributes; DynamoDB allows them with INCLUDE only", name, p.ProjectionType)
+		}
 	}
-	if n > 100 {
-		t.Errorf("the indexes project %d attributes; DynamoDB allows 100 per table", n)
+	if total > 100 {
+		t.Errorf("the indexes project %d attributes; DynamoDB allows 100 per table", total)
+	}
+}
+
+// TestNoIndexProjectsWhatAConversionChanges: the list indexes hold keys only, so their readers
+// read the items from the table; an index that projected what a conversion changes on a
+// referral would have every conversion rewrite the referral's entry (1 WRU more).
+func TestNoIndexProjectsWhatAConversionChanges(t *testing.T) {
+	for _, g := range tableIndexes(t) {
+		name := aws.ToString(g.IndexName)
+		if g.Projection.ProjectionType == types.ProjectionTypeAll {
+			t.Errorf("%s projects every attribute", name)
+		}
+		for _, a := range changedByAConversion {
+			if slices.Contains(g.Projection.NonKeyAttributes, a) {
+				t.Errorf("%s projects %q, which every conversion changes on the referral", name, a)
+			}
+		}
 	}
 }
 

@@ -83,13 +83,13 @@ const (
 const (
 	// GSI2 is the sparse leaderboard index: only standings and leaderboard entries carry its keys.
 	GSI2 = "GSI2"
-	// GSI4 lists by program: its referrals, its rewards by queue and due time. Its keys are
-	// GSI3PK and GSI3SK; it projects what its readers read (see template.yaml).
+	// GSI4 lists by program: its referrals, its rewards by queue and due time, its scheduled
+	// asks and codes due a reminder. Its keys are GSI3PK and GSI3SK; it holds keys only, the
+	// items are read from the table (lists.go).
 	GSI4 = "GSI4"
 	// GSI5 holds lists: programs, an advocate's referrals, a customer's rewards, the API keys,
 	// the webhook endpoints and an endpoint's deliveries. Its keys are GSI1PK and GSI1SK; it
-	// projects what its readers decode (see template.yaml): referrals and programs are read
-	// from the table by the keys it lists.
+	// holds keys only, the items are read from the table (lists.go).
 	GSI5 = "GSI5"
 )
 

@@ -67,8 +67,7 @@ func (s *Store) GetProgram(ctx context.Context, id string) (referral.Program, er
 
 // ListPrograms pages through all programs in id order (access pattern "the programs": 1 Query
 // on GSI5, PROGRAMS, for the page's keys, then 1 eventually consistent BatchGetItem per 100 of
-// them for the programs as stored; GSI5 does not project a program's attributes, which would
-// take most of the 100 a table's indexes may project).
+// them for the programs as stored; GSI5 holds keys only).
 func (s *Store) ListPrograms(ctx context.Context, page Page) ([]referral.Program, *string, error) {
 	var items []programItem
 	next, err := s.queryThrough(ctx, GSI5, programsPK, page, true, &items)

@@ -303,10 +303,10 @@ func (s *Store) RefereePrograms(ctx context.Context, refereeID string) ([]string
 
 // ListReferrals pages through an advocate's referrals, oldest first (access pattern "an
 // advocate's referrals": 1 Query on GSI5, REFERRALS#<advocateId>, for the page's keys, then 1
-// eventually consistent BatchGetItem per 100 of them for the referrals as stored). GSI5 does
-// not project what a conversion changes on a referral (its stage, reached milestones, version,
-// unpaid conversions, friend coupon), so that a conversion does not rewrite the referral's
-// index entry. A referral erased between the two reads is left out.
+// eventually consistent BatchGetItem per 100 of them for the referrals as stored). GSI5 holds
+// keys only, so a conversion, which changes a referral's stage, reached milestones, version,
+// unpaid conversions and friend coupon, does not rewrite the referral's index entry. A
+// referral erased between the two reads is left out.
 func (s *Store) ListReferrals(ctx context.Context, advocateID string, page Page) ([]referral.Referral, *string, error) {
 	var items []referralItem
 	next, err := s.queryThrough(ctx, GSI5, referralsByAdvocatePK(advocateID), page, true, &items)
@@ -345,9 +345,8 @@ func (s *Store) SetFriendCoupon(ctx context.Context, ref referral.Referral, fc r
 // ProgramReferrals pages through a program's referrals, newest first (access pattern "a
 // program's referrals": 1 Query on GSI4, PROGRAMREFERRALS#<programId>, for the page's keys,
 // then 1 eventually consistent BatchGetItem per 100 of them for the referrals as stored). GSI4
-// does not project what a conversion changes on a referral (its stage, reached milestones,
-// version, friend coupon), so that a conversion does not rewrite the referral's index entry;
-// those are read from the table. A referral erased between the two reads is left out.
+// holds keys only, so a conversion does not rewrite the referral's index entry. A referral
+// erased between the two reads is left out.
 func (s *Store) ProgramReferrals(ctx context.Context, programID string, page Page) ([]referral.Referral, *string, error) {
 	var items []referralItem
 	next, err := s.queryThrough(ctx, GSI4, programReferralsPK(programID), page, false, &items)
