@@ -208,6 +208,24 @@ func TestFunctionsHaveLeastPrivilege(t *testing.T) {
 	}
 }
 
+// TestFunctionsThatListReadTheListedItems: GSI4 and GSI5 hold keys only, so every list on them
+// reads its items from the table by the keys listed (one BatchGetItem per 100): a function that
+// may Query either index and not BatchGetItem the table would pass every local test (the dev
+// stack does not enforce IAM) and be denied its lists once deployed.
+func TestFunctionsThatListReadTheListedItems(t *testing.T) {
+	tpl := loadTemplateForIAM(t)
+	for id, fn := range tpl.Functions() {
+		grants, _ := functionGrants(t, id, fn)
+		lists := slices.ContainsFunc(grants, func(g grant) bool {
+			return g.action == "dynamodb:Query" && (strings.HasSuffix(g.resource, "/index/GSI4") || strings.HasSuffix(g.resource, "/index/GSI5"))
+		})
+		reads := slices.Contains(grants, grant{action: "dynamodb:BatchGetItem", resource: "GetAtt:Table.Arn"})
+		if lists && !reads {
+			t.Errorf("%s may Query GSI4 or GSI5 but not BatchGetItem the table: its lists would be denied the items", id)
+		}
+	}
+}
+
 // TestLeastPrivilegeAllowListsAreCurrent: every exception names a function and an action the
 // template still grants, so an exception cannot outlive its reason.
 func TestLeastPrivilegeAllowListsAreCurrent(t *testing.T) {
