@@ -143,9 +143,16 @@ func (s *Store) runThrough(ctx context.Context, r indexRun, start map[string]typ
 
 // readListed reads the items of keys, listed by the runs, from the table in their order into
 // out (a *[]item): 1 eventually consistent BatchGetItem per 100 keys. An item deleted since it
-// was listed is left out, and so is one that is in none of the runs any more (indexRun.holds).
+// was listed is left out, so is one that is in none of the runs any more (indexRun.holds), and
+// an item listed twice (by two runs read while it moved between them) is read once.
 func (s *Store) readListed(ctx context.Context, keys []listedKey, out any, runs ...indexRun) error {
 	raws := make([]map[string]types.AttributeValue, 0, len(keys))
+	seen := make(map[listedKey]bool, len(keys))
+	keys = slices.DeleteFunc(slices.Clone(keys), func(k listedKey) bool {
+		dup := seen[k]
+		seen[k] = true
+		return dup
+	})
 	for len(keys) > 0 {
 		n := min(len(keys), 100)
 		batch := make([]map[string]types.AttributeValue, n)
