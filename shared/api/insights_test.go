@@ -411,6 +411,55 @@ func TestLeaderboardShowsFirstNamesAndRanksTiesByWhoGotThereFirst(t *testing.T) 
 	}
 }
 
+// TestALeaderboardFollowsRefundsOfAPastMonthThroughTheStream: the conversions move their
+// advocates' boards, the insights stream function ranks them (a shard at a time, each batch
+// twice); a December conversion freezes ana's November board as an entry, and a refund of a
+// November conversion after that moves November's ranking, not December's.
+func TestALeaderboardFollowsRefundsOfAPastMonthThroughTheStream(t *testing.T) {
+	s := newStreamStack(t)
+	s.must(201, "PUT", "/programs/p1", contestProgram())
+	codes := map[string]string{}
+	for _, a := range []string{"ana", "bo"} {
+		s.must(201, "PUT", "/customers/"+a, map[string]any{"email": a + "@example.com", "name": strings.ToUpper(a[:1]) + a[1:]})
+		codes[a] = s.must(201, "POST", "/programs/p1/codes", map[string]any{"customerId": a})["code"].(string)
+	}
+	buy := func(adv, ref string) {
+		t.Helper()
+		s.must(201, "POST", "/referrals", map[string]any{"code": codes[adv], "referee": map[string]any{"id": ref}})
+		s.must(201, "POST", "/conversions", map[string]any{"eventId": "o-" + ref, "refereeId": ref, "milestone": "purchase", "programId": "p1"})
+		s.advance(time.Minute)
+	}
+	ranked := func(period string) []string {
+		t.Helper()
+		var out []string
+		for _, e := range s.must(200, "GET", "/programs/p1/leaderboard?period="+period, nil)["entries"].([]any) {
+			m := e.(map[string]any)
+			out = append(out, fmt.Sprintf("%v:%v:%v", m["displayName"], m["conversions"], m["rank"]))
+		}
+		return out
+	}
+	buy("ana", "f1") // :00
+	buy("bo", "f2")  // :01
+	buy("ana", "f3") // :02
+	s.drain(3)
+	if got, want := ranked("2026-11"), []string{"Ana:2:1", "Bo:1:2"}; !slices.Equal(got, want) {
+		t.Errorf("November = %v, want %v", got, want)
+	}
+	s.advance(11 * 24 * time.Hour) // December
+	buy("ana", "f4")
+	s.must(200, "POST", "/conversions/o-f1/reverse", map[string]any{"reason": "refund"})
+	if got, want := ranked("2026-11"), []string{"Ana:2:1", "Bo:1:2"}; !slices.Equal(got, want) {
+		t.Errorf("November before the stream ran = %v, want %v (as it was)", got, want)
+	}
+	s.drain(3)
+	if got, want := ranked("2026-11"), []string{"Bo:1:1", "Ana:1:2"}; !slices.Equal(got, want) {
+		t.Errorf("November after the refund = %v, want %v (ana's count is back to 1, reached at :02, after bo)", got, want)
+	}
+	if got, want := ranked("2026-12"), []string{"Ana:1:1"}; !slices.Equal(got, want) {
+		t.Errorf("December = %v, want %v", got, want)
+	}
+}
+
 func TestContestCloseNeedsPrizesAndAValidPeriod(t *testing.T) {
 	s := newStreamStack(t)
 	s.must(201, "PUT", "/programs/p1", tieredProgram()) // no prizes

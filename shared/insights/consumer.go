@@ -12,7 +12,8 @@ import (
 
 // Consumer is the insights stream function: it aggregates a batch of one shard of the table's
 // stream into the insights items, each record once (store.ApplyShard keeps a checkpoint per
-// shard). The event source mapping has a tumbling window only so that Lambda says which shard
+// shard), and moves each leaderboard its records touch once per batch (store.ApplyBoards: the
+// standings' and entries' absolute counts, so a record applied again changes nothing). The event source mapping has a tumbling window only so that Lambda says which shard
 // a batch comes from (shardId); the window's state is not used and every batch is applied as
 // it comes. Records are processed in order; when one cannot be (a store failure, an
 // undecodable image), it and every later record of the batch are reported as batch item
@@ -27,6 +28,7 @@ type Consumer struct {
 // Handle is the Lambda entry point.
 func (c *Consumer) Handle(ctx context.Context, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
 	var records []store.RecordFacts
+	var places []store.BoardPlace
 	facts := 0
 	failed := len(ev.Records)
 	for i, rec := range ev.Records {
@@ -47,6 +49,15 @@ func (c *Consumer) Handle(ctx context.Context, ev events.DynamoDBTimeWindowEvent
 		r := store.RecordFacts{Seq: ch.Seq, Facts: Facts(ch, p)}
 		facts += len(r.Facts)
 		records = append(records, r)
+		if pl := ch.BoardMove(); pl != nil {
+			places = append(places, *pl)
+		}
+	}
+	// The boards first: should they fail, the whole batch comes back (the stats skip what
+	// they applied; a board takes an advocate's place again without change).
+	if err := c.Store.ApplyBoards(ctx, places); err != nil {
+		c.Log.WarnContext(ctx, "stats: leaderboards failed", "shardId", ev.ShardID, "error", err.Error())
+		failed, records = 0, nil
 	}
 	done, err := c.Store.ApplyShard(ctx, ev.ShardID, records)
 	if err != nil {
@@ -58,7 +69,7 @@ func (c *Consumer) Handle(ctx context.Context, ev events.DynamoDBTimeWindowEvent
 	for _, rec := range ev.Records[failed:] {
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
 	}
-	c.Log.InfoContext(ctx, "stats batch", "shardId", ev.ShardID, "records", len(ev.Records), "facts", facts, "applied", done, "failed", len(resp.BatchItemFailures))
+	c.Log.InfoContext(ctx, "stats batch", "shardId", ev.ShardID, "records", len(ev.Records), "facts", facts, "boardMoves", len(places), "applied", done, "failed", len(resp.BatchItemFailures))
 	return resp, nil
 }
 

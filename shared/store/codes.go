@@ -61,11 +61,10 @@ type advocateItem struct {
 	Thresholds       []string       `json:"thresholds,omitempty"` // threshold bonuses paid and standing
 	Blocked          bool           `json:"blocked,omitempty"`    // the advocate is on the blocklist
 	// LB is the advocate's board on the leaderboard of the month of their latest conversion of
-	// the program's last milestone, ranked by the GSI2 keys (see board); nil on a standing
-	// written before standings kept it.
+	// the program's last milestone (see board); nil on a standing written before standings
+	// kept it. Standings written before the ranking item also carry GSI2 keys, which nothing
+	// writes any more (docs/DATA-MODEL.md).
 	LB        *board    `json:"lb,omitempty"`
-	GSI2PK    string    `json:"GSI2PK,omitempty"`
-	GSI2SK    string    `json:"GSI2SK,omitempty"`
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"createdAt"`
 }
@@ -91,9 +90,7 @@ func standingUpdate(a advocateItem, st referral.AdvocateState, b *board) types.T
 		upd = upd.Set(expression.Name("thresholds"), expression.Value(&types.AttributeValueMemberNULL{Value: true}))
 	}
 	if b != nil {
-		pk, sk := b.keys(a.ProgramID, a.CustomerID)
-		upd = upd.Set(expression.Name("lb"), expression.Value(attrValue(*b))).
-			Set(expression.Name("GSI2PK"), expression.Value(pk)).Set(expression.Name("GSI2SK"), expression.Value(sk))
+		upd = upd.Set(expression.Name("lb"), expression.Value(attrValue(*b)))
 	}
 	return update(a.PK, a.SK, upd, &cond)
 }
@@ -182,10 +179,6 @@ func (s *Store) createCode(ctx context.Context, p *referral.Program, customerID,
 		}
 		adv := advocateItem{PK: customerPK(customerID), SK: advocateSK(p.ProgramID), Type: TypeAdvocate,
 			ProgramID: p.ProgramID, CustomerID: customerID, Code: code, LB: &board{}, CreatedAt: now}
-		// Indexed from the start, in a GSI2 partition no ranking reads (LB#<pid>#), so that
-		// every later write moves the key rather than adds it: minidyn, the test engine,
-		// mis-indexes an update that adds index keys to an item (docs/DATA-MODEL.md).
-		adv.GSI2PK, adv.GSI2SK = adv.LB.keys(p.ProgramID, customerID)
 		err := s.transact(ctx, putNew(it), putNew(adv))
 		reasons := cancellationReasons(err)
 		switch {

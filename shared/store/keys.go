@@ -152,6 +152,7 @@ func clickPK(id string) string         { return "CLICK#" + id }
 func leaderSK(programID, period string) string {
 	return "LEADER#" + programID + "#" + period
 }
+func periodBoardSK(period string) string { return "BOARD#" + period }
 
 func emailCopySK(template, lang string) string { return emailCopyPrefix + template + "#" + lang }
 func suppressedPK(hash string) string          { return "SUPPRESSED#" + hash }

@@ -19,16 +19,22 @@ import (
 // were recorded (Unix milliseconds, at most maxRecent), so that a refund of one of them moves
 // the time back exactly. Its size is bounded whatever the count.
 //
-// The advocate's standing carries the board of the month of its latest such conversion, and
-// its GSI2 keys rank it there: the conversion's own transaction moves it, so a ranking is
-// exact the moment the conversion is answered. When a conversion of a later month comes, the
-// same transaction freezes the board it replaces as a leaderboard entry item of its own
-// (leaderItem), which a later refund moves as it moved the standing.
+// The advocate's standing carries the board of the month of its latest such conversion: the
+// conversion's own transaction moves it, so the count is exact the moment the conversion is
+// answered. When a conversion of a later month comes, the same transaction freezes the board
+// it replaces as a leaderboard entry item of its own (leaderItem), which a later refund moves
+// as it moved the standing. Neither carries index keys: the insights stream consumer ranks
+// the period's advocates from their changes (rankingItem), so a conversion writes no index
+// entry for its advocate.
+//
+// Rev counts the board's moves, across the standing and the entry frozen from it, so that the
+// ranking applies an advocate's changes in order whichever shard delivers them first.
 type board struct {
 	Period      string    `json:"period"` // YYYY-MM; "" before the advocate's first
 	Conversions int       `json:"conversions,omitempty"`
 	ReachedAt   time.Time `json:"reachedAt"`
 	Recent      []int64   `json:"recentAt,omitempty"`
+	Rev         int64     `json:"rev,omitempty"`
 }
 
 // maxRecent is how many of a board's latest conversions it remembers.
@@ -42,6 +48,7 @@ func (b *board) add(at time.Time) {
 	if len(b.Recent) > maxRecent {
 		b.Recent = b.Recent[len(b.Recent)-maxRecent:]
 	}
+	b.Rev++
 	b.reached()
 }
 
@@ -54,6 +61,7 @@ func (b *board) remove(at time.Time) {
 	if i := slices.Index(b.Recent, at.UnixMilli()); i >= 0 {
 		b.Recent = slices.Delete(slices.Clone(b.Recent), i, i+1)
 	}
+	b.Rev++
 	b.reached()
 }
 
@@ -63,20 +71,26 @@ func (b *board) reached() {
 	}
 }
 
-// keys are the board's GSI2 keys for the advocate.
-func (b *board) keys(programID, advocateID string) (pk, sk string) {
-	return leaderboardPK(programID, b.Period), leaderboardSK(b.Conversions, b.ReachedAt, advocateID)
+// place is the board as the period's ranking takes it; nil before the advocate's first
+// conversion.
+func (b *board) place(programID, advocateID string) *BoardPlace {
+	if b == nil || b.Period == "" {
+		return nil
+	}
+	return &BoardPlace{ProgramID: programID, Period: b.Period, AdvocateID: advocateID, Conversions: b.Conversions,
+		ReachedAt: b.ReachedAt, Rev: b.Rev}
 }
 
 // leaderItem is a leaderboard entry of a month the advocate's standing has moved on from: the
-// board it froze, refunds of that month's conversions move it (Version guards it). Entries
-// the insights stream consumer wrote before standings kept their board are read the same way
-// (their latest conversions by eventId, Legacy), until a conversion or a refund rewrites them.
+// board it froze, refunds of that month's conversions move it (Version guards it); one whose
+// every conversion was refunded stays, at 0, so that its Rev goes on. Entries the insights
+// stream consumer wrote before standings kept their board are read the same way (their latest
+// conversions by eventId, Legacy), until a conversion or a refund rewrites them; entries
+// written before the ranking item carry GSI2 keys (docs/DATA-MODEL.md), which their next write
+// drops.
 type leaderItem struct {
 	PK         string `json:"PK"`
 	SK         string `json:"SK"`
-	GSI2PK     string `json:"GSI2PK"`
-	GSI2SK     string `json:"GSI2SK"`
 	Type       string `json:"type"`
 	ProgramID  string `json:"programId"`
 	AdvocateID string `json:"advocateId"`
@@ -87,10 +101,8 @@ type leaderItem struct {
 
 // frozen is the entry of board b of the advocate's standing a.
 func frozen(a advocateItem, b board) leaderItem {
-	it := leaderItem{PK: a.PK, SK: leaderSK(a.ProgramID, b.Period), Type: TypeLeader, ProgramID: a.ProgramID,
+	return leaderItem{PK: a.PK, SK: leaderSK(a.ProgramID, b.Period), Type: TypeLeader, ProgramID: a.ProgramID,
 		AdvocateID: a.CustomerID, board: b}
-	it.GSI2PK, it.GSI2SK = b.keys(a.ProgramID, a.CustomerID)
-	return it
 }
 
 // decodeLeader reads an entry, an old one's latest conversions into its board.
@@ -124,23 +136,39 @@ type LeaderboardEntry struct {
 }
 
 // Leaderboard ranks the advocates of a program for a period (YYYY-MM) by converted referees,
-// ties to who got there first (access pattern "a month's leaderboard": 1 Query on GSI2,
-// KEYS_ONLY: the sort key carries the count, the time and the advocate, whether the entry is
-// a standing's board or a frozen one), reading further pages only when limit outgrows one.
+// ties to who got there first (access pattern "a month's leaderboard": 1 GetItem of the
+// period's board, which the insights stream consumer keeps within a minute of the conversions;
+// a period whose board was never written, one that ended before boards were kept, is read
+// from GSI2 as it was then: 1 Query, more only when limit outgrows a page).
 func (s *Store) Leaderboard(ctx context.Context, programID, period string, limit int) ([]LeaderboardEntry, error) {
-	expr, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key("GSI2PK").Equal(expression.Value(leaderboardPK(programID, period)))).Build()
+	b, err := s.periodBoard(ctx, programID, period, false)
 	if err != nil {
 		return nil, err
 	}
-	out := []LeaderboardEntry{}
+	if b != nil {
+		return b.entries(limit), nil
+	}
+	out, _, err := s.indexedLeaderboard(ctx, programID, period, limit)
+	return out, err
+}
+
+// indexedLeaderboard ranks the advocates of a period from GSI2 (KEYS_ONLY: the sort key
+// carries the count, the time and the advocate), where standings and entries were ranked
+// before the period's board was kept; more says the index may hold more.
+func (s *Store) indexedLeaderboard(ctx context.Context, programID, period string, limit int) (out []LeaderboardEntry, more bool, err error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key("GSI2PK").Equal(expression.Value(leaderboardPK(programID, period)))).Build()
+	if err != nil {
+		return nil, false, err
+	}
+	out = []LeaderboardEntry{}
 	var start map[string]types.AttributeValue
 	for len(out) < limit {
 		res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(GSI2),
 			KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(),
 			ExpressionAttributeValues: expr.Values(), ExclusiveStartKey: start, Limit: aws.Int32(int32(min(limit-len(out), 1000)))})
 		if err != nil {
-			return nil, unavailable(fmt.Errorf("leaderboard %s %s: %w", programID, period, err))
+			return nil, false, unavailable(fmt.Errorf("leaderboard %s %s: %w", programID, period, err))
 		}
 		for _, it := range res.Items {
 			sk, _ := it["GSI2SK"].(*types.AttributeValueMemberS)
@@ -149,7 +177,7 @@ func (s *Store) Leaderboard(ctx context.Context, programID, period string, limit
 			}
 			n, at, adv, err := parseLeaderboardSK(sk.Value)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			if n == 0 {
 				continue // every conversion of the month refunded: ranked last, not shown
@@ -157,11 +185,11 @@ func (s *Store) Leaderboard(ctx context.Context, programID, period string, limit
 			out = append(out, LeaderboardEntry{Rank: len(out) + 1, AdvocateID: adv, Conversions: n, ReachedAt: at})
 		}
 		if len(res.LastEvaluatedKey) == 0 {
-			break
+			return out, false, nil
 		}
 		start = res.LastEvaluatedKey
 	}
-	return out, nil
+	return out, true, nil
 }
 
 // FirstNames returns the first name of each customer found (1 BatchGetItem per 100 ids,
@@ -241,17 +269,13 @@ func put(item any) types.TransactWriteItem {
 	return types.TransactWriteItem{Put: &types.Put{Item: mustMarshal(item)}}
 }
 
-// entryWrite writes an entry as moved: deleted once it counts nothing, else put; either only
-// if it is still as read (stored: the version read, nil for a new entry).
+// entryWrite puts an entry as moved (at 0 too: the ranking then drops the advocate), only if
+// it is still as read (stored: the version read, nil for a new entry).
 func entryWrite(it leaderItem, stored *int64) types.TransactWriteItem {
 	cond := expression.AttributeNotExists(expression.Name("PK"))
 	if stored != nil {
 		cond = expression.Name("version").Equal(expression.Value(*stored))
 	}
-	if it.Conversions == 0 {
-		return deleteWhen(it.PK, it.SK, cond)
-	}
-	it.GSI2PK, it.GSI2SK = it.keys(it.ProgramID, it.AdvocateID)
 	if stored != nil {
 		it.Version = *stored + 1
 	}
@@ -288,7 +312,9 @@ func (s *Store) boardOnConversion(ctx context.Context, a advocateItem, now time.
 		b.add(now)
 		w.board = &b
 	case a.LB.Period < month:
-		if a.LB.Conversions > 0 {
+		// A board refunded to 0 is frozen too (Rev > 0), so that a late conversion of its month
+		// counts on from its Rev and the ranking takes it.
+		if a.LB.Conversions > 0 || a.LB.Rev > 0 {
 			w.items = append(w.items, put(frozen(a, *a.LB)))
 		}
 		b := board{Period: month}

@@ -32,6 +32,8 @@ const (
 	TypeLeader     = "leader"
 	TypeCheckpoint = "shard-checkpoint"
 	TypeContest    = "contest"
+	// TypeBoard is a program's leaderboard of a period (periodBoard).
+	TypeBoard = "board"
 )
 
 // checkpointTTL is how long a shard's checkpoint outlives its last write. A stream keeps a
@@ -76,10 +78,13 @@ type Image struct {
 	CreatedAt   time.Time       `json:"createdAt"`
 	AvailableAt time.Time       `json:"availableAt"`
 	ExpiresAt   *time.Time      `json:"expiresAt"`
+	// Board is the advocate's place on a period's leaderboard that a standing or a leaderboard
+	// entry holds; nil for other items and before the advocate's first conversion.
+	Board *BoardPlace `json:"-"`
 }
 
 // statsSources are the item types whose changes feed the insights.
-var statsSources = []string{TypeCustomer, TypeAdvocate, TypeCode, TypeReferral, TypeEvent, TypeReward, TypeClick}
+var statsSources = []string{TypeCustomer, TypeAdvocate, TypeCode, TypeReferral, TypeEvent, TypeReward, TypeClick, TypeLeader}
 
 // DecodeChange reads a stream record. Items of other types decode with only Type set.
 func DecodeChange(rec events.DynamoDBEventRecord) (Change, error) {
@@ -117,7 +122,37 @@ func decodeImage(img map[string]events.DynamoDBAttributeValue) (*Image, error) {
 	if err := unmarshal(m, im); err != nil {
 		return nil, err
 	}
+	switch im.Type {
+	case TypeAdvocate:
+		var a struct {
+			LB *board `json:"lb"`
+		}
+		if err := unmarshal(m, &a); err != nil {
+			return nil, err
+		}
+		im.Board = a.LB.place(im.ProgramID, im.CustomerID)
+	case TypeLeader:
+		it, err := decodeLeader(m)
+		if err != nil {
+			return nil, err
+		}
+		im.Board = it.place(it.ProgramID, it.AdvocateID)
+	}
 	return im, nil
+}
+
+// BoardMove is the advocate's place on a period's leaderboard that the change sets, or nil
+// when it sets none (another item, a standing whose board did not move, a removal: an entry
+// is removed only when its advocate's standing takes it over, the standing's change then
+// says where they are).
+func (c Change) BoardMove() *BoardPlace {
+	if c.New == nil || c.New.Board == nil {
+		return nil
+	}
+	if c.Old != nil && c.Old.Board != nil && c.Old.Board.same(*c.New.Board) {
+		return nil
+	}
+	return c.New.Board
 }
 
 // Fact is one change's contribution to the insights. ID names the business fact ("event E
