@@ -531,7 +531,7 @@ func (s *Store) tryReverse(ctx context.Context, eventID string, programs *Progra
 				}
 				entry = &it
 			}
-			lb = boardOnReversal(adv, entry, ev.CreatedAt)
+			lb = boardOnReversal(adv, entry, ev.CreatedAt, now)
 		}
 		items = append(items, reachUpdate(&p, ref, referral.Unreached(ref.Reached, ev.Milestone)),
 			standingUpdate(adv, adv.state().Reversed(ev.Milestone, rewards, ev.Thresholds), lb.board))

@@ -27,8 +27,11 @@ import (
 // the period's advocates from their changes (rankingItem), so a conversion writes no index
 // entry for its advocate.
 //
-// Rev counts the board's moves, across the standing and the entry frozen from it, so that the
-// ranking applies an advocate's changes in order whichever shard delivers them first.
+// Rev orders the board's moves, across the standing and the entry frozen from it, so that the
+// ranking applies an advocate's changes in order whichever shard delivers them first: each move
+// sets it to the time of the move (Unix milliseconds), or one more than before if that is
+// later. (A time rather than a count, so that a board written without it, by the version
+// before, goes on ahead of every move before.)
 type board struct {
 	Period      string    `json:"period"` // YYYY-MM; "" before the advocate's first
 	Conversions int       `json:"conversions,omitempty"`
@@ -40,7 +43,7 @@ type board struct {
 // maxRecent is how many of a board's latest conversions it remembers.
 const maxRecent = 20
 
-// add counts a conversion recorded at at.
+// add counts a conversion recorded at at (now).
 func (b *board) add(at time.Time) {
 	b.Conversions++
 	b.Recent = append(slices.Clone(b.Recent), at.UnixMilli())
@@ -48,22 +51,24 @@ func (b *board) add(at time.Time) {
 	if len(b.Recent) > maxRecent {
 		b.Recent = b.Recent[len(b.Recent)-maxRecent:]
 	}
-	b.Rev++
+	b.moved(at)
 	b.reached()
 }
 
-// remove takes back a conversion recorded at at. Removing one older than every remembered one
+// remove takes back, now, a conversion recorded at at. Removing one older than every remembered one
 // leaves the time as it is; removing a remembered one moves it to the latest left. Only when
 // more than maxRecent of the latest conversions are all refunded does the time stay where it
 // was (a later time: the advocate loses ties it might have won, never the reverse).
-func (b *board) remove(at time.Time) {
+func (b *board) remove(at, now time.Time) {
 	b.Conversions = max(b.Conversions-1, 0)
 	if i := slices.Index(b.Recent, at.UnixMilli()); i >= 0 {
 		b.Recent = slices.Delete(slices.Clone(b.Recent), i, i+1)
 	}
-	b.Rev++
+	b.moved(now)
 	b.reached()
 }
+
+func (b *board) moved(now time.Time) { b.Rev = max(b.Rev+1, now.UnixMilli()) }
 
 func (b *board) reached() {
 	if len(b.Recent) > 0 {
@@ -339,21 +344,21 @@ func (s *Store) boardOnConversion(ctx context.Context, a advocateItem, now time.
 }
 
 // boardOnReversal is what reversing a counted conversion of the program's last milestone,
-// recorded at at, does to the leaderboard: it takes the conversion off the standing's board
+// recorded at at, does now to the leaderboard: it takes the conversion off the standing's board
 // when that is still its month's, else off the month's entry (entry: as read, nil when there
 // is none, and then nothing ranks it).
-func boardOnReversal(a advocateItem, entry *leaderItem, at time.Time) boardWrite {
+func boardOnReversal(a advocateItem, entry *leaderItem, at, now time.Time) boardWrite {
 	var w boardWrite
 	month := leaderPeriod(at)
 	switch {
 	case a.LB != nil && a.LB.Period == month:
 		b := *a.LB
-		b.remove(at)
+		b.remove(at, now)
 		w.board = &b
 	case entry != nil:
 		it := *entry
 		stored := it.Version
-		it.remove(at)
+		it.remove(at, now)
 		w.items = append(w.items, entryWrite(it, &stored))
 	}
 	return w

@@ -86,8 +86,8 @@ func (b *periodBoard) apply(p BoardPlace) (changed bool) {
 	r := boardRank{AdvocateID: p.AdvocateID, Conversions: p.Conversions, ReachedAt: p.ReachedAt.UTC().Truncate(time.Millisecond), Rev: p.Rev}
 	i := slices.IndexFunc(b.Ranked, func(x boardRank) bool { return x.AdvocateID == p.AdvocateID })
 	switch {
-	case i >= 0 && b.Ranked[i].Rev > r.Rev:
-		return false // a later place of this advocate is applied already
+	case i >= 0 && r.Rev != 0 && b.Ranked[i].Rev > r.Rev:
+		return false // a later place of this advocate is applied already (0: written without Rev, by the version before: taken)
 	case i >= 0 && b.Ranked[i].same(r):
 		return false
 	case i >= 0:
@@ -118,7 +118,8 @@ func (b *periodBoard) entries(limit int) []LeaderboardEntry {
 }
 
 // boardList is stored as one binary attribute: an encoding byte, then DEFLATE of each
-// advocate's id (length-prefixed), count, reachedAt (Unix milliseconds) and Rev as varints.
+// advocate's id (length-prefixed), count, reachedAt (Unix milliseconds) and Rev (less
+// reachedAt: a move's time is mostly the time reached, a byte) as varints.
 // 150 advocates with 36-character ids store in about 4 KB, ids like "cus_123" in about 1.5 KB,
 // where a list of maps would take 15 KB.
 type boardList []boardRank
@@ -134,7 +135,7 @@ func (l boardList) MarshalDynamoDBAttributeValue() (types.AttributeValue, error)
 		raw = append(raw, r.AdvocateID...)
 		raw = binary.AppendUvarint(raw, uint64(r.Conversions))
 		raw = binary.AppendVarint(raw, r.ReachedAt.UnixMilli())
-		raw = binary.AppendVarint(raw, r.Rev)
+		raw = binary.AppendVarint(raw, r.Rev-r.ReachedAt.UnixMilli())
 	}
 	var b bytes.Buffer
 	b.WriteByte(boardEncodingDeflate1)
@@ -184,7 +185,7 @@ func (l *boardList) UnmarshalDynamoDBAttributeValue(av types.AttributeValue) err
 			return bad
 		}
 		raw = raw[k:]
-		r.Conversions, r.ReachedAt = int(count), time.UnixMilli(ms).UTC()
+		r.Conversions, r.ReachedAt, r.Rev = int(count), time.UnixMilli(ms).UTC(), r.Rev+ms
 		out = append(out, r)
 	}
 	*l = out

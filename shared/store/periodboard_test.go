@@ -149,8 +149,9 @@ func TestAFullBoardOfLongIdsStaysUnderFiveKB(t *testing.T) {
 	var places []BoardPlace
 	for i := range BoardSize {
 		id := fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", i*2654435761, i*40503, i*97%4096, i*31%4096, i*2246822519)
+		reached := nov.Add(time.Duration(i*7919) * time.Second).Add(time.Duration(i) * time.Millisecond)
 		places = append(places, BoardPlace{ProgramID: "p1", Period: "2026-11", AdvocateID: id, Conversions: 1 + i%37,
-			ReachedAt: nov.Add(time.Duration(i*7919) * time.Second).Add(time.Duration(i) * time.Millisecond), Rev: int64(1 + i%37)})
+			ReachedAt: reached, Rev: reached.UnixMilli() + int64(i%3)*3_600_000}) // some moved by a refund an hour later
 	}
 	apply(t, s, places...)
 	raw, err := s.db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(s.table),
@@ -240,5 +241,27 @@ func TestABoardIsSeededFromTheIndexOfItsPeriod(t *testing.T) {
 	b := storedBoard(t, s)
 	if len(b.Ranked) != BoardSize || b.Ranked[0].AdvocateID != "new" || b.Floor != 200-(BoardSize-1) {
 		t.Errorf("seeded board: %d advocates, first %v, floor %d; want %d, new, %d", len(b.Ranked), b.Ranked[0], b.Floor, BoardSize, 200-(BoardSize-1))
+	}
+}
+
+// TestAnAdvocatesBoardMovesAheadOfEveryEarlierMove: each move's Rev is its time (or one more
+// than the last), so it orders the moves of the standing and of the entry frozen from it, and
+// a board written without Rev (by the version before) is followed by a move ahead of all.
+func TestAnAdvocatesBoardMovesAheadOfEveryEarlierMove(t *testing.T) {
+	var b board
+	b.add(nov)
+	first := b.Rev
+	b.add(nov) // the same millisecond
+	if b.Rev != first+1 || first != nov.UnixMilli() {
+		t.Errorf("revs %d, %d; want %d, %d", first, b.Rev, nov.UnixMilli(), nov.UnixMilli()+1)
+	}
+	b.remove(nov, nov.Add(time.Hour))
+	if b.Rev != nov.Add(time.Hour).UnixMilli() || b.Conversions != 1 {
+		t.Errorf("after a refund an hour later: %+v", b)
+	}
+	b.Rev = 0 // written by a version that did not keep it
+	b.add(nov.Add(2 * time.Hour))
+	if b.Rev <= nov.Add(time.Hour).UnixMilli() {
+		t.Errorf("rev %d after a board without one: behind the refund's", b.Rev)
 	}
 }
