@@ -10,8 +10,8 @@ import (
 	"github.com/referral/referrals/shared/store"
 )
 
-// SettleDelay is how long after a period ends its contest can be closed: the stream counts a
-// conversion within seconds, and this leaves room for retried batches.
+// SettleDelay is how long after a period ends its contest can be closed: the stream ranks a
+// conversion within a minute, and this leaves room for retried batches.
 const SettleDelay = 10 * time.Minute
 
 // RuleContest is the rule name on prize rewards in the ledger.

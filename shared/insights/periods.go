@@ -1,11 +1,14 @@
-// Package insights turns the table's stream into program KPIs, serves the monthly leaderboards
-// (the conversions rank their advocates, see store.Leaderboard), and closes contests on them (a gamified program awards its prizes to the month's top ranks).
+// Package insights turns the table's stream into program KPIs and monthly leaderboards, serves
+// them, and closes contests on the leaderboards (a gamified program awards its prizes to the
+// month's top ranks).
 //
 // Nothing here runs on the request path. A second consumer of the table's stream (functions/insightsstream)
 // derives a Fact from each relevant item change (Facts, pure) and the store applies a whole
 // batch of them exactly once, with one ADD update per program×month aggregate touched, so no
-// program-wide item is written per conversion. Reads sum the monthly aggregates (Summarize,
-// pure) or query the sparse leaderboard index once.
+// program-wide item is written per conversion. The conversions count each advocate's month on
+// their standing; the same batch takes those counts (absolute, so a record seen twice changes
+// nothing) onto one board item per program and month touched (store.ApplyBoards). Reads sum
+// the monthly aggregates (Summarize, pure) or read the month's board once.
 //
 // Definitions (the API reports them as such):
 //   - a converted referee is one who reached the program's last milestone; a conversion counts

@@ -46,8 +46,8 @@ type LeaderboardEntry struct {
 	Conversions int    `json:"conversions"`
 }
 
-// Leaderboard ranks a program's advocates for a period: 1 Query on GSI2, then 1 BatchGetItem
-// for the first names shown.
+// Leaderboard ranks a program's advocates for a period: 1 GetItem of the period's board (the
+// consumer keeps it from the stream), then 1 BatchGetItem for the first names shown.
 func (s *Service) Leaderboard(ctx context.Context, programID, period string, limit int) (Leaderboard, error) {
 	entries, err := s.Store.Leaderboard(ctx, programID, period, limit)
 	if err != nil {
@@ -70,8 +70,8 @@ func (s *Service) Leaderboard(ctx context.Context, programID, period string, lim
 
 // CloseContest awards the program's prizes for a period once. A closed contest answers what
 // it awarded then (closed = false), even if the prizes changed since. An open one needs
-// prizes and a period that ended SettleDelay ago; it is ranked with 1 Query on GSI2 and
-// closed with 1 TransactWriteItems (the contest item, only if absent, with the prize rewards).
+// prizes and a period that ended SettleDelay ago; it is ranked from the period's board (1
+// GetItem) and closed with 1 TransactWriteItems (the contest item, only if absent, with the prize rewards).
 func (s *Service) CloseContest(ctx context.Context, p *referral.Program, period string) (store.Contest, bool, error) {
 	start, err := ParsePeriod("period", period)
 	if err != nil {

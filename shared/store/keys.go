@@ -10,7 +10,7 @@
 //	item              PK                   SK                      GSI1PK / GSI2PK         GSI1SK / GSI2SK
 //	program           PROGRAM#<id>         PROGRAM                 PROGRAMS                <id>
 //	customer          CUSTOMER#<id>        CUSTOMER                -                       -
-//	advocate          CUSTOMER#<id>        ADVOCATE#<pid>          LB#<pid>#<YYYY-MM>      <inverted count>#<reachedAt>#<id>  (GSI2: the month's board; LB#<pid># before one)
+//	advocate          CUSTOMER#<id>        ADVOCATE#<pid>          -                       -  (GSI2 legacy, see below)
 //	referral          CUSTOMER#<referee>   REFERRAL#<pid>          REFERRALS#<advocate>    <createdAt>#<pid>#<referee>
 //	code              CODE#<CODE>          CODE                    -                       -
 //	event             EVENT#<eventId>      EVENT                   -                       -
@@ -23,9 +23,10 @@
 //	email marker      EMAIL#<PK>|<SK>      <template>              -                       -
 //	stats (month)     STATS#<pid>          MONTH#<YYYY-MM>         -                       -
 //	stats (business)  STATS                TOTAL                   -                       -
-//	leaderboard entry CUSTOMER#<advocate>  LEADER#<pid>#<YYYY-MM>  LB#<pid>#<YYYY-MM>      <inverted count>#<reachedAt>#<advocate>  (GSI2: a past month's board)
+//	leaderboard entry CUSTOMER#<advocate>  LEADER#<pid>#<YYYY-MM>  -                       -  (GSI2 legacy, see below)
 //	shard checkpoint  SHARD#<shardId>      INSIGHTS                -                       -
 //	contest           PROGRAM#<pid>        CONTEST#<YYYY-MM>       -                       -
+//	board             PROGRAM#<pid>        BOARD#<YYYY-MM>         -                       -  (a month's leaderboard, kept by the insights)
 //	webhook endpoint  WEBHOOK#<id>         WEBHOOK                 WEBHOOKS                <createdAt>#<id>  (DELETEDWEBHOOKS once deleted)
 //	webhook count     WEBHOOKS             COUNT                   -                       -
 //	webhook delivery  WHDELIVERY#<id>      DELIVERY                WHDELIVERIES#<endpoint> <createdAt>#<id>
@@ -37,6 +38,11 @@
 //	suppressed        SUPPRESSED#<sha256 of the address>  SUPPRESSED   -              -
 //	reminder          CUSTOMER#<id>        REMINDER#<pid>#<n>      -                       -
 //	click             CLICK#<clickId>      CLICK (ttl: 3 days)     -                       -
+//
+// GSI2 is legacy: standings and leaderboard entries written before the insights kept a board
+// per program and month carry GSI2PK LB#<pid>#<YYYY-MM> (LB#<pid># before the advocate's first
+// conversion) and GSI2SK <inverted count>#<reachedAt>#<advocate>; nothing writes them any more.
+// A month without a board is read from them, and a month's board is seeded from them.
 //
 // GSI4 keys, GSI3PK and GSI3SK (lists by program; the index replaced GSI3, which had the same
 // keys and projected every attribute, see indexKeys):
@@ -81,7 +87,8 @@ const (
 
 // The table's secondary indexes.
 const (
-	// GSI2 is the sparse leaderboard index: only standings and leaderboard entries carry its keys.
+	// GSI2 is the legacy leaderboard index: standings and leaderboard entries written before
+	// the months' boards were kept carry its keys (see the key table).
 	GSI2 = "GSI2"
 	// GSI4 lists by program: its referrals, its rewards by queue and due time, its scheduled
 	// asks and codes due a reminder. Its keys are GSI3PK and GSI3SK; it holds keys only, the

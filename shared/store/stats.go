@@ -20,13 +20,13 @@ import (
 
 // Insights items. The insights stream consumer reads the stream filtered to the request path's item
 // types, so it never sees (and never loops on) these, which only it and contest closing write.
-// (The leaderboards are not among them: conversions rank their advocates, see board.)
 //
 //	item              PK                   SK                      GSI2PK            GSI2SK
 //	stats (month)     STATS#<programId>    MONTH#<YYYY-MM>         -                 -
 //	stats (business)  STATS                TOTAL                   -                 -
 //	shard checkpoint  SHARD#<shardId>      INSIGHTS (ttl: 3 days)  -                 -
 //	contest           PROGRAM#<programId>  CONTEST#<YYYY-MM>       -                 -
+//	board             PROGRAM#<programId>  BOARD#<YYYY-MM>         -                 -
 const (
 	TypeStats      = "stats"
 	TypeLeader     = "leader"
