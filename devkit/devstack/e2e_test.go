@@ -83,6 +83,25 @@ func TestEndToEndReferralLoop(t *testing.T) {
 	if v, _ := rewards[0]["value"].(map[string]any); v["amount"] != float64(1000) || v["currency"] != "USD" || rewards[0]["refereeId"] != "bo" {
 		t.Errorf("reward = %v, want $10.00 (tier 1) for bo", rewards[0])
 	}
+	// The leaderboard is ranked by the insights stream function from the stream: Ana, 1.
+	leaderboard := apiStep{Method: http.MethodGet, Path: "/programs/demo/leaderboard"}
+	ranksAna := func(apiURL string) bool {
+		status, body, err := leaderboard.do(apiURL)
+		var lb struct {
+			Entries []struct {
+				CustomerID  string `json:"customerId"`
+				DisplayName string `json:"displayName"`
+				Conversions int    `json:"conversions"`
+			} `json:"entries"`
+		}
+		if err != nil || status != http.StatusOK || json.Unmarshal(body, &lb) != nil || len(lb.Entries) != 1 {
+			return false
+		}
+		e := lb.Entries[0]
+		return e.CustomerID == "ana" && e.DisplayName == "Ana" && e.Conversions == 1
+	}
+	waitFor(t, "the demo's leaderboard to rank Ana with Bo's purchase", 60*time.Second, func() bool { return ranksAna(s.APIURL) })
+
 	// The thank-you goes out when the reward is written approved (the demo holds rewards 0 days).
 	approve := apiStep{"approve Ana's reward", http.MethodPost, "/rewards/" + rewards[0]["rewardId"].(string) + "/approve", ""}
 	if status, body, err := approve.do(s.APIURL); err != nil || status != http.StatusOK {
@@ -150,6 +169,10 @@ func TestEndToEndReferralLoop(t *testing.T) {
 	status, _, _ = apiStep{Method: http.MethodGet, Path: "/programs/demo"}.do(s2.APIURL)
 	if status != http.StatusOK {
 		t.Errorf("GET /programs/demo after restart = %d", status)
+	}
+	if !ranksAna(s2.APIURL) {
+		status, body, _ := leaderboard.do(s2.APIURL)
+		t.Errorf("the leaderboard after restart: %d %s, want Ana with 1", status, body)
 	}
 }
 
