@@ -460,6 +460,52 @@ func TestALeaderboardFollowsRefundsOfAPastMonthThroughTheStream(t *testing.T) {
 	}
 }
 
+// TestAnAdvocatesLateChangeFromAnotherShardDoesNotUndoARefund: a standing and the entry frozen
+// from it are two items, whose changes may come on two shards in either order. Here the
+// entry's shard runs first (November frozen at 1, then refunded to 0) and the standing's
+// after (November at 1, then December): the standing's older November does not put ana back.
+func TestAnAdvocatesLateChangeFromAnotherShardDoesNotUndoARefund(t *testing.T) {
+	s := newStreamStack(t)
+	s.must(201, "PUT", "/programs/p1", contestProgram())
+	s.must(201, "PUT", "/customers/ana", map[string]any{"email": "ana@example.com", "name": "Ana"})
+	code := s.must(201, "POST", "/programs/p1/codes", map[string]any{"customerId": "ana"})["code"].(string)
+	buy := func(ref string) {
+		t.Helper()
+		s.must(201, "POST", "/referrals", map[string]any{"code": code, "referee": map[string]any{"id": ref}})
+		s.must(201, "POST", "/conversions", map[string]any{"eventId": "o-" + ref, "refereeId": ref, "milestone": "purchase", "programId": "p1"})
+	}
+	buy("f1")
+	s.advance(11 * 24 * time.Hour) // December
+	buy("f2")
+	s.must(200, "POST", "/conversions/o-f1/reverse", map[string]any{"reason": "refund"})
+	var entries, rest []events.DynamoDBEventRecord
+	for _, r := range s.table.Take() {
+		if r.Change.NewImage["type"].DataType() == events.DataTypeString && r.Change.NewImage["type"].String() == store.TypeLeader {
+			entries = append(entries, r)
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	if len(entries) != 2 {
+		t.Fatalf("%d records of the entry, want 2 (frozen, refunded)", len(entries))
+	}
+	for i, recs := range [][]events.DynamoDBEventRecord{entries, rest} {
+		batches, err := streamtest.Batches(recs, s.batchSize, s.filters)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range batches {
+			s.deliver(fmt.Sprintf("shardId-%d", i), b)
+		}
+	}
+	for period, want := range map[string]int{"2026-11": 0, "2026-12": 1} {
+		got := s.must(200, "GET", "/programs/p1/leaderboard?period="+period, nil)["entries"].([]any)
+		if len(got) != want {
+			t.Errorf("%s = %v, want %d entries", period, got, want)
+		}
+	}
+}
+
 func TestContestCloseNeedsPrizesAndAValidPeriod(t *testing.T) {
 	s := newStreamStack(t)
 	s.must(201, "PUT", "/programs/p1", tieredProgram()) // no prizes
