@@ -363,35 +363,46 @@ func TestStatsConvergeToExactCountsFromConcurrentConversions(t *testing.T) {
 	}
 }
 
-func TestLeaderboardShowsFirstNamesAndRanksTiesByWhoGotThereFirst(t *testing.T) {
-	s := newStreamStack(t)
+// contestants puts the contest program p1 and, for each advocate, a customer ("Ana de la
+// Cruz" for ana) with a code; buy(adv, ref) then has a new referee ref of adv buy, a minute
+// before the next.
+func (s *streamStack) contestants(advocates ...string) (buy func(adv, ref string)) {
+	s.t.Helper()
 	s.must(201, "PUT", "/programs/p1", contestProgram())
 	codes := map[string]string{}
-	for _, a := range []string{"ana", "bo", "cy"} {
+	for _, a := range advocates {
 		s.must(201, "PUT", "/customers/"+a, map[string]any{"email": a + "@example.com", "name": strings.ToUpper(a[:1]) + a[1:] + " de la Cruz"})
 		codes[a] = s.must(201, "POST", "/programs/p1/codes", map[string]any{"customerId": a})["code"].(string)
 	}
-	buy := func(adv, ref string) {
-		t.Helper()
+	return func(adv, ref string) {
+		s.t.Helper()
 		s.must(201, "POST", "/referrals", map[string]any{"code": codes[adv], "referee": map[string]any{"id": ref}})
 		s.must(201, "POST", "/conversions", map[string]any{"eventId": "o-" + ref, "refereeId": ref, "milestone": "purchase", "programId": "p1"})
 		s.advance(time.Minute)
 	}
+}
+
+// ranked is the leaderboard at target as "<displayName>:<conversions>:<rank>".
+func (s *streamStack) ranked(target string) []string {
+	s.t.Helper()
+	var out []string
+	for _, e := range s.must(200, "GET", target, nil)["entries"].([]any) {
+		m := e.(map[string]any)
+		out = append(out, fmt.Sprintf("%v:%v:%v", m["displayName"], m["conversions"], m["rank"]))
+	}
+	return out
+}
+
+func TestLeaderboardShowsFirstNamesAndRanksTiesByWhoGotThereFirst(t *testing.T) {
+	s := newStreamStack(t)
+	buy := s.contestants("ana", "bo", "cy")
 	buy("ana", "f1") // ana: 1 at :00
 	buy("bo", "f2")  // bo: 1 at :01
 	buy("bo", "f3")  // bo: 2 at :02
 	buy("cy", "f4")  // cy: 1 at :03
 	buy("ana", "f5") // ana: 2 at :04, after bo
 	s.drain(2)
-	ranked := func(target string) []string {
-		t.Helper()
-		var out []string
-		for _, e := range s.must(200, "GET", target, nil)["entries"].([]any) {
-			m := e.(map[string]any)
-			out = append(out, fmt.Sprintf("%v:%v:%v", m["displayName"], m["conversions"], m["rank"]))
-		}
-		return out
-	}
+	ranked := s.ranked
 	if got, want := ranked("/programs/p1/leaderboard"), []string{"Bo:2:1", "Ana:2:2", "Cy:1:3"}; !slices.Equal(got, want) {
 		t.Errorf("leaderboard = %v, want %v (bo reached 2 first; first names only)", got, want)
 	}
@@ -417,27 +428,8 @@ func TestLeaderboardShowsFirstNamesAndRanksTiesByWhoGotThereFirst(t *testing.T) 
 // November conversion after that moves November's ranking, not December's.
 func TestALeaderboardFollowsRefundsOfAPastMonthThroughTheStream(t *testing.T) {
 	s := newStreamStack(t)
-	s.must(201, "PUT", "/programs/p1", contestProgram())
-	codes := map[string]string{}
-	for _, a := range []string{"ana", "bo"} {
-		s.must(201, "PUT", "/customers/"+a, map[string]any{"email": a + "@example.com", "name": strings.ToUpper(a[:1]) + a[1:]})
-		codes[a] = s.must(201, "POST", "/programs/p1/codes", map[string]any{"customerId": a})["code"].(string)
-	}
-	buy := func(adv, ref string) {
-		t.Helper()
-		s.must(201, "POST", "/referrals", map[string]any{"code": codes[adv], "referee": map[string]any{"id": ref}})
-		s.must(201, "POST", "/conversions", map[string]any{"eventId": "o-" + ref, "refereeId": ref, "milestone": "purchase", "programId": "p1"})
-		s.advance(time.Minute)
-	}
-	ranked := func(period string) []string {
-		t.Helper()
-		var out []string
-		for _, e := range s.must(200, "GET", "/programs/p1/leaderboard?period="+period, nil)["entries"].([]any) {
-			m := e.(map[string]any)
-			out = append(out, fmt.Sprintf("%v:%v:%v", m["displayName"], m["conversions"], m["rank"]))
-		}
-		return out
-	}
+	buy := s.contestants("ana", "bo")
+	ranked := func(period string) []string { return s.ranked("/programs/p1/leaderboard?period=" + period) }
 	buy("ana", "f1") // :00
 	buy("bo", "f2")  // :01
 	buy("ana", "f3") // :02
@@ -466,17 +458,10 @@ func TestALeaderboardFollowsRefundsOfAPastMonthThroughTheStream(t *testing.T) {
 // after (November at 1, then December): the standing's older November does not put ana back.
 func TestAnAdvocatesLateChangeFromAnotherShardDoesNotUndoARefund(t *testing.T) {
 	s := newStreamStack(t)
-	s.must(201, "PUT", "/programs/p1", contestProgram())
-	s.must(201, "PUT", "/customers/ana", map[string]any{"email": "ana@example.com", "name": "Ana"})
-	code := s.must(201, "POST", "/programs/p1/codes", map[string]any{"customerId": "ana"})["code"].(string)
-	buy := func(ref string) {
-		t.Helper()
-		s.must(201, "POST", "/referrals", map[string]any{"code": code, "referee": map[string]any{"id": ref}})
-		s.must(201, "POST", "/conversions", map[string]any{"eventId": "o-" + ref, "refereeId": ref, "milestone": "purchase", "programId": "p1"})
-	}
-	buy("f1")
+	buy := s.contestants("ana")
+	buy("ana", "f1")
 	s.advance(11 * 24 * time.Hour) // December
-	buy("f2")
+	buy("ana", "f2")
 	s.must(200, "POST", "/conversions/o-f1/reverse", map[string]any{"reason": "refund"})
 	var entries, rest []events.DynamoDBEventRecord
 	for _, r := range s.table.Take() {

@@ -1,14 +1,11 @@
 package store
 
 import (
-	"bytes"
 	"cmp"
-	"compress/flate"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
@@ -137,28 +134,16 @@ func (l boardList) MarshalDynamoDBAttributeValue() (types.AttributeValue, error)
 		raw = binary.AppendVarint(raw, r.ReachedAt.UnixMilli())
 		raw = binary.AppendVarint(raw, r.Rev-r.ReachedAt.UnixMilli())
 	}
-	var b bytes.Buffer
-	b.WriteByte(boardEncodingDeflate1)
-	w, err := flate.NewWriter(&b, flate.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(raw); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return &types.AttributeValueMemberB{Value: b.Bytes()}, nil
+	return deflated(boardEncodingDeflate1, "", raw)
 }
 
 // UnmarshalDynamoDBAttributeValue reads a stored list.
 func (l *boardList) UnmarshalDynamoDBAttributeValue(av types.AttributeValue) error {
 	v, ok := av.(*types.AttributeValueMemberB)
-	if !ok || len(v.Value) == 0 || v.Value[0] != boardEncodingDeflate1 {
-		return fmt.Errorf("board: unknown encoding")
+	if !ok {
+		return fmt.Errorf("board: a %T attribute", av)
 	}
-	raw, err := io.ReadAll(flate.NewReader(bytes.NewReader(v.Value[1:])))
+	raw, err := inflated(boardEncodingDeflate1, "", v.Value)
 	if err != nil {
 		return fmt.Errorf("board: %w", err)
 	}

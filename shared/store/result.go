@@ -48,19 +48,33 @@ const resultDictionary = `"reason":"below minimum amount: no conversion amount, 
 
 // MarshalDynamoDBAttributeValue stores the result compressed (attributevalue.Marshaler).
 func (r storedResult) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
+	return deflated(resultEncodingDeflate1, resultDictionary, r)
+}
+
+// deflated is a binary attribute holding the encoding byte enc, then raw compressed with
+// DEFLATE primed with dict.
+func deflated(enc byte, dict string, raw []byte) (types.AttributeValue, error) {
 	var b bytes.Buffer
-	b.WriteByte(resultEncodingDeflate1)
-	w, err := flate.NewWriterDict(&b, flate.BestCompression, []byte(resultDictionary))
+	b.WriteByte(enc)
+	w, err := flate.NewWriterDict(&b, flate.BestCompression, []byte(dict))
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.Write(r); err != nil {
+	if _, err := w.Write(raw); err != nil {
 		return nil, err
 	}
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
 	return &types.AttributeValueMemberB{Value: b.Bytes()}, nil
+}
+
+// inflated reads what deflated wrote with encoding byte enc and dict.
+func inflated(enc byte, dict string, v []byte) ([]byte, error) {
+	if len(v) == 0 || v[0] != enc {
+		return nil, fmt.Errorf("unknown encoding")
+	}
+	return io.ReadAll(flate.NewReaderDict(bytes.NewReader(v[1:]), []byte(dict)))
 }
 
 // UnmarshalDynamoDBAttributeValue reads a stored result: compressed (binary) or, as items
@@ -74,10 +88,7 @@ func (r *storedResult) UnmarshalDynamoDBAttributeValue(av types.AttributeValue) 
 		*r = nil
 		return nil
 	case *types.AttributeValueMemberB:
-		if len(v.Value) == 0 || v.Value[0] != resultEncodingDeflate1 {
-			return fmt.Errorf("stored result: unknown encoding")
-		}
-		out, err := io.ReadAll(flate.NewReaderDict(bytes.NewReader(v.Value[1:]), []byte(resultDictionary)))
+		out, err := inflated(resultEncodingDeflate1, resultDictionary, v.Value)
 		if err != nil {
 			return fmt.Errorf("stored result: %w", err)
 		}
