@@ -119,10 +119,11 @@ func TestSampleStreamBatchIsAggregatedOnce(t *testing.T) {
 		}
 	}
 	checkDemoStats(t, f.stats(t))
-	// The conversion's own transaction ranks its advocate: the stream writes no leaderboard.
+	// ana's standing counts November's purchase; the batch (twice) ranks her once, with 1.
 	lb, err := f.store.Leaderboard(context.Background(), "demo", "2026-11", 10)
-	if err != nil || len(lb) != 0 {
-		t.Errorf("leaderboard = %+v %v, want nothing written by the insights", lb, err)
+	if err != nil || len(lb) != 1 || lb[0].AdvocateID != "ana" || lb[0].Conversions != 1 || lb[0].Rank != 1 ||
+		!lb[0].ReachedAt.Equal(time.Date(2026, 11, 20, 12, 5, 0, 0, time.UTC)) {
+		t.Errorf("leaderboard = %+v %v, want ana with 1, reached at 12:05", lb, err)
 	}
 }
 
