@@ -8,11 +8,13 @@ import (
 // Bounds that keep every number a program stores far from overflow in the arithmetic done
 // on it (counts compared, days added to times) and every time within a sane calendar.
 const (
-	maxCount        = 1_000_000_000 // any count: uses, ranks, tiers' upTo, purchases
-	maxLoyalDays    = 36500         // "a customer for at least D days": up to a century
-	earliestYear    = 2000
-	latestYear      = 2200
-	maxPrizeRank    = 10_000
+	maxCount     = 1_000_000_000 // any count: uses, ranks, tiers' upTo, purchases
+	maxLoyalDays = 36500         // "a customer for at least D days": up to a century
+	earliestYear = 2000
+	latestYear   = 2200
+	// maxPrizeRank: a prize goes to a rank the leaderboard shows (at most 100 a page) and the
+	// month's leaderboard keeps exactly (its best 150 advocates, see store.BoardSize).
+	maxPrizeRank    = 100
 	maxCurrencyCode = 3
 )
 

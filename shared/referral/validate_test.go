@@ -192,6 +192,7 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 		{"negative amount limit", func(p *Program) { p.Limits.MaxAmountPerAdvocate = -1 }, "limits.maxAmountPerAdvocate"},
 		{"negative velocity limit", func(p *Program) { p.Limits.MaxConversionsPerAdvocatePerDay = -1 }, "limits.maxConversionsPerAdvocatePerDay"},
 		{"prize rank zero", func(p *Program) { p.Contest.Prizes[0].Rank = 0 }, "contest.prizes[0].rank"},
+		{"prize rank below what a leaderboard shows", func(p *Program) { p.Contest.Prizes[0].Rank = 101 }, "contest.prizes[0].rank"},
 		{"two prizes for one rank", func(p *Program) {
 			p.Contest.Prizes = append(p.Contest.Prizes, Prize{Rank: 1, Kind: "cash", Amount: 1})
 		}, "contest.prizes[1].rank"},
