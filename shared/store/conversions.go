@@ -130,10 +130,7 @@ func (c *Conversions) Record(ctx context.Context, p *referral.Program, in Conver
 	var st RecordStats
 	work, cancel := Budget(ctx)
 	defer cancel()
-	limit := maxAttempts
-	if _, ok := ctx.Deadline(); ok {
-		limit = maxAttemptsInBudget // the deadline bounds the retries
-	}
+	limit := attemptLimit(ctx)
 	var fresh *freshReads // what a failed transaction told of the items it failed on
 	for attempt := 1; attempt <= limit; attempt++ {
 		st.Attempts = attempt

@@ -173,10 +173,13 @@ func TestAFullBoardOfLongIdsStaysUnderFiveKB(t *testing.T) {
 	}
 }
 
-// TestTwoShardsMovingOneBoardAtOnceLoseNothing: batches of two shards write one board at the
-// same time; the version check makes the later one read again, so every place is kept.
+// TestTwoShardsMovingOneBoardAtOnceLoseNothing: batches of four shards write one board at the
+// same time, back to back; the version check makes the later one read again, so every place is
+// kept. Each runs with a deadline, as in Lambda, which bounds its retries.
 func TestTwoShardsMovingOneBoardAtOnceLoseNothing(t *testing.T) {
 	s := newTestStore(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
 	for shard := range 4 {
@@ -185,7 +188,7 @@ func TestTwoShardsMovingOneBoardAtOnceLoseNothing(t *testing.T) {
 			defer wg.Done()
 			for i := range 10 {
 				adv := fmt.Sprintf("s%d-%02d", shard, i)
-				errs <- s.ApplyBoards(context.Background(), []BoardPlace{place(adv, 1+i, i, int64(1+i))})
+				errs <- s.ApplyBoards(ctx, []BoardPlace{place(adv, 1+i, i, int64(1+i))})
 			}
 		}()
 	}

@@ -13,6 +13,15 @@ const maxAttempts = 8
 // Lambda, always): retrying goes on while the budget lasts, up to this many attempts.
 const maxAttemptsInBudget = 40
 
+// attemptLimit is how many attempts an optimistic write gets: maxAttempts, or, when ctx has a
+// deadline (in Lambda, always), maxAttemptsInBudget, the deadline bounding them.
+func attemptLimit(ctx context.Context) int {
+	if _, ok := ctx.Deadline(); ok {
+		return maxAttemptsInBudget
+	}
+	return maxAttempts
+}
+
 // RetryAfterSeconds is what a 503 tells the client to wait.
 const RetryAfterSeconds = 1
 
