@@ -62,8 +62,8 @@ type advocateItem struct {
 	Blocked          bool           `json:"blocked,omitempty"`    // the advocate is on the blocklist
 	// LB is the advocate's board on the leaderboard of the month of their latest conversion of
 	// the program's last milestone (see board); nil on a standing written before standings
-	// kept it. Standings written before the ranking item also carry GSI2 keys, which nothing
-	// writes any more (docs/DATA-MODEL.md).
+	// kept it. Standings written before the months' boards were kept also carry GSI2 keys,
+	// which nothing writes any more (docs/DATA-MODEL.md).
 	LB        *board    `json:"lb,omitempty"`
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"createdAt"`

@@ -91,8 +91,8 @@ func (b *board) place(programID, advocateID string) *BoardPlace {
 // every conversion was refunded stays, at 0, so that its Rev goes on. Entries the insights
 // stream consumer wrote before standings kept their board are read the same way (their latest
 // conversions by eventId, Legacy), until a conversion or a refund rewrites them; entries
-// written before the ranking item carry GSI2 keys (docs/DATA-MODEL.md), which their next write
-// drops.
+// written before the months' boards were kept carry GSI2 keys (docs/DATA-MODEL.md), which
+// their next write drops.
 type leaderItem struct {
 	PK         string `json:"PK"`
 	SK         string `json:"SK"`
