@@ -167,14 +167,14 @@ func renderSummary(p printer, res *results) {
 				big = bin
 			}
 			if float64(bin.Bytes)/1e6 > goalBinaryMB {
-				over = append(over, fmt.Sprintf("%s %.1f MB", bin.Function, float64(bin.Bytes)/1e6))
+				over = append(over, fmt.Sprintf("%s %.2f MB", bin.Function, float64(bin.Bytes)/1e6))
 			}
 		}
 		verdict := yes(len(over) == 0)
 		if len(over) > 0 {
 			verdict += ": " + strings.Join(over, ", ")
 		}
-		p("| Binary size (linux/arm64, stripped) | ≤ %.0f MB | largest %.1f MB (%s) | %s |", goalBinaryMB, float64(big.Bytes)/1e6, big.Function, verdict)
+		p("| Binary size (linux/arm64, stripped) | ≤ %.0f MB | largest %.2f MB (%s) | %s |", goalBinaryMB, float64(big.Bytes)/1e6, big.Function, verdict)
 	}
 	if st := res.stack; st != nil && len(st.ColdStarts) > 0 {
 		var over []string
@@ -478,7 +478,7 @@ func renderBinaries(p printer, res *results, fns []function) {
 	for _, fn := range fns {
 		size, sizeOK := "—", ""
 		if n, ok := sizes[fn.Name]; ok {
-			size = fmt.Sprintf("%.1f MB", float64(n)/1e6)
+			size = fmt.Sprintf("%.2f MB", float64(n)/1e6)
 			sizeOK = yes(float64(n)/1e6 <= goalBinaryMB)
 		}
 		init, initOK, used := "—", "", "—"
