@@ -13,12 +13,13 @@ import (
 // Consumer is the insights stream function: it aggregates a batch of one shard of the table's
 // stream into the insights items, each record once (store.ApplyShard keeps a checkpoint per
 // shard), and moves each leaderboard its records touch once per batch (store.ApplyBoards: the
-// standings' and entries' absolute counts, so a record applied again changes nothing). The event source mapping has a tumbling window only so that Lambda says which shard
-// a batch comes from (shardId); the window's state is not used and every batch is applied as
-// it comes. Records are processed in order; when one cannot be (a store failure, an
-// undecodable image), it and every later record of the batch are reported as batch item
-// failures, so Lambda retries from it and, once its retries are exhausted, sends it to the
-// on-failure destination.
+// standings' and entries' absolute counts, so a record applied again changes nothing). The
+// event source mapping has a tumbling window only so that Lambda says which shard a batch
+// comes from (shardId); the window's state is not used and every batch is applied as it comes.
+// Records are processed in order; when one cannot be (a store failure, an undecodable image),
+// it and every later record of the batch are reported as batch item failures, so Lambda retries
+// from it and, once its retries are exhausted, sends it to the on-failure destination. When
+// the boards cannot be written, the whole batch is reported.
 type Consumer struct {
 	Store    *store.Store
 	Programs *store.ProgramCache
